@@ -1,0 +1,182 @@
+//! Lesson 02: an HTTP client on raw hyper, and what a connection is.
+//!
+//! Start lesson 01's server in one terminal:
+//!
+//!     cargo run -p http_server
+//!
+//! then run this client in another, with a name to greet if you like:
+//!
+//!     cargo run -p http_client -- Bob
+//!
+//! Builds on: nothing (lesson 01 is the server it talks to). It shows that HTTP/1.1
+//! keeps a connection open for more requests, and what `Connection: close` changes.
+
+use std::time::Duration;
+
+use clap::Parser;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper::header::{CONNECTION, HOST};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+/// How long we wait for the server to connect or to answer before giving up. A
+/// server that never answers must not leave the client hanging for ever.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Parser)]
+#[command(about = "Lesson 02: an HTTP client on raw hyper")]
+struct Args {
+    /// The server to talk to: host:port, or a URL such as http://127.0.0.1:5000.
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_ADDR)]
+    addr: String,
+    /// The name to greet.
+    #[arg(default_value = "Alice")]
+    name: Vec<String>,
+}
+
+/// Every way this client can fail, each said in one line.
+type Error = String;
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    common::init_logging();
+    if let Err(message) = run(args).await {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+    let addr = args
+        .addr
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    // A URL cannot hold a space or `小明` as they are: form_urlencoded writes them
+    // as `+` and %-escaped UTF-8 bytes, the way a browser's form does.
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("name", &args.name.join(" "))
+        .finish();
+    let target = format!("/hello?{query}");
+
+    // Connection 1: two requests, one after the other, over the same TCP connection.
+    let (mut sender, connection) = connect(&addr, 1).await?;
+    for number in 1..=2 {
+        let request = get(&addr, &target, false);
+        println!("  Request {number}: GET {target}");
+        let response = send(&mut sender, request, &addr).await?;
+        print_response(response, &addr).await?;
+    }
+    // Dropping the sender tells hyper we have no more requests, so it closes the
+    // connection; waiting for the connection task lets us see that happen.
+    drop(sender);
+    let _ = connection.await;
+    println!("Connection 1 closed by us: two requests, one connection.");
+
+    // Connection 2: one request that asks the server to close the connection after
+    // answering, as HTTP/1.0 used to do for every request.
+    let (mut sender, connection) = connect(&addr, 2).await?;
+    println!("  Request 3: GET {target} (with Connection: close)");
+    let response = send(&mut sender, get(&addr, &target, true), &addr).await?;
+    print_response(response, &addr).await?;
+    let _ = connection.await;
+    println!("Connection 2 closed by the server, as we asked.");
+    Ok(())
+}
+
+/// Opens a TCP connection and runs the HTTP/1.1 handshake over it. hyper splits the
+/// result in two: a `SendRequest` to send requests with, and the connection itself,
+/// a future that does the reading and writing and must be polled: we spawn it.
+async fn connect(
+    addr: &str,
+    number: u32,
+) -> Result<(http1::SendRequest<Empty<Bytes>>, JoinHandle<()>), Error> {
+    let stream = match tokio::time::timeout(TIMEOUT, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(format!(
+                "could not connect to {addr}: is the server running? Start it with `cargo run -p http_server`"
+            ));
+        }
+        Ok(Err(err)) => return Err(format!("could not connect to {addr}: {err}")),
+        Err(_) => {
+            return Err(format!(
+                "could not connect to {addr}: no answer within {} s",
+                TIMEOUT.as_secs()
+            ));
+        }
+    };
+    let local = stream.local_addr().map_err(|e| e.to_string())?;
+    println!("Connection {number}: {local} -> {addr}");
+
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP handshake with {addr} failed: {e}"))?;
+    let task = tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::warn!("connection {number} failed: {err}");
+        }
+    });
+    Ok((sender, task))
+}
+
+fn get(addr: &str, target: &str, close: bool) -> Request<Empty<Bytes>> {
+    // HTTP/1.1 requires `Host`: one server may answer for many names.
+    let mut request = Request::get(target).header(HOST, addr);
+    if close {
+        request = request.header(CONNECTION, "close");
+    }
+    request
+        .body(Empty::new())
+        .expect("a GET with valid headers")
+}
+
+async fn send(
+    sender: &mut http1::SendRequest<Empty<Bytes>>,
+    request: Request<Empty<Bytes>>,
+    addr: &str,
+) -> Result<Response<hyper::body::Incoming>, Error> {
+    match tokio::time::timeout(TIMEOUT, sender.send_request(request)).await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(err)) => Err(format!("the request to {addr} failed: {err}")),
+        Err(_) => Err(format!(
+            "no response from {addr} within {} s",
+            TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Prints the status line, the headers that say how the body and the connection are
+/// handled, and the body. A 404 or a 500 is still an answer: we print it like any other.
+async fn print_response(
+    response: Response<hyper::body::Incoming>,
+    addr: &str,
+) -> Result<(), Error> {
+    println!(
+        "  Response:  {:?} {}",
+        response.version(),
+        response.status()
+    );
+    for name in ["content-type", "content-length", "connection"] {
+        let value = response.headers().get(name).and_then(|v| v.to_str().ok());
+        println!("    {name}: {}", value.unwrap_or("(not sent)"));
+    }
+    // The body arrives in pieces (frames); `collect` gathers them all.
+    let body = match tokio::time::timeout(TIMEOUT, response.into_body().collect()).await {
+        Ok(Ok(body)) => body.to_bytes(),
+        Ok(Err(err)) => return Err(format!("reading the body from {addr} failed: {err}")),
+        Err(_) => {
+            return Err(format!(
+                "the body from {addr} did not arrive within {} s",
+                TIMEOUT.as_secs()
+            ));
+        }
+    };
+    println!("    body: {}", String::from_utf8_lossy(&body).trim_end());
+    Ok(())
+}

@@ -1,0 +1,279 @@
+//! Lesson 01: an HTTP server on raw hyper.
+//!
+//! Run it in one terminal:
+//!
+//!     cargo run -p http_server
+//!
+//! and try it from another:
+//!
+//!     curl -i 'http://127.0.0.1:5000/hello?name=Alice'
+//!
+//! or run lesson 02's client there: `cargo run -p http_client`.
+//!
+//! Builds on: nothing, this is the first lesson. It shows what HTTP is underneath the
+//! frameworks: a TCP connection that carries requests in and responses out.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use clap::Parser;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tracing::{debug, info, warn};
+
+/// A client that has not sent its whole request head by then is cut off, so that a
+/// slow (or malicious) client cannot hold a connection for ever.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most a request's head (request line and headers) may take, in bytes. Browsers
+/// send 1-2 KiB; hyper answers anything larger with 431 Request Header Fields Too Large.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// How long Ctrl-C waits for requests that are still being answered.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long `GET /slow` takes, so you can watch a request in flight.
+const SLOW_DELAY: Duration = Duration::from_secs(2);
+
+const ROUTES: &str = "\
+GET /                  a greeting
+GET /hello?name=NAME   a greeting for NAME
+GET /slow              a greeting that takes 2 seconds
+";
+
+#[derive(Parser)]
+#[command(about = "Lesson 01: an HTTP server on raw hyper")]
+struct Args {
+    /// Where to listen. 0.0.0.0:5000 lets other machines in; port 0 picks a free port.
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_ADDR)]
+    addr: String,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    common::init_logging();
+
+    // Binding claims the port. It fails if another program has it already: say so in
+    // one line a beginner can act on, not with a backtrace.
+    let listener = match TcpListener::bind(&args.addr).await {
+        Ok(listener) => listener,
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!(
+                "error: {} is already in use (is another copy of this lesson still running?). \
+                 Stop it, or choose another port: cargo run -p http_server -- --addr 127.0.0.1:5050",
+                args.addr
+            );
+            std::process::exit(1);
+        }
+        Err(err) => {
+            eprintln!("error: cannot listen on {}: {err}", args.addr);
+            std::process::exit(1);
+        }
+    };
+    let addr = listener
+        .local_addr()
+        .expect("a bound socket has an address");
+    println!("Listening on http://{addr}");
+    println!("Try: curl -i 'http://{addr}/hello?name=Alice'");
+
+    // One set of HTTP/1.1 settings for every connection. hyper measures timeouts with
+    // the timer we give it; without one, the header read timeout is silently off.
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES);
+
+    // Keeps track of open connections, so that Ctrl-C can wait for them to finish.
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = pin!(shutdown_signal());
+    let mut connections: u64 = 0;
+
+    loop {
+        // Wait for whichever comes first: a new connection, or Ctrl-C. `accept` is
+        // not a busy loop: this task sleeps until the operating system hands us a
+        // connection, and the other tasks run meanwhile.
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Usually "too many open files": wait a little for some to close
+                    // rather than spinning on the same error.
+                    warn!("accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        connections += 1;
+        let conn = connections;
+
+        // One TCP connection can carry many requests, one after another (HTTP/1.1
+        // keep-alive): hyper calls our service once for each of them.
+        let requests = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&requests);
+        let service = service_fn(move |req| {
+            let request = counter.fetch_add(1, Ordering::Relaxed) + 1;
+            handle(req, conn, request, peer)
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+
+        // Each connection gets its own task, so a slow client never holds up the
+        // others: tokio runs thousands of these on a few threads.
+        tokio::spawn(async move {
+            let result = connection.await;
+            let served = requests.load(Ordering::Relaxed);
+            match result {
+                Ok(()) => debug!("conn #{conn} closed after {served} requests"),
+                // hyper has already answered a malformed request with a 400 or 431;
+                // this is only a note for whoever reads the log.
+                Err(err) => info!("conn #{conn} {peer} closed: {err}"),
+            }
+        });
+    }
+
+    // Stop accepting (dropping the listener closes the port), then let the requests
+    // in flight finish; idle keep-alive connections are closed straight away.
+    drop(listener);
+    info!("Shutting down: waiting for open requests to finish");
+    tokio::select! {
+        () = graceful.shutdown() => info!("All connections closed, bye"),
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            warn!("Gave up waiting after {} s", SHUTDOWN_GRACE.as_secs());
+        }
+    }
+}
+
+/// Answers one request. It never fails: every problem becomes a response with the
+/// right status code, so the return type says `Infallible`.
+async fn handle(
+    req: Request<Incoming>,
+    conn: u64,
+    request: u64,
+    peer: SocketAddr,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = req.method();
+    let path = req.uri().path();
+    // HEAD asks for the headers a GET would get, without the body: hyper leaves the
+    // body out for us, so every GET route serves HEAD too.
+    let is_get = method == Method::GET || method == Method::HEAD;
+
+    let response = match path {
+        "/" if is_get => text(StatusCode::OK, "Hello, World! This is an HTTP response.\n"),
+        "/hello" if is_get => match name_from_query(req.uri().query()) {
+            Ok(name) => text(StatusCode::OK, format!("Hello, {name}!\n")),
+            Err(problem) => text(StatusCode::BAD_REQUEST, format!("Bad request: {problem}\n")),
+        },
+        "/slow" if is_get => {
+            info!(
+                "conn #{conn} req #{request} {peer} {method} {path}: answering in {} s",
+                SLOW_DELAY.as_secs()
+            );
+            tokio::time::sleep(SLOW_DELAY).await;
+            text(StatusCode::OK, "Hello, World! Sorry to keep you waiting.\n")
+        }
+        // The path exists but not for this method: 405, and `Allow` says which do.
+        "/" | "/hello" | "/slow" => {
+            let mut response = text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed on {path}. Allowed: GET, HEAD\n"),
+            );
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            response
+        }
+        _ => text(
+            StatusCode::NOT_FOUND,
+            format!("Not found: {path}\nRoutes:\n{ROUTES}"),
+        ),
+    };
+
+    let target = req.uri().path_and_query().map_or(path, |p| p.as_str());
+    info!(
+        "conn #{conn} req #{request} {peer} {method} {target} -> {}",
+        response.status()
+    );
+    Ok(response)
+}
+
+/// Reads `name` from a query string such as `name=Alice&x=1`. In a URL, a space is
+/// `+` or `%20`, and any other byte can be written `%` and two hex digits: `小明` is
+/// `%E5%B0%8F%E6%98%8E`, the three UTF-8 bytes of each character.
+fn name_from_query(query: Option<&str>) -> Result<String, String> {
+    let pairs = query.unwrap_or("").split('&');
+    let Some(raw) = pairs.filter_map(|pair| pair.strip_prefix("name=")).next() else {
+        return Ok("stranger".to_string());
+    };
+    let raw = raw.replace('+', " ");
+    // `percent-encoding` would pass a broken escape such as `%G1` through as it is;
+    // tell the client instead, since it is their mistake to fix.
+    if let Some(at) = raw.find('%').filter(|_| !valid_escapes(&raw)) {
+        let bad: String = raw[at..].chars().take(3).collect();
+        return Err(format!(
+            "the name has a broken escape near `{bad}`: % must be followed by two hex digits, like %20"
+        ));
+    }
+    match percent_encoding::percent_decode_str(&raw).decode_utf8() {
+        Ok(name) if name.trim().is_empty() => Ok("stranger".to_string()),
+        Ok(name) => Ok(name.into_owned()),
+        Err(_) => Err("the name's %-escapes do not spell valid UTF-8 text".to_string()),
+    }
+}
+
+/// True when every `%` is followed by two hex digits.
+fn valid_escapes(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'%')
+        .all(|(i, _)| {
+            bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+        })
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Completes on Ctrl-C, or on SIGTERM (what `kill` and service managers send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,129 @@
+//! HTTP/1.1 by hand over a plain TCP socket, so a test controls every byte it sends
+//! and sees every byte it gets back.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::TIMEOUT;
+
+/// A parsed HTTP/1.1 response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    /// `(lower-case name, value)`, in the order they came.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Opens a TCP connection whose reads and writes give up after [`TIMEOUT`].
+pub fn connect(addr: &str) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .expect("set a read timeout");
+    stream
+        .set_write_timeout(Some(TIMEOUT))
+        .expect("set a write timeout");
+    stream
+}
+
+/// Sends a `GET` for `target` on a new connection and reads the response.
+pub fn get(addr: &str, target: &str) -> Response {
+    request(addr, "GET", target)
+}
+
+/// Sends `METHOD target` on a new connection, asking the server to close it after.
+pub fn request(addr: &str, method: &str, target: &str) -> Response {
+    let mut stream = connect(addr);
+    let raw = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(raw.as_bytes()).expect("send the request");
+    read_response(&mut stream, method == "HEAD").expect("a response")
+}
+
+/// Reads one response from `stream`. `head_only` is for the answer to a HEAD request,
+/// which has a `content-length` but no body. Returns `None` if the server closed the
+/// connection before sending anything.
+pub fn read_response(stream: &mut TcpStream, head_only: bool) -> Option<Response> {
+    let mut buf = Vec::new();
+    let head_end = loop {
+        if let Some(at) = find(&buf, b"\r\n\r\n") {
+            break at;
+        }
+        let mut chunk = [0u8; 4096];
+        match stream.read(&mut chunk) {
+            Ok(0) if buf.is_empty() => return None,
+            Ok(0) => panic!(
+                "connection closed in the middle of a response head: {:?}",
+                String::from_utf8_lossy(&buf)
+            ),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset && buf.is_empty() => return None,
+            Err(e) => panic!("reading a response: {e}"),
+        }
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).expect("a UTF-8 response head");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("a status line");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .map_or(0, |(_, v)| v.parse().expect("a numeric content-length"));
+    let mut body = buf[head_end + 4..].to_vec();
+    if head_only {
+        body.clear();
+    } else {
+        while body.len() < length {
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).expect("read the body");
+            assert!(n > 0, "connection closed in the middle of a body");
+            body.extend_from_slice(&chunk[..n]);
+        }
+    }
+    Some(Response {
+        status,
+        headers,
+        body: String::from_utf8(body).expect("a UTF-8 body"),
+    })
+}
+
+/// Reads until the server closes the connection (or the read timeout fires, which
+/// fails the test). Returns whatever arrived before the close.
+pub fn read_to_close(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
+    stream
+        .set_read_timeout(Some(within))
+        .expect("set a read timeout");
+    let mut all = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return all,
+            Ok(n) => all.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return all,
+            Err(e) => panic!("the server did not close the connection within {within:?}: {e}"),
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

@@ -1,0 +1,295 @@
+//! Helpers for the lessons' black-box tests. They run the real binaries, the way a
+//! student does, talk to them over real sockets, and compare what they print with
+//! what the lesson pages say they print.
+//!
+//! Everything that waits has a deadline, and waits for an event (a line printed, a
+//! byte received, a process exiting), never for a fixed sleep.
+
+#![allow(clippy::missing_panics_doc)]
+
+pub mod http;
+pub mod page;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a program may take to start and print its address.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default deadline for anything else a test waits for.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The workspace's top folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/testkit is two levels down")
+        .to_path_buf()
+}
+
+/// The path of another lesson's binary, for a test that runs a client against its
+/// server. Cargo only tells a test where its own package's binaries are
+/// (`CARGO_BIN_EXE_<name>`); the others sit next to them in the same target folder,
+/// and `cargo test --workspace` builds them all before any test runs.
+pub fn bin_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows where it is");
+    // target/debug/deps/<test> -> target/debug/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/*/deps");
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "this test also runs the `{name}` binary: run `cargo test --workspace`, \
+         or `cargo build -p {name}` first"
+    );
+    path
+}
+
+/// A running program whose stdout and stderr arrive, in the order it wrote them,
+/// through one pipe: what a student sees in their terminal.
+pub struct Program {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Program {
+    /// Starts `bin` with `args`, logging at `info` without colour.
+    pub fn start(bin: &Path, args: &[&str]) -> Program {
+        Program::start_with(bin, args, &[])
+    }
+
+    /// Starts `bin` with `args` and extra environment variables.
+    pub fn start_with(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Program {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        let mut command = Command::new(bin);
+        command
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env_remove(common::ADDR_ENV)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(writer.try_clone().expect("a second pipe end"))
+            .stderr(writer);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        // `command` holds our copies of the pipe's write end: drop it, so that the
+        // reader sees the end of the output when the program exits.
+        drop(command);
+        Program {
+            child,
+            lines: read_lines(reader),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line that contains `needle`, and returns it.
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        self.wait_for_within(needle, TIMEOUT)
+    }
+
+    /// Waits up to `timeout` for a line that contains `needle`, and returns it.
+    pub fn wait_for_within(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no line containing {needle:?} within {timeout:?}; the program printed:\n{}",
+                    self.seen.join("\n")
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "the program ended before printing {needle:?}; it printed:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT failed");
+    }
+
+    /// Kills the program at once, as a crash or `kill -9` would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the program to exit and returns its status and every line it
+    /// printed.
+    pub fn wait_exit(&mut self, timeout: Duration) -> (ExitStatus, Vec<String>) {
+        let deadline = Instant::now() + timeout;
+        // The output ends when the program has exited and closed its end of the pipe.
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.kill();
+                    panic!(
+                        "the program did not exit within {timeout:?}; it printed:\n{}",
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+        let status = self.child.wait().expect("wait for the program");
+        (status, self.seen.clone())
+    }
+
+    /// Every line printed so far (including ones not yet waited for, up to now).
+    pub fn output(&mut self) -> Vec<String> {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        self.seen.clone()
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A lesson server, started on port 0 and ready: it has printed its address.
+pub struct Server {
+    pub program: Program,
+    /// The address it is listening on, such as `127.0.0.1:39411`.
+    pub addr: String,
+}
+
+impl Server {
+    /// Starts `bin --addr 127.0.0.1:0` and waits for `Listening on <scheme>://ADDR`.
+    pub fn start(bin: &Path) -> Server {
+        Server::start_with(bin, &["--addr", "127.0.0.1:0"], &[])
+    }
+
+    pub fn start_with(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut program = Program::start_with(bin, args, env);
+        let line = program.wait_for_within("Listening on ", START_TIMEOUT);
+        let addr = line
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ' ']).next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Server { program, addr }
+    }
+}
+
+/// What a program that ran to the end printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lines().map(str::to_string).collect()
+    }
+}
+
+/// Runs `bin` to the end, with `stdin` as its input, and returns what it printed.
+/// Kills it and fails the test if it takes longer than `timeout`.
+pub fn run(
+    bin: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+    timeout: Duration,
+) -> Finished {
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env_remove(common::ADDR_ENV)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let mut input = child.stdin.take().expect("piped stdin");
+    let stdin = stdin.to_string();
+    // Write from another thread: a program that prints a lot before reading its
+    // input would otherwise block us both.
+    thread::spawn(move || {
+        let _ = input.write_all(stdin.as_bytes());
+    });
+    let stdout = read_all(child.stdout.take().expect("piped stdout"));
+    let stderr = read_all(child.stderr.take().expect("piped stderr"));
+
+    let pid = child.id();
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done_tx.send(child.wait());
+    });
+    let status = match done_rx.recv_timeout(timeout) {
+        Ok(status) => status.expect("wait for the program"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!(
+                "{} did not finish within {timeout:?}; stdout so far:\n{}",
+                bin.display(),
+                stdout.recv_timeout(TIMEOUT).unwrap_or_default()
+            );
+        }
+    };
+    Finished {
+        status,
+        stdout: stdout
+            .recv_timeout(TIMEOUT)
+            .expect("stdout ends with the program"),
+        stderr: stderr
+            .recv_timeout(TIMEOUT)
+            .expect("stderr ends with the program"),
+    }
+}
+
+fn read_lines(reader: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn read_all(mut reader: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = reader.read_to_end(&mut bytes);
+        let _ = tx.send(String::from_utf8_lossy(&bytes).into_owned());
+    });
+    rx
+}

@@ -1,0 +1,126 @@
+//! The lesson pages show what each program prints. Those blocks are marked, so a test
+//! can find them and compare them with what the real program prints:
+//!
+//! ````markdown
+//! <!-- check: client -->
+//! ```console
+//! $ cargo run -p http_client
+//! Connection 1: 127.0.0.1:53712 -> 127.0.0.1:5000
+//! ```
+//! ````
+//!
+//! Lines starting with `$ ` are commands the student types; `^C` is the student
+//! pressing Ctrl-C. The rest is output. Port numbers differ on every run, so both
+//! sides have `127.0.0.1:<digits>` replaced by `127.0.0.1:PORT` before comparing.
+
+use std::fmt::Write as _;
+
+use crate::workspace_root;
+
+/// One marked block from a lesson page.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub id: String,
+    /// The commands typed, without the `$ `.
+    pub commands: Vec<String>,
+    /// The output lines (commands and `^C` left out).
+    pub output: Vec<String>,
+}
+
+impl Block {
+    /// The arguments after `--` in the block's first `cargo run` command.
+    pub fn cargo_run_args(&self) -> Vec<String> {
+        let command = self
+            .commands
+            .iter()
+            .find(|c| c.starts_with("cargo run"))
+            .unwrap_or_else(|| panic!("block {} has no `$ cargo run` line", self.id));
+        match command.split_once(" -- ") {
+            Some((_, args)) => args.split_whitespace().map(str::to_string).collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// The block marked `<!-- check: ID -->` in `lessons/<page>`.
+pub fn block(page: &str, id: &str) -> Block {
+    let path = workspace_root().join("lessons").join(page);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let marker = format!("<!-- check: {id} -->");
+    let mut lines = text
+        .lines()
+        .skip_while(|line| line.trim() != marker)
+        .skip(1);
+    match lines.next() {
+        Some(fence) if fence.starts_with("```") => {}
+        _ => panic!("{page} has no code block right after {marker}"),
+    }
+    let mut block = Block {
+        id: id.to_string(),
+        commands: Vec::new(),
+        output: Vec::new(),
+    };
+    for line in lines.take_while(|line| !line.starts_with("```")) {
+        if let Some(command) = line.strip_prefix("$ ") {
+            block.commands.push(command.to_string());
+        } else if line != "^C" {
+            block.output.push(line.to_string());
+        }
+    }
+    block
+}
+
+/// Replaces every `127.0.0.1:<port>` with `127.0.0.1:PORT` and trims line ends.
+pub fn normalise(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (before, after) = rest.split_at(at + "127.0.0.1:".len());
+        out.push_str(before);
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            out.push_str("PORT");
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out.trim_end().to_string()
+}
+
+/// Fails, showing both sides, unless the page's block and the program's real output
+/// are the same lines once normalised.
+pub fn assert_matches(block: &Block, actual: &[String]) {
+    let expected: Vec<String> = block.output.iter().map(|l| normalise(l)).collect();
+    let actual: Vec<String> = actual.iter().map(|l| normalise(l)).collect();
+    if expected == actual {
+        return;
+    }
+    let mut report = format!(
+        "the page's block `{}` does not match the program's output\n",
+        block.id
+    );
+    let width = expected.len().max(actual.len());
+    for i in 0..width {
+        let e = expected.get(i).map_or("<none>", String::as_str);
+        let a = actual.get(i).map_or("<none>", String::as_str);
+        let mark = if e == a { ' ' } else { '!' };
+        let _ = writeln!(report, "{mark} page:    {e}\n{mark} program: {a}");
+    }
+    panic!("{report}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise;
+
+    #[test]
+    fn ports_are_normalised() {
+        assert_eq!(
+            normalise("conn #1 127.0.0.1:53712 GET / -> 127.0.0.1:5000.  "),
+            "conn #1 127.0.0.1:PORT GET / -> 127.0.0.1:PORT."
+        );
+        assert_eq!(normalise("no address here"), "no address here");
+        assert_eq!(normalise("127.0.0.1: x"), "127.0.0.1: x");
+    }
+}

@@ -55,25 +55,24 @@ pub fn request(addr: &str, method: &str, target: &str) -> Response {
 /// which has a `content-length` but no body. Returns `None` if the server closed the
 /// connection before sending anything.
 pub fn read_response(stream: &mut TcpStream, head_only: bool) -> Option<Response> {
-    let mut buf = Vec::new();
-    let head_end = loop {
-        if let Some(at) = find(&buf, b"\r\n\r\n") {
-            break at;
-        }
-        let mut chunk = [0u8; 4096];
-        match stream.read(&mut chunk) {
-            Ok(0) if buf.is_empty() => return None,
+    // Read the head a byte at a time, so that nothing of a following (pipelined)
+    // response is taken by mistake. Slow, but these are tests.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        match stream.read(&mut byte) {
+            Ok(0) if head.is_empty() => return None,
             Ok(0) => panic!(
                 "connection closed in the middle of a response head: {:?}",
-                String::from_utf8_lossy(&buf)
+                String::from_utf8_lossy(&head)
             ),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset && buf.is_empty() => return None,
+            Ok(_) => head.push(byte[0]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset && head.is_empty() => return None,
             Err(e) => panic!("reading a response: {e}"),
         }
-    };
-    let head = String::from_utf8(buf[..head_end].to_vec()).expect("a UTF-8 response head");
-    let mut lines = head.split("\r\n");
+    }
+    let head = String::from_utf8(head).expect("a UTF-8 response head");
+    let mut lines = head.trim_end().split("\r\n");
     let status_line = lines.next().expect("a status line");
     let status = status_line
         .split(' ')
@@ -88,17 +87,8 @@ pub fn read_response(stream: &mut TcpStream, head_only: bool) -> Option<Response
         .iter()
         .find(|(n, _)| n == "content-length")
         .map_or(0, |(_, v)| v.parse().expect("a numeric content-length"));
-    let mut body = buf[head_end + 4..].to_vec();
-    if head_only {
-        body.clear();
-    } else {
-        while body.len() < length {
-            let mut chunk = [0u8; 4096];
-            let n = stream.read(&mut chunk).expect("read the body");
-            assert!(n > 0, "connection closed in the middle of a body");
-            body.extend_from_slice(&chunk[..n]);
-        }
-    }
+    let mut body = vec![0u8; if head_only { 0 } else { length }];
+    stream.read_exact(&mut body).expect("read the body");
     Some(Response {
         status,
         headers,
@@ -124,6 +114,58 @@ pub fn read_to_close(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// What `curl` prints for `command` (a `curl ...` line from a lesson page), got by
+/// sending the same request over a raw socket to `addr`, so the tests need no curl.
+/// Understands `-i` (show the head), `-I` (HEAD), `-X METHOD`, `-s`, and one URL.
+pub fn curl(addr: &str, command: &str) -> Vec<String> {
+    let mut method = "GET".to_string();
+    let (mut show_head, mut url) = (false, None);
+    let mut words = command.split_whitespace().skip(1);
+    while let Some(word) = words.next() {
+        match word {
+            "-i" => show_head = true,
+            "-I" => (show_head, method) = (true, "HEAD".to_string()),
+            "-s" => {}
+            "-X" => method = words.next().expect("a method after -X").to_string(),
+            url_word if url_word.trim_matches('\'').starts_with("http://") => {
+                url = Some(url_word.trim_matches('\''))
+            }
+            other => panic!("the test's curl does not know {other:?}"),
+        }
+    }
+    let url = url.expect("a URL in the curl command");
+    let target = url
+        .trim_start_matches("http://")
+        .find('/')
+        .map_or("/", |at| &url["http://".len() + at..]);
+
+    let mut stream = connect(addr);
+    let raw = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: curl\r\nAccept: */*\r\n\r\n"
+    );
+    stream.write_all(raw.as_bytes()).expect("send the request");
+    let response = read_response(&mut stream, method == "HEAD").expect("a response");
+    let mut lines = Vec::new();
+    if show_head {
+        lines.push(format!("HTTP/1.1 {}", reason(response.status)));
+        for (name, value) in &response.headers {
+            lines.push(format!("{name}: {value}"));
+        }
+        lines.push(String::new());
+    }
+    lines.extend(response.body.lines().map(str::to_string));
+    lines
+}
+
+fn reason(status: u16) -> String {
+    let text = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
+        _ => "",
+    };
+    format!("{status} {text}")
 }

@@ -1,0 +1,293 @@
+//! Lesson 01, black-box: the real binary, on port 0, over real TCP.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use testkit::http::{self, connect, get, read_response, read_to_close, request};
+use testkit::{Program, Server};
+
+fn server() -> Server {
+    Server::start(Path::new(env!("CARGO_BIN_EXE_http_server")))
+}
+
+/// After every abuse, the server must still answer a plain request.
+fn assert_still_serves(server: &Server) {
+    let response = get(&server.addr, "/");
+    assert_eq!(response.status, 200);
+}
+
+#[test]
+fn root_and_hello_greet() {
+    let server = server();
+    let root = get(&server.addr, "/");
+    assert_eq!(root.status, 200);
+    assert_eq!(root.body, "Hello, World! This is an HTTP response.\n");
+    assert_eq!(
+        root.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+
+    for (target, body) in [
+        ("/hello?name=Alice", "Hello, Alice!\n"),
+        ("/hello", "Hello, stranger!\n"),
+        ("/hello?name=", "Hello, stranger!\n"),
+        ("/hello?x=1&name=Bob&y=2", "Hello, Bob!\n"),
+        ("/hello?name=%E5%B0%8F%E6%98%8E", "Hello, 小明!\n"),
+        ("/hello?name=Mary+Ann%20Lee", "Hello, Mary Ann Lee!\n"),
+    ] {
+        let response = get(&server.addr, target);
+        assert_eq!(
+            (response.status, response.body.as_str()),
+            (200, body),
+            "GET {target}"
+        );
+    }
+}
+
+#[test]
+fn bad_escapes_get_a_400_that_says_why() {
+    let server = server();
+    let broken = get(&server.addr, "/hello?name=A%G1");
+    assert_eq!(broken.status, 400);
+    assert!(
+        broken.body.contains("broken escape near `%G1`"),
+        "{}",
+        broken.body
+    );
+    let short = get(&server.addr, "/hello?name=A%E");
+    assert_eq!(short.status, 400);
+    let not_utf8 = get(&server.addr, "/hello?name=%FF%FE");
+    assert_eq!(not_utf8.status, 400);
+    assert!(
+        not_utf8.body.contains("not spell valid UTF-8"),
+        "{}",
+        not_utf8.body
+    );
+    assert_still_serves(&server);
+}
+
+#[test]
+fn unknown_paths_get_a_404_listing_the_routes() {
+    let server = server();
+    let response = get(&server.addr, "/nope");
+    assert_eq!(response.status, 404);
+    assert!(
+        response.body.starts_with("Not found: /nope\n"),
+        "{}",
+        response.body
+    );
+    for route in ["GET /  ", "GET /hello?name=NAME", "GET /slow"] {
+        assert!(
+            response.body.contains(route),
+            "{route} missing from {}",
+            response.body
+        );
+    }
+}
+
+#[test]
+fn other_methods_get_a_405_with_allow() {
+    let server = server();
+    for method in ["POST", "PUT", "DELETE", "PATCH"] {
+        for path in ["/", "/hello", "/slow"] {
+            let response = request(&server.addr, method, path);
+            assert_eq!(response.status, 405, "{method} {path}");
+            assert_eq!(
+                response.header("allow"),
+                Some("GET, HEAD"),
+                "{method} {path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn head_gets_the_headers_without_the_body() {
+    let server = server();
+    let mut stream = connect(&server.addr);
+    stream
+        .write_all(
+            b"HEAD /hello?name=Alice HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .expect("send");
+    let head = read_response(&mut stream, true).expect("a HEAD response");
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("14"));
+    // Had the HEAD response carried a body, it would be read here in place of the
+    // GET's response.
+    let next = read_response(&mut stream, false).expect("the GET response");
+    assert_eq!(next.body, "Hello, World! This is an HTTP response.\n");
+}
+
+#[test]
+fn keep_alive_and_pipelining_are_logged_per_connection() {
+    let mut server = server();
+    let mut stream = connect(&server.addr);
+    // Two requests in one write: HTTP/1.1 answers them in order, on one connection.
+    stream
+        .write_all(
+            b"GET /hello?name=One HTTP/1.1\r\nHost: x\r\n\r\n\
+              GET /hello?name=Two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .expect("send");
+    let all = String::from_utf8(read_to_close(&mut stream, testkit::TIMEOUT)).expect("UTF-8");
+    let one = all.find("Hello, One!").expect("the first answer");
+    let two = all.find("Hello, Two!").expect("the second answer");
+    assert!(one < two, "answers out of order: {all}");
+    assert_eq!(all.matches("HTTP/1.1 200 OK").count(), 2);
+
+    let first = server.program.wait_for("GET /hello?name=One");
+    let second = server.program.wait_for("GET /hello?name=Two");
+    assert!(first.contains("conn #1 req #1 127.0.0.1:"), "{first}");
+    assert!(second.contains("conn #1 req #2 127.0.0.1:"), "{second}");
+    assert!(second.ends_with("-> 200 OK"), "{second}");
+}
+
+#[test]
+fn garbage_gets_a_400_and_the_server_carries_on() {
+    let mut server = server();
+    let mut stream = connect(&server.addr);
+    stream.write_all(b"HELLO THERE\r\n\r\n").expect("send");
+    let answer =
+        String::from_utf8_lossy(&read_to_close(&mut stream, testkit::TIMEOUT)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request"), "{answer:?}");
+    server.program.wait_for("conn #1 127.0.0.1:");
+    assert_still_serves(&server);
+}
+
+#[test]
+fn a_64_kib_header_is_refused_with_431() {
+    let server = server();
+    let mut stream = connect(&server.addr);
+    let big = "a".repeat(64 * 1024);
+    let raw = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n");
+    // The server may answer and close before reading all we send: a failed write
+    // is fine, the answer is what matters.
+    let _ = stream.write_all(raw.as_bytes());
+    let answer =
+        String::from_utf8_lossy(&read_to_close(&mut stream, testkit::TIMEOUT)).into_owned();
+    assert!(
+        answer.starts_with("HTTP/1.1 431 Request Header Fields Too Large"),
+        "{answer:?}"
+    );
+    assert_still_serves(&server);
+}
+
+#[test]
+fn a_client_that_trickles_its_headers_is_cut_off() {
+    let server = server();
+    let mut stream = connect(&server.addr);
+    let started = Instant::now();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .expect("send");
+    // ... and never the blank line that ends the head. The server gives up after its
+    // 5 s header read timeout; we allow 15 s.
+    let answer = read_to_close(&mut stream, Duration::from_secs(15));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(4),
+        "cut off too early, after {waited:?}"
+    );
+    assert!(
+        answer.is_empty() || String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_still_serves(&server);
+}
+
+#[test]
+fn two_hundred_idle_connections_do_not_block_a_request() {
+    let server = server();
+    let idle: Vec<_> = (0..200).map(|_| connect(&server.addr)).collect();
+    let started = Instant::now();
+    assert_still_serves(&server);
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "a request took {took:?} beside 200 idle connections"
+    );
+    drop(idle);
+}
+
+#[test]
+fn a_port_in_use_gets_one_friendly_line() {
+    let server = server();
+    let bin = Path::new(env!("CARGO_BIN_EXE_http_server"));
+    let finished = testkit::run(bin, &["--addr", &server.addr], &[], "", testkit::TIMEOUT);
+    assert_eq!(finished.status.code(), Some(1));
+    assert_eq!(finished.stdout, "");
+    let stderr = finished.stderr.trim_end();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: {} is already in use", server.addr)),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--addr"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn the_address_comes_from_the_environment_too() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_http_server"));
+    let mut program = Program::start_with(bin, &[], &[("LESSON_ADDR", "127.0.0.1:0")]);
+    let line = program.wait_for("Listening on http://127.0.0.1:");
+    assert!(!line.ends_with(":5000"), "{line}");
+}
+
+#[test]
+fn ctrl_c_lets_a_request_in_flight_finish_and_exits_0() {
+    let mut server = server();
+    let mut stream = connect(&server.addr);
+    stream
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    server.program.wait_for("GET /slow: answering in 2 s");
+    server.program.interrupt();
+    server.program.wait_for("Shutting down");
+    // New connections are refused from now on...
+    let refused = std::net::TcpStream::connect(&server.addr);
+    assert!(refused.is_err(), "the server still accepts after Ctrl-C");
+    // ...but the request in flight gets its answer.
+    let response = read_response(&mut stream, false).expect("the slow response");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, "Hello, World! Sorry to keep you waiting.\n");
+    drop(stream);
+    let (status, output) = server.program.wait_exit(testkit::TIMEOUT);
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(
+        output.last().map(String::as_str),
+        Some(" INFO All connections closed, bye")
+    );
+}
+
+#[test]
+fn page_01_shows_what_the_server_prints() {
+    let mut server = server();
+    let page = "01-http-server.md";
+    for id in [
+        "curl-root",
+        "curl-hello",
+        "curl-utf8",
+        "curl-404",
+        "curl-405",
+        "curl-head",
+    ] {
+        let block = testkit::page::block(page, id);
+        let command = block.commands.first().expect("a curl command").clone();
+        let actual = http::curl(&server.addr, &command);
+        testkit::page::assert_matches(&block, &actual);
+        // Wait for the log line, so the server's output is in the page's order.
+        let target = command
+            .split('\'')
+            .nth(1)
+            .map_or("", |url| url.trim_start_matches("http://127.0.0.1:5000"));
+        server.program.wait_for(&format!("{target} -> "));
+    }
+    server.program.interrupt();
+    let (status, output) = server.program.wait_exit(testkit::TIMEOUT);
+    assert!(status.success());
+    testkit::page::assert_matches(&testkit::page::block(page, "server"), &output);
+}

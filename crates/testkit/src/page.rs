@@ -52,16 +52,20 @@ pub fn block(page: &str, id: &str) -> Block {
         .lines()
         .skip_while(|line| line.trim() != marker)
         .skip(1);
-    match lines.next() {
-        Some(fence) if fence.starts_with("```") => {}
+    // The block may be indented, inside a list item: take its indent off every line.
+    let indent = match lines.next() {
+        Some(fence) if fence.trim_start().starts_with("```") => {
+            fence.len() - fence.trim_start().len()
+        }
         _ => panic!("{page} has no code block right after {marker}"),
-    }
+    };
     let mut block = Block {
         id: id.to_string(),
         commands: Vec::new(),
         output: Vec::new(),
     };
-    for line in lines.take_while(|line| !line.starts_with("```")) {
+    for line in lines.take_while(|line| !line.trim_start().starts_with("```")) {
+        let line = line.get(indent..).unwrap_or("");
         if let Some(command) = line.strip_prefix("$ ") {
             block.commands.push(command.to_string());
         } else if line != "^C" {

@@ -1,0 +1,138 @@
+//! Lesson 02, black-box: the real client against the real lesson 01 server.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::thread;
+
+use testkit::page::{assert_matches, block};
+use testkit::{Server, TIMEOUT, bin_path, run};
+
+fn client() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_http_client"))
+}
+
+#[test]
+fn page_02_shows_what_client_and_server_print() {
+    let page = "02-http-client.md";
+    let mut server = Server::start(&bin_path("http_server"));
+    let client_block = block(page, "client");
+    let args = client_block.cargo_run_args();
+    let mut argv = vec!["--addr", server.addr.as_str()];
+    argv.extend(args.iter().map(String::as_str));
+    let finished = run(client(), &argv, &[], "", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert_eq!(
+        finished.stderr, "",
+        "nothing goes wrong, so nothing is logged"
+    );
+    assert_matches(&client_block, &finished.stdout_lines());
+
+    server.program.wait_for("conn #2 req #1");
+    server.program.interrupt();
+    let (status, output) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success());
+    assert_matches(&block(page, "server"), &output);
+}
+
+#[test]
+fn connection_numbers_match_between_client_and_server() {
+    let mut server = Server::start(&bin_path("http_server"));
+    let finished = run(client(), &["--addr", &server.addr], &[], "", TIMEOUT);
+    let stdout = finished.stdout_lines();
+    // The client's own port on each connection, from "Connection N: 127.0.0.1:P -> ...".
+    let ports: Vec<&str> = stdout
+        .iter()
+        .filter(|l| l.starts_with("Connection ") && l.contains(" -> "))
+        .map(|l| l.split(' ').nth(2).expect("an address"))
+        .collect();
+    assert_eq!(ports.len(), 2, "{stdout:?}");
+    assert_ne!(ports[0], ports[1], "two connections, two client ports");
+    // The server saw requests 1 and 2 from the first port, request 1 from the second.
+    for (conn, req, port) in [(1, 1, ports[0]), (1, 2, ports[0]), (2, 1, ports[1])] {
+        let line = server
+            .program
+            .wait_for(&format!("conn #{conn} req #{req} "));
+        assert!(
+            line.contains(&format!(" {port} GET /hello?name=Alice -> 200 OK")),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn names_are_percent_encoded() {
+    let server = Server::start(&bin_path("http_server"));
+    let finished = run(
+        client(),
+        &["--addr", &server.addr, "小明", "Li"],
+        &[],
+        "",
+        TIMEOUT,
+    );
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(
+        finished
+            .stdout
+            .contains("GET /hello?name=%E5%B0%8F%E6%98%8E+Li\n"),
+        "{}",
+        finished.stdout
+    );
+    assert_eq!(
+        finished.stdout.matches("body: Hello, 小明 Li!\n").count(),
+        3,
+        "{}",
+        finished.stdout
+    );
+}
+
+#[test]
+fn no_server_gets_one_friendly_line() {
+    // A port that was free a moment ago: nothing listens there now.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
+    assert_eq!(finished.status.code(), Some(1));
+    assert_eq!(finished.stdout, "");
+    let stderr: Vec<String> = finished.stderr.lines().map(str::to_string).collect();
+    assert_matches(&block("02-http-client.md", "no-server"), &stderr);
+}
+
+#[test]
+fn an_error_status_is_printed_not_a_crash() {
+    // A stand-in server that answers every request with a 500 and keeps the
+    // connection open, as a real server might.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("an address").to_string();
+    thread::spawn(move || {
+        for stream in listener.incoming().take(2) {
+            let Ok(mut stream) = stream else { return };
+            stream.set_read_timeout(Some(TIMEOUT)).expect("a timeout");
+            thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                // One read per request is enough: the client waits for each answer.
+                while let Ok(n @ 1..) = stream.read(&mut buf) {
+                    let close = String::from_utf8_lossy(&buf[..n]).contains("connection: close");
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 6\r\n\r\noops!\n",
+                    );
+                    if close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert_eq!(
+        finished
+            .stdout
+            .matches("Response:  HTTP/1.1 500 Internal Server Error\n")
+            .count(),
+        3
+    );
+    assert_eq!(finished.stdout.matches("body: oops!\n").count(), 3);
+}

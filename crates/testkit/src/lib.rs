@@ -9,6 +9,7 @@
 
 pub mod http;
 pub mod page;
+pub mod ws;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -117,6 +118,11 @@ impl Program {
                 ),
             }
         }
+    }
+
+    /// The program's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends SIGINT, as Ctrl-C in a terminal does.
@@ -292,4 +298,15 @@ fn read_all(mut reader: impl std::io::Read + Send + 'static) -> Receiver<String>
         let _ = tx.send(String::from_utf8_lossy(&bytes).into_owned());
     });
     rx
+}
+
+/// The resident memory of process `pid`, in KiB, from /proc (Linux only).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmRSS line")
 }

@@ -1,0 +1,163 @@
+//! WebSocket by hand over a plain TCP socket (RFC 6455), so a test can send what a
+//! well-behaved client never would: unmasked frames, reserved opcodes, bad UTF-8.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+
+use crate::http::{Response, connect, read_response};
+
+pub const TEXT: u8 = 0x1;
+pub const BINARY: u8 = 0x2;
+pub const CLOSE: u8 = 0x8;
+pub const PING: u8 = 0x9;
+pub const PONG: u8 = 0xA;
+
+/// The key from RFC 6455's example, and the accept value it must produce.
+pub const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+pub const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+/// One frame as it came off the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub opcode: u8,
+    pub payload: Vec<u8>,
+}
+
+impl Frame {
+    /// The text of a text frame.
+    pub fn text(&self) -> &str {
+        assert_eq!(self.opcode, TEXT, "expected a text frame, got {self:?}");
+        std::str::from_utf8(&self.payload).expect("a text frame holds UTF-8")
+    }
+
+    /// The code and reason of a Close frame.
+    pub fn close_code(&self) -> (u16, String) {
+        assert_eq!(self.opcode, CLOSE, "expected a Close frame, got {self:?}");
+        assert!(self.payload.len() >= 2, "a Close frame without a code");
+        let code = u16::from_be_bytes([self.payload[0], self.payload[1]]);
+        (
+            code,
+            String::from_utf8_lossy(&self.payload[2..]).into_owned(),
+        )
+    }
+}
+
+/// Opens a connection to `addr` and runs the opening handshake for `path`. Returns
+/// the stream and the 101 response.
+pub fn open(addr: &str, path: &str) -> (TcpStream, Response) {
+    let mut stream = connect(addr);
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .expect("send the handshake");
+    let response = read_response(&mut stream, true).expect("a handshake response");
+    assert_eq!(response.status, 101, "{response:?}");
+    assert_eq!(response.header("sec-websocket-accept"), Some(ACCEPT));
+    (stream, response)
+}
+
+/// Writes one frame with FIN set, masked as a client must unless `masked` is false.
+pub fn send(stream: &mut TcpStream, opcode: u8, payload: &[u8], masked: bool) {
+    stream
+        .write_all(&encode(opcode, payload, masked))
+        .expect("send a frame");
+}
+
+/// The bytes of one frame with FIN set.
+pub fn encode(opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut frame = vec![0x80 | opcode];
+    let mask_bit = if masked { 0x80 } else { 0 };
+    match payload.len() {
+        n @ 0..=125 => frame.push(mask_bit | u8::try_from(n).expect("small")),
+        n @ 126..=0xFFFF => {
+            frame.push(mask_bit | 126);
+            frame.extend_from_slice(&u16::try_from(n).expect("fits").to_be_bytes());
+        }
+        n => {
+            frame.push(mask_bit | 127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    if masked {
+        let key = [0x12, 0x34, 0x56, 0x78];
+        frame.extend_from_slice(&key);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    } else {
+        frame.extend_from_slice(payload);
+    }
+    frame
+}
+
+/// Sends a text message.
+pub fn send_text(stream: &mut TcpStream, text: &str) {
+    send(stream, TEXT, text.as_bytes(), true);
+}
+
+/// Reads one frame; `None` if the server closed the connection first.
+pub fn read(stream: &mut TcpStream) -> Option<Frame> {
+    let mut head = [0u8; 2];
+    match stream.read_exact(&mut head) {
+        Ok(()) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset
+            ) =>
+        {
+            return None;
+        }
+        Err(e) => panic!("reading a frame: {e}"),
+    }
+    assert!(head[1] & 0x80 == 0, "a server must not mask its frames");
+    let len = match head[1] & 0x7F {
+        126 => {
+            let mut n = [0u8; 2];
+            stream.read_exact(&mut n).expect("a 16-bit length");
+            u64::from(u16::from_be_bytes(n))
+        }
+        127 => {
+            let mut n = [0u8; 8];
+            stream.read_exact(&mut n).expect("a 64-bit length");
+            u64::from_be_bytes(n)
+        }
+        n => u64::from(n),
+    };
+    let mut payload = vec![0u8; usize::try_from(len).expect("fits in memory")];
+    stream.read_exact(&mut payload).expect("a frame's payload");
+    Some(Frame {
+        opcode: head[0] & 0x0F,
+        payload,
+    })
+}
+
+/// Reads frames until a text or binary one, answering nothing; fails on a Close.
+pub fn read_data(stream: &mut TcpStream) -> Frame {
+    loop {
+        let frame = read(stream).expect("a frame before the connection closed");
+        match frame.opcode {
+            TEXT | BINARY => return frame,
+            PING | PONG => {}
+            _ => panic!("expected data, got {frame:?}"),
+        }
+    }
+}
+
+/// Reads until a Close frame arrives and returns its code and reason.
+pub fn read_close(stream: &mut TcpStream) -> (u16, String) {
+    loop {
+        let frame = read(stream).expect("a Close frame before the connection closed");
+        if frame.opcode == CLOSE {
+            return frame.close_code();
+        }
+    }
+}
+
+/// The payload of a Close frame with `code`.
+pub fn close_payload(code: u16, reason: &str) -> Vec<u8> {
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(reason.as_bytes());
+    payload
+}

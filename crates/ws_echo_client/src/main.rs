@@ -1,0 +1,191 @@
+//! Lesson 04: a WebSocket client.
+//!
+//! Start lesson 03's server in one terminal:
+//!
+//!     cargo run -p ws_echo_server
+//!
+//! then run this client in another, with a message to send if you like:
+//!
+//!     cargo run -p ws_echo_client -- Hi there
+//!
+//! Builds on: lesson 02 (connect, send, print what comes back, friendly errors).
+//! Adds: the opening handshake's 101 response, a message each way over the upgraded
+//! connection, and the close handshake that ends it.
+
+use std::time::Duration;
+
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::{Error as WsError, UrlError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long we wait for the server to connect or to answer before giving up. A
+/// server that never answers must not leave the client hanging for ever.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Parser)]
+#[command(about = "Lesson 04: a WebSocket client")]
+struct Args {
+    /// The server to talk to: host:port, or a URL such as ws://127.0.0.1:5001/.
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_ECHO_ADDR)]
+    addr: String,
+    /// The message to send.
+    #[arg(default_value = "Hello Server!")]
+    message: Vec<String>,
+}
+
+/// Every way this client can fail, each said in one line.
+type Error = String;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    common::init_logging();
+    if let Err(message) = run(args).await {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+    // A WebSocket address is a URL with its own scheme: ws:// (or wss:// with TLS).
+    let url = if args.addr.contains("://") {
+        args.addr.clone()
+    } else {
+        format!("ws://{}/", args.addr)
+    };
+
+    let mut ws = connect(&url).await?;
+
+    let text = args.message.join(" ");
+    println!("  Sent:      {text}");
+    ws.send(Message::text(text))
+        .await
+        .map_err(|e| format!("sending to {url} failed: {e}"))?;
+    let reply = receive(&mut ws, &url).await?;
+    println!("  Received:  {reply}");
+
+    // The close handshake: we send a Close frame with a code (1000: normal), the
+    // server answers with its own Close, and only then is the TCP connection shut.
+    // Both sides thus know that nothing was lost on the way.
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "done".into(),
+    };
+    println!("  Closing:   1000 \"done\"");
+    ws.close(Some(frame))
+        .await
+        .map_err(|e| format!("closing failed: {e}"))?;
+    match tokio::time::timeout(TIMEOUT, answer_to_close(&mut ws)).await {
+        Ok(Some(frame)) => println!(
+            "  Closed:    the server answered {} {:?}",
+            frame.code,
+            frame.reason.as_str()
+        ),
+        Ok(None) => println!("  Closed:    the server answered without a code"),
+        Err(_) => {
+            return Err(format!(
+                "the server did not answer our Close within {} s",
+                TIMEOUT.as_secs()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Opens the TCP connection and runs the opening handshake: an HTTP GET that asks to
+/// upgrade, answered by `101 Switching Protocols`. tokio-tungstenite gives us the
+/// response, so we can print it.
+async fn connect(url: &str) -> Result<Socket, Error> {
+    let (ws, response) = match tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(url))
+        .await
+    {
+        Ok(Ok(connected)) => connected,
+        Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(format!(
+                "could not connect to {url}: is the server running? Start it with `cargo run -p ws_echo_server`"
+            ));
+        }
+        // The server answered the handshake with something other than 101: it speaks
+        // HTTP, but it is not a WebSocket server (lesson 01's server, say).
+        Ok(Err(WsError::Http(response))) => {
+            return Err(format!(
+                "{url} answered `{}`, not `101 Switching Protocols`: it is not a WebSocket server. \
+                 Start lesson 03's with `cargo run -p ws_echo_server`",
+                response.status()
+            ));
+        }
+        Ok(Err(WsError::Url(UrlError::UnsupportedUrlScheme))) => {
+            return Err(format!(
+                "{url} is not a WebSocket URL: use ws://HOST:PORT/ (or just HOST:PORT)"
+            ));
+        }
+        Ok(Err(err)) => return Err(format!("could not open a WebSocket to {url}: {err}")),
+        Err(_) => {
+            return Err(format!(
+                "could not connect to {url}: no answer within {} s",
+                TIMEOUT.as_secs()
+            ));
+        }
+    };
+    println!("Connected to {url}");
+    println!(
+        "  Response:  {:?} {}",
+        response.version(),
+        response.status()
+    );
+    for name in ["upgrade", "connection", "sec-websocket-accept"] {
+        let value = response.headers().get(name).and_then(|v| v.to_str().ok());
+        println!("    {name}: {}", value.unwrap_or("(not sent)"));
+    }
+    Ok(ws)
+}
+
+/// Waits for the next text or binary message. tungstenite answers Pings for us, so
+/// control frames are skipped here.
+async fn receive(ws: &mut Socket, url: &str) -> Result<String, Error> {
+    loop {
+        let message = match tokio::time::timeout(TIMEOUT, ws.next()).await {
+            Ok(Some(Ok(message))) => message,
+            Ok(Some(Err(err))) => return Err(format!("reading from {url} failed: {err}")),
+            Ok(None) => return Err(format!("{url} closed the connection before answering")),
+            Err(_) => {
+                return Err(format!(
+                    "no answer from {url} within {} s",
+                    TIMEOUT.as_secs()
+                ));
+            }
+        };
+        match message {
+            Message::Text(text) => return Ok(text.to_string()),
+            Message::Binary(bytes) => return Ok(format!("({} bytes of binary data)", bytes.len())),
+            Message::Close(frame) => {
+                let why = frame.map_or_else(
+                    || "no code".to_string(),
+                    |f| format!("{} {:?}", f.code, f.reason.as_str()),
+                );
+                return Err(format!(
+                    "{url} closed the connection before answering: {why}"
+                ));
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+        }
+    }
+}
+
+/// Reads until the server's answering Close arrives and the stream ends.
+async fn answer_to_close(ws: &mut Socket) -> Option<CloseFrame> {
+    let mut answer = None;
+    while let Some(Ok(message)) = ws.next().await {
+        if let Message::Close(frame) = message {
+            answer = frame;
+        }
+    }
+    answer
+}

@@ -1,0 +1,287 @@
+//! Lesson 03, black-box: the real binary, on port 0, with raw WebSocket frames.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use testkit::http::{connect, read_response, read_to_close};
+use testkit::ws::{self, BINARY, CLOSE, PING, PONG, TEXT};
+use testkit::{Server, TIMEOUT};
+
+fn server() -> Server {
+    Server::start(Path::new(env!("CARGO_BIN_EXE_ws_echo_server")))
+}
+
+/// After every abuse, a new client must still be served.
+fn assert_still_echoes(server: &Server) {
+    let (mut stream, _) = ws::open(&server.addr, "/");
+    ws::send_text(&mut stream, "still there?");
+    assert_eq!(
+        ws::read_data(&mut stream).text(),
+        "Server received: still there?"
+    );
+}
+
+#[test]
+fn text_is_answered_and_the_handshake_is_logged() {
+    let mut server = server();
+    let (mut stream, response) = ws::open(&server.addr, "/");
+    assert_eq!(
+        response
+            .header("upgrade")
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("websocket")
+    );
+    ws::send_text(&mut stream, "Hello, 小明!");
+    assert_eq!(
+        ws::read_data(&mut stream).text(),
+        "Server received: Hello, 小明!"
+    );
+
+    let line = server.program.wait_for("conn #1 127.0.0.1:");
+    assert!(
+        line.ends_with(&format!(
+            "GET / (upgrade: websocket, connection: Upgrade, sec-websocket-key: {}, sec-websocket-version: 13) -> 101",
+            ws::KEY
+        )),
+        "{line}"
+    );
+    assert_eq!(
+        server.program.wait_for("text:"),
+        " INFO conn #1 text: \"Hello, 小明!\""
+    );
+}
+
+#[test]
+fn binary_is_echoed_as_binary() {
+    let server = server();
+    let (mut stream, _) = ws::open(&server.addr, "/");
+    let bytes: Vec<u8> = (0..=255).collect();
+    ws::send(&mut stream, BINARY, &bytes, true);
+    let frame = ws::read_data(&mut stream);
+    assert_eq!((frame.opcode, frame.payload), (BINARY, bytes));
+}
+
+#[test]
+fn a_ping_gets_a_pong_and_no_echo() {
+    let server = server();
+    let (mut stream, _) = ws::open(&server.addr, "/");
+    ws::send(&mut stream, PING, b"are you there", true);
+    let frame = ws::read(&mut stream).expect("a frame");
+    assert_eq!(
+        (frame.opcode, frame.payload.as_slice()),
+        (PONG, &b"are you there"[..])
+    );
+    // The next data frame is the answer to our text: nothing was echoed for the ping.
+    ws::send_text(&mut stream, "after");
+    assert_eq!(ws::read_data(&mut stream).text(), "Server received: after");
+}
+
+#[test]
+fn the_close_handshake_is_answered_and_logged() {
+    let mut server = server();
+    let (mut stream, _) = ws::open(&server.addr, "/");
+    ws::send(&mut stream, CLOSE, &ws::close_payload(1000, "bye"), true);
+    assert_eq!(ws::read_close(&mut stream), (1000, "bye".to_string()));
+    // After the Close frames, the server closes the TCP connection.
+    assert!(read_to_close(&mut stream, TIMEOUT).is_empty());
+    server
+        .program
+        .wait_for("conn #1 closed by the client: 1000 \"bye\"");
+}
+
+#[test]
+fn an_oversized_message_closes_that_connection_with_1009_only() {
+    let mut server = server();
+    let (mut other, _) = ws::open(&server.addr, "/");
+    let (mut big, _) = ws::open(&server.addr, "/");
+    // One byte over the 64 KiB limit. The server may stop reading early, so a
+    // failed write is fine: the Close frame is what we check.
+    let _ = big.write_all(&ws::encode(TEXT, &vec![b'a'; 64 * 1024 + 1], true));
+    let (code, reason) = ws::read_close(&mut big);
+    assert_eq!(code, 1009, "{reason}");
+    assert!(reason.contains("64 KiB"), "{reason}");
+    server.program.wait_for("conn #2 closed by us: 1009");
+
+    // Exactly 64 KiB is fine, and the other client never noticed anything.
+    ws::send(&mut other, TEXT, &vec![b'b'; 64 * 1024 - "x".len()], true);
+    assert_eq!(
+        ws::read_data(&mut other).payload.len(),
+        "Server received: ".len() + 64 * 1024 - 1
+    );
+    ws::send_text(&mut other, "fine");
+    assert_eq!(ws::read_data(&mut other).text(), "Server received: fine");
+}
+
+#[test]
+fn bad_frames_get_the_close_code_that_says_why() {
+    let server = server();
+    let cases: [(&str, Vec<u8>, u16); 4] = [
+        (
+            "invalid UTF-8 in a text frame",
+            ws::encode(TEXT, &[0x66, 0x6f, 0xff, 0xfe], true),
+            1007,
+        ),
+        (
+            "an unmasked frame",
+            ws::encode(TEXT, b"no mask", false),
+            1002,
+        ),
+        (
+            "a reserved opcode",
+            ws::encode(0x3, b"what is this", true),
+            1002,
+        ),
+        (
+            "a reserved bit set",
+            {
+                let mut frame = ws::encode(TEXT, b"rsv", true);
+                frame[0] |= 0x40;
+                frame
+            },
+            1002,
+        ),
+    ];
+    for (what, bytes, expected) in cases {
+        let (mut stream, _) = ws::open(&server.addr, "/");
+        stream.write_all(&bytes).expect("send");
+        let (code, reason) = ws::read_close(&mut stream);
+        assert_eq!(code, expected, "{what}: {reason}");
+    }
+    assert_still_echoes(&server);
+}
+
+#[test]
+fn plain_http_gets_a_426_that_explains_and_the_server_carries_on() {
+    let mut server = server();
+    let mut stream = connect(&server.addr);
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let response = read_response(&mut stream, false).expect("an answer");
+    assert_eq!(response.status, 426);
+    assert_eq!(response.header("upgrade"), Some("websocket"));
+    assert!(
+        response
+            .body
+            .starts_with("This is a WebSocket server (lesson 03)"),
+        "{}",
+        response.body
+    );
+    assert!(
+        response.body.contains("cargo run -p ws_echo_client"),
+        "{}",
+        response.body
+    );
+    server.program.wait_for("not a WebSocket handshake");
+
+    // A wrong version gets 426 with the version we speak; garbage gets 400.
+    let mut stream = connect(&server.addr);
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 12\r\n\r\n",
+        ws::KEY
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let response = read_response(&mut stream, false).expect("an answer");
+    assert_eq!(
+        (response.status, response.header("sec-websocket-version")),
+        (426, Some("13"))
+    );
+
+    let mut stream = connect(&server.addr);
+    stream.write_all(b"HELLO THERE\r\n\r\n").expect("send");
+    assert_eq!(
+        read_response(&mut stream, false).expect("an answer").status,
+        400
+    );
+
+    assert_still_echoes(&server);
+}
+
+#[test]
+fn a_half_finished_handshake_is_dropped() {
+    let server = server();
+    let mut stream = connect(&server.addr);
+    let started = Instant::now();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")
+        .expect("send");
+    // ... and never the rest. The server gives up after 5 s; we allow 15.
+    let answer = read_to_close(&mut stream, Duration::from_secs(15));
+    assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "dropped too early: {:?}",
+        started.elapsed()
+    );
+    assert_still_echoes(&server);
+}
+
+#[test]
+fn two_hundred_clients_that_vanish_leave_the_server_serving() {
+    let mut server = server();
+    let clients: Vec<_> = (0..200).map(|_| ws::open(&server.addr, "/").0).collect();
+    drop(clients);
+    for _ in 0..200 {
+        server.program.wait_for("vanished without a close frame");
+    }
+    assert_still_echoes(&server);
+}
+
+#[test]
+fn ctrl_c_says_going_away_to_every_client_and_exits_0() {
+    let mut server = server();
+    let mut clients: Vec<_> = (0..3).map(|_| ws::open(&server.addr, "/").0).collect();
+    for client in &mut clients {
+        ws::send_text(client, "hi");
+        ws::read_data(client);
+    }
+    server.program.interrupt();
+    for client in &mut clients {
+        let (code, reason) = ws::read_close(client);
+        assert_eq!((code, reason.as_str()), (1001, "server shutting down"));
+        // Answer, as a polite client does.
+        ws::send(client, CLOSE, &ws::close_payload(1001, ""), true);
+    }
+    let (status, output) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        output.last().map(String::as_str),
+        Some(" INFO All connections closed, bye")
+    );
+}
+
+#[test]
+fn a_port_in_use_gets_one_friendly_line() {
+    let server = server();
+    let bin = Path::new(env!("CARGO_BIN_EXE_ws_echo_server"));
+    let finished = testkit::run(bin, &["--addr", &server.addr], &[], "", TIMEOUT);
+    assert_eq!(finished.status.code(), Some(1));
+    let stderr = finished.stderr.trim_end();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: {} is already in use", server.addr)),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn idle_connections_are_cheap() {
+    let server = server();
+    let pid = server.program.pid();
+    let before = testkit::rss_kib(pid);
+    let clients: Vec<_> = (0..500).map(|_| ws::open(&server.addr, "/").0).collect();
+    // The last handshake's answer arrived, so every connection task has its buffers.
+    let after = testkit::rss_kib(pid);
+    let per_connection = (after.saturating_sub(before)) / 500;
+    println!(
+        "RSS {before} KiB -> {after} KiB with 500 idle connections: {per_connection} KiB each"
+    );
+    assert!(
+        per_connection < 40,
+        "{per_connection} KiB per idle connection"
+    );
+    drop(clients);
+}

@@ -277,7 +277,7 @@ fn page_01_shows_what_the_server_prints() {
     ] {
         let block = testkit::page::block(page, id);
         let command = block.commands.first().expect("a curl command").clone();
-        let actual = http::curl(&server.addr, &command);
+        let (actual, _) = http::curl(&server.addr, &command);
         testkit::page::assert_matches(&block, &actual);
         // Wait for the log line, so the server's output is in the page's order.
         let target = command

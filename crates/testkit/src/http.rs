@@ -116,32 +116,34 @@ pub fn read_to_close(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
 
 /// What `curl` prints for `command` (a `curl ...` line from a lesson page), got by
 /// sending the same request over a raw socket to `addr`, so the tests need no curl.
-/// Understands `-i` (show the head), `-I` (HEAD), `-X METHOD`, `-s`, and one URL.
-pub fn curl(addr: &str, command: &str) -> Vec<String> {
+/// Understands `-i` (show the head), `-I` (HEAD), `-X METHOD`, `-H 'Name: value'`,
+/// `-s`, `-N`, and one URL. Returns the lines and the connection, still open.
+pub fn curl(addr: &str, command: &str) -> (Vec<String>, TcpStream) {
     let mut method = "GET".to_string();
-    let (mut show_head, mut url) = (false, None);
-    let mut words = command.split_whitespace().skip(1);
+    let (mut show_head, mut url, mut headers) = (false, None, String::new());
+    let words = shell_words(command);
+    let mut words = words.iter().skip(1);
     while let Some(word) = words.next() {
-        match word {
+        match word.as_str() {
             "-i" => show_head = true,
             "-I" => (show_head, method) = (true, "HEAD".to_string()),
-            "-s" => {}
-            "-X" => method = words.next().expect("a method after -X").to_string(),
-            url_word if url_word.trim_matches('\'').starts_with("http://") => {
-                url = Some(url_word.trim_matches('\''))
+            "-s" | "-N" => {}
+            "-X" => method.clone_from(words.next().expect("a method after -X")),
+            "-H" => {
+                headers.push_str(words.next().expect("a header after -H"));
+                headers.push_str("\r\n");
             }
+            other if other.starts_with("http://") => url = Some(other.to_string()),
             other => panic!("the test's curl does not know {other:?}"),
         }
     }
     let url = url.expect("a URL in the curl command");
-    let target = url
-        .trim_start_matches("http://")
-        .find('/')
-        .map_or("/", |at| &url["http://".len() + at..]);
+    let rest = &url["http://".len()..];
+    let target = rest.find('/').map_or("/", |at| &rest[at..]);
 
     let mut stream = connect(addr);
     let raw = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: curl\r\nAccept: */*\r\n\r\n"
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: curl\r\nAccept: */*\r\n{headers}\r\n"
     );
     stream.write_all(raw.as_bytes()).expect("send the request");
     let response = read_response(&mut stream, method == "HEAD").expect("a response");
@@ -154,11 +156,35 @@ pub fn curl(addr: &str, command: &str) -> Vec<String> {
         lines.push(String::new());
     }
     lines.extend(response.body.lines().map(str::to_string));
-    lines
+    (lines, stream)
+}
+
+/// Splits a command line into words, as a shell does with single quotes.
+fn shell_words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let (mut quoted, mut in_word) = (false, false);
+    for c in command.chars() {
+        match c {
+            '\'' => (quoted, in_word) = (!quoted, true),
+            c if c.is_whitespace() && !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                }
+                in_word = false;
+            }
+            c => (word, in_word) = (word + &c.to_string(), true),
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 fn reason(status: u16) -> String {
     let text = match status {
+        101 => "Switching Protocols",
         200 => "OK",
         400 => "Bad Request",
         404 => "Not Found",

@@ -76,11 +76,23 @@ pub fn block(page: &str, id: &str) -> Block {
 }
 
 /// Replaces every `127.0.0.1:<port>` with `127.0.0.1:PORT`, the value of a `date:`
-/// header with `DATE`, and trims line ends.
+/// header with `DATE`, WebSocket keys (random for each connection) with `KEY`, and
+/// trims line ends.
 pub fn normalise(line: &str) -> String {
     if line.starts_with("date: ") {
         return "date: DATE".to_string();
     }
+    let mut line = line.to_string();
+    for name in ["sec-websocket-key: ", "sec-websocket-accept: "] {
+        if let Some(at) = line.find(name) {
+            let start = at + name.len();
+            let end = line[start..]
+                .find([',', ')', ' '])
+                .map_or(line.len(), |n| start + n);
+            line.replace_range(start..end, "KEY");
+        }
+    }
+    let line = line.as_str();
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     while let Some(at) = rest.find("127.0.0.1:") {
@@ -130,5 +142,13 @@ mod tests {
         );
         assert_eq!(normalise("no address here"), "no address here");
         assert_eq!(normalise("127.0.0.1: x"), "127.0.0.1: x");
+        assert_eq!(
+            normalise("(sec-websocket-key: Qc/6at9G/+27ssy9QUVwfw==, sec-websocket-version: 13)"),
+            "(sec-websocket-key: KEY, sec-websocket-version: 13)"
+        );
+        assert_eq!(
+            normalise("    sec-websocket-accept: ljLGcFUw6PZmSgxWNrZLOH5AKKY="),
+            "    sec-websocket-accept: KEY"
+        );
     }
 }

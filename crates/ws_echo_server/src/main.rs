@@ -137,7 +137,10 @@ async fn serve(
 
     // The opening handshake is an ordinary HTTP request. tungstenite checks it and
     // answers 101 Switching Protocols; this callback lets us look at it on the way.
-    #[allow(clippy::result_large_err, reason = "the callback's type is tungstenite's")]
+    #[allow(
+        clippy::result_large_err,
+        reason = "the callback's type is tungstenite's"
+    )]
     let log_request = |request: &Request, response: Response| {
         let header = |name: &str| {
             request

@@ -5,8 +5,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use testkit::http::{connect, read_response, read_to_close};
+use testkit::page::{assert_matches, block};
 use testkit::ws::{self, BINARY, CLOSE, PING, PONG, TEXT};
-use testkit::{Server, TIMEOUT};
+use testkit::{Server, TIMEOUT, bin_path, http};
 
 fn server() -> Server {
     Server::start(Path::new(env!("CARGO_BIN_EXE_ws_echo_server")))
@@ -284,4 +285,47 @@ fn idle_connections_are_cheap() {
         "{per_connection} KiB per idle connection"
     );
     drop(clients);
+}
+
+#[test]
+fn page_03_shows_what_the_programs_print() {
+    let page = "03-ws-echo-server.md";
+    let mut server = server();
+
+    let client = block(page, "client");
+    let finished = testkit::run(
+        &bin_path("ws_echo_client"),
+        &["--addr", &server.addr],
+        &[],
+        "",
+        TIMEOUT,
+    );
+    assert!(finished.status.success(), "{finished:?}");
+    assert_matches(&client, &finished.stdout_lines());
+    server.program.wait_for("conn #1 closed by the client");
+
+    let upgrade = block(page, "curl-upgrade");
+    let (lines, stream) = http::curl(&server.addr, &upgrade.commands[0]);
+    assert_matches(&upgrade, &lines);
+    drop(stream);
+    server.program.wait_for("conn #2 vanished");
+
+    let plain = block(page, "curl-plain");
+    let (mut lines, _) = http::curl(&server.addr, &plain.commands[0]);
+    // The body names the server's address, so its length depends on how many digits
+    // the port has: the page shows port 5001, four digits.
+    let port_digits = server.addr.rsplit(':').next().map_or(0, str::len);
+    for line in &mut lines {
+        if let Some(length) = line.strip_prefix("content-length: ") {
+            let length: usize = length.parse().expect("a length");
+            *line = format!("content-length: {}", length + 4 - port_digits);
+        }
+    }
+    assert_matches(&plain, &lines);
+    server.program.wait_for("conn #3 ");
+
+    server.program.interrupt();
+    let (status, output) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success());
+    assert_matches(&block(page, "server"), &output);
 }

@@ -1,0 +1,113 @@
+//! Lesson 04, black-box: the real client against the real lesson 03 server.
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use testkit::page::{assert_matches, block};
+use testkit::{Server, TIMEOUT, bin_path, run};
+
+fn client() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_ws_echo_client"))
+}
+
+fn echo_server() -> Server {
+    Server::start(&bin_path("ws_echo_server"))
+}
+
+/// Runs the client and returns its one line of error, checking it failed cleanly.
+fn error_line(args: &[&str]) -> String {
+    let finished = run(client(), args, &[], "", TIMEOUT);
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(!finished.stderr.contains("panicked"), "{}", finished.stderr);
+    let stderr = finished.stderr.trim_end();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    stderr.to_string()
+}
+
+#[test]
+fn page_04_shows_what_client_and_server_print() {
+    let page = "04-ws-echo-client.md";
+    let mut server = echo_server();
+    let client_block = block(page, "client");
+    let mut args = vec!["--addr".to_string(), server.addr.clone()];
+    args.extend(client_block.cargo_run_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let finished = run(client(), &args, &[], "", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert_eq!(finished.stderr, "");
+    assert_matches(&client_block, &finished.stdout_lines());
+
+    server.program.wait_for("conn #1 closed by the client");
+    server.program.interrupt();
+    let (status, output) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success());
+    assert_matches(&block(page, "server"), &output);
+}
+
+#[test]
+fn the_arguments_are_the_message_and_a_full_url_works() {
+    let server = echo_server();
+    let url = format!("ws://{}/", server.addr);
+    let finished = run(
+        client(),
+        &["--addr", &url, "Hi", "there,", "小明"],
+        &[],
+        "",
+        TIMEOUT,
+    );
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(
+        finished
+            .stdout
+            .contains("  Received:  Server received: Hi there, 小明\n"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        finished
+            .stdout
+            .contains("  Closed:    the server answered 1000 \"done\"\n"),
+        "{}",
+        finished.stdout
+    );
+}
+
+#[test]
+fn no_server_gets_one_friendly_line() {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let line = error_line(&["--addr", &addr]);
+    assert_matches(&block("04-ws-echo-client.md", "no-server"), &[line]);
+}
+
+#[test]
+fn an_http_server_is_not_a_websocket_server() {
+    let http = Server::start(&bin_path("http_server"));
+    let line = error_line(&["--addr", &http.addr]);
+    assert_matches(&block("04-ws-echo-client.md", "http-server"), &[line]);
+}
+
+#[test]
+fn an_http_url_is_not_a_websocket_url() {
+    let server = echo_server();
+    let url = format!("http://{}/", server.addr);
+    assert_eq!(
+        error_line(&["--addr", &url]),
+        format!("error: {url} is not a WebSocket URL: use ws://HOST:PORT/ (or just HOST:PORT)")
+    );
+}
+
+#[test]
+fn a_message_over_the_limit_is_refused_by_the_server() {
+    let server = echo_server();
+    let huge = "a".repeat(70_000);
+    let line = error_line(&["--addr", &server.addr, &huge]);
+    assert!(
+        line.ends_with(
+            "closed the connection before answering: 1009 \"message too big: the limit is 64 KiB\""
+        ),
+        "{line}"
+    );
+}

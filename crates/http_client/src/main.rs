@@ -52,11 +52,7 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    let addr = args
-        .addr
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
+    let addr = args.addr.trim_start_matches("http://").trim_end_matches('/').to_string();
     // A URL cannot hold a space or `小明` as they are: form_urlencoded writes them
     // as `+` and %-escaped UTF-8 bytes, the way a browser's form does.
     let query = form_urlencoded::Serializer::new(String::new())
@@ -131,9 +127,7 @@ fn get(addr: &str, target: &str, close: bool) -> Request<Empty<Bytes>> {
     if close {
         request = request.header(CONNECTION, "close");
     }
-    request
-        .body(Empty::new())
-        .expect("a GET with valid headers")
+    request.body(Empty::new()).expect("a GET with valid headers")
 }
 
 async fn send(
@@ -144,10 +138,7 @@ async fn send(
     match tokio::time::timeout(TIMEOUT, sender.send_request(request)).await {
         Ok(Ok(response)) => Ok(response),
         Ok(Err(err)) => Err(format!("the request to {addr} failed: {err}")),
-        Err(_) => Err(format!(
-            "no response from {addr} within {} s",
-            TIMEOUT.as_secs()
-        )),
+        Err(_) => Err(format!("no response from {addr} within {} s", TIMEOUT.as_secs())),
     }
 }
 
@@ -157,11 +148,7 @@ async fn print_response(
     response: Response<hyper::body::Incoming>,
     addr: &str,
 ) -> Result<(), Error> {
-    println!(
-        "  Response:  {:?} {}",
-        response.version(),
-        response.status()
-    );
+    println!("  Response:  {:?} {}", response.version(), response.status());
     for name in ["content-type", "content-length", "connection"] {
         let value = response.headers().get(name).and_then(|v| v.to_str().ok());
         println!("    {name}: {}", value.unwrap_or("(not sent)"));

@@ -22,10 +22,7 @@ fn page_02_shows_what_client_and_server_print() {
     argv.extend(args.iter().map(String::as_str));
     let finished = run(client(), &argv, &[], "", TIMEOUT);
     assert!(finished.status.success(), "{finished:?}");
-    assert_eq!(
-        finished.stderr, "",
-        "nothing goes wrong, so nothing is logged"
-    );
+    assert_eq!(finished.stderr, "", "nothing goes wrong, so nothing is logged");
     assert_matches(&client_block, &finished.stdout_lines());
 
     server.program.wait_for("conn #2 req #1");
@@ -50,31 +47,18 @@ fn connection_numbers_match_between_client_and_server() {
     assert_ne!(ports[0], ports[1], "two connections, two client ports");
     // The server saw requests 1 and 2 from the first port, request 1 from the second.
     for (conn, req, port) in [(1, 1, ports[0]), (1, 2, ports[0]), (2, 1, ports[1])] {
-        let line = server
-            .program
-            .wait_for(&format!("conn #{conn} req #{req} "));
-        assert!(
-            line.contains(&format!(" {port} GET /hello?name=Alice -> 200 OK")),
-            "{line}"
-        );
+        let line = server.program.wait_for(&format!("conn #{conn} req #{req} "));
+        assert!(line.contains(&format!(" {port} GET /hello?name=Alice -> 200 OK")), "{line}");
     }
 }
 
 #[test]
 fn names_are_percent_encoded() {
     let server = Server::start(&bin_path("http_server"));
-    let finished = run(
-        client(),
-        &["--addr", &server.addr, "小明", "Li"],
-        &[],
-        "",
-        TIMEOUT,
-    );
+    let finished = run(client(), &["--addr", &server.addr, "小明", "Li"], &[], "", TIMEOUT);
     assert!(finished.status.success(), "{finished:?}");
     assert!(
-        finished
-            .stdout
-            .contains("GET /hello?name=%E5%B0%8F%E6%98%8E+Li\n"),
+        finished.stdout.contains("GET /hello?name=%E5%B0%8F%E6%98%8E+Li\n"),
         "{}",
         finished.stdout
     );
@@ -128,10 +112,7 @@ fn an_error_status_is_printed_not_a_crash() {
     let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
     assert!(finished.status.success(), "{finished:?}");
     assert_eq!(
-        finished
-            .stdout
-            .matches("Response:  HTTP/1.1 500 Internal Server Error\n")
-            .count(),
+        finished.stdout.matches("Response:  HTTP/1.1 500 Internal Server Error\n").count(),
         3
     );
     assert_eq!(finished.stdout.matches("body: oops!\n").count(), 3);

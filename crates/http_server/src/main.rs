@@ -79,9 +79,7 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let addr = listener
-        .local_addr()
-        .expect("a bound socket has an address");
+    let addr = listener.local_addr().expect("a bound socket has an address");
     println!("Listening on http://{addr}");
     println!("Try: curl -i 'http://{addr}/hello?name=Alice'");
 
@@ -187,22 +185,14 @@ async fn handle(
                 StatusCode::METHOD_NOT_ALLOWED,
                 format!("{method} is not allowed on {path}. Allowed: GET, HEAD\n"),
             );
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             response
         }
-        _ => text(
-            StatusCode::NOT_FOUND,
-            format!("Not found: {path}\nRoutes:\n{ROUTES}"),
-        ),
+        _ => text(StatusCode::NOT_FOUND, format!("Not found: {path}\nRoutes:\n{ROUTES}")),
     };
 
     let target = req.uri().path_and_query().map_or(path, |p| p.as_str());
-    info!(
-        "conn #{conn} req #{request} {peer} {method} {target} -> {}",
-        response.status()
-    );
+    info!("conn #{conn} req #{request} {peer} {method} {target} -> {}", response.status());
     Ok(response)
 }
 
@@ -233,24 +223,17 @@ fn name_from_query(query: Option<&str>) -> Result<String, String> {
 /// True when every `%` is followed by two hex digits.
 fn valid_escapes(s: &str) -> bool {
     let bytes = s.as_bytes();
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'%')
-        .all(|(i, _)| {
-            bytes
-                .get(i + 1..i + 3)
-                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
-        })
+    bytes.iter().enumerate().filter(|(_, b)| **b == b'%').all(|(i, _)| {
+        bytes.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    })
 }
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }
 

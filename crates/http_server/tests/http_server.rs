@@ -23,10 +23,7 @@ fn root_and_hello_greet() {
     let root = get(&server.addr, "/");
     assert_eq!(root.status, 200);
     assert_eq!(root.body, "Hello, World! This is an HTTP response.\n");
-    assert_eq!(
-        root.header("content-type"),
-        Some("text/plain; charset=utf-8")
-    );
+    assert_eq!(root.header("content-type"), Some("text/plain; charset=utf-8"));
 
     for (target, body) in [
         ("/hello?name=Alice", "Hello, Alice!\n"),
@@ -37,11 +34,7 @@ fn root_and_hello_greet() {
         ("/hello?name=Mary+Ann%20Lee", "Hello, Mary Ann Lee!\n"),
     ] {
         let response = get(&server.addr, target);
-        assert_eq!(
-            (response.status, response.body.as_str()),
-            (200, body),
-            "GET {target}"
-        );
+        assert_eq!((response.status, response.body.as_str()), (200, body), "GET {target}");
     }
 }
 
@@ -50,20 +43,12 @@ fn bad_escapes_get_a_400_that_says_why() {
     let server = server();
     let broken = get(&server.addr, "/hello?name=A%G1");
     assert_eq!(broken.status, 400);
-    assert!(
-        broken.body.contains("broken escape near `%G1`"),
-        "{}",
-        broken.body
-    );
+    assert!(broken.body.contains("broken escape near `%G1`"), "{}", broken.body);
     let short = get(&server.addr, "/hello?name=A%E");
     assert_eq!(short.status, 400);
     let not_utf8 = get(&server.addr, "/hello?name=%FF%FE");
     assert_eq!(not_utf8.status, 400);
-    assert!(
-        not_utf8.body.contains("not spell valid UTF-8"),
-        "{}",
-        not_utf8.body
-    );
+    assert!(not_utf8.body.contains("not spell valid UTF-8"), "{}", not_utf8.body);
     assert_still_serves(&server);
 }
 
@@ -72,17 +57,9 @@ fn unknown_paths_get_a_404_listing_the_routes() {
     let server = server();
     let response = get(&server.addr, "/nope");
     assert_eq!(response.status, 404);
-    assert!(
-        response.body.starts_with("Not found: /nope\n"),
-        "{}",
-        response.body
-    );
+    assert!(response.body.starts_with("Not found: /nope\n"), "{}", response.body);
     for route in ["GET /  ", "GET /hello?name=NAME", "GET /slow"] {
-        assert!(
-            response.body.contains(route),
-            "{route} missing from {}",
-            response.body
-        );
+        assert!(response.body.contains(route), "{route} missing from {}", response.body);
     }
 }
 
@@ -93,11 +70,7 @@ fn other_methods_get_a_405_with_allow() {
         for path in ["/", "/hello", "/slow"] {
             let response = request(&server.addr, method, path);
             assert_eq!(response.status, 405, "{method} {path}");
-            assert_eq!(
-                response.header("allow"),
-                Some("GET, HEAD"),
-                "{method} {path}"
-            );
+            assert_eq!(response.header("allow"), Some("GET, HEAD"), "{method} {path}");
         }
     }
 }
@@ -167,10 +140,7 @@ fn a_64_kib_header_is_refused_with_431() {
     let _ = stream.write_all(raw.as_bytes());
     let answer =
         String::from_utf8_lossy(&read_to_close(&mut stream, testkit::TIMEOUT)).into_owned();
-    assert!(
-        answer.starts_with("HTTP/1.1 431 Request Header Fields Too Large"),
-        "{answer:?}"
-    );
+    assert!(answer.starts_with("HTTP/1.1 431 Request Header Fields Too Large"), "{answer:?}");
     assert_still_serves(&server);
 }
 
@@ -179,17 +149,12 @@ fn a_client_that_trickles_its_headers_is_cut_off() {
     let server = server();
     let mut stream = connect(&server.addr);
     let started = Instant::now();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
-        .expect("send");
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").expect("send");
     // ... and never the blank line that ends the head. The server gives up after its
     // 5 s header read timeout; we allow 15 s.
     let answer = read_to_close(&mut stream, Duration::from_secs(15));
     let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_secs(4),
-        "cut off too early, after {waited:?}"
-    );
+    assert!(waited >= Duration::from_secs(4), "cut off too early, after {waited:?}");
     assert!(
         answer.is_empty() || String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 408"),
         "{:?}",
@@ -205,10 +170,7 @@ fn two_hundred_idle_connections_do_not_block_a_request() {
     let started = Instant::now();
     assert_still_serves(&server);
     let took = started.elapsed();
-    assert!(
-        took < Duration::from_secs(1),
-        "a request took {took:?} beside 200 idle connections"
-    );
+    assert!(took < Duration::from_secs(1), "a request took {took:?} beside 200 idle connections");
     drop(idle);
 }
 
@@ -221,10 +183,7 @@ fn a_port_in_use_gets_one_friendly_line() {
     assert_eq!(finished.stdout, "");
     let stderr = finished.stderr.trim_end();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.starts_with(&format!("error: {} is already in use", server.addr)),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with(&format!("error: {} is already in use", server.addr)), "{stderr}");
     assert!(stderr.contains("--addr"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
@@ -241,9 +200,7 @@ fn the_address_comes_from_the_environment_too() {
 fn ctrl_c_lets_a_request_in_flight_finish_and_exits_0() {
     let mut server = server();
     let mut stream = connect(&server.addr);
-    stream
-        .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send");
+    stream.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
     server.program.wait_for("GET /slow: answering in 2 s");
     server.program.interrupt();
     server.program.wait_for("Shutting down");
@@ -257,24 +214,14 @@ fn ctrl_c_lets_a_request_in_flight_finish_and_exits_0() {
     drop(stream);
     let (status, output) = server.program.wait_exit(testkit::TIMEOUT);
     assert!(status.success(), "exit status {status:?}");
-    assert_eq!(
-        output.last().map(String::as_str),
-        Some(" INFO All connections closed, bye")
-    );
+    assert_eq!(output.last().map(String::as_str), Some(" INFO All connections closed, bye"));
 }
 
 #[test]
 fn page_01_shows_what_the_server_prints() {
     let mut server = server();
     let page = "01-http-server.md";
-    for id in [
-        "curl-root",
-        "curl-hello",
-        "curl-utf8",
-        "curl-404",
-        "curl-405",
-        "curl-head",
-    ] {
+    for id in ["curl-root", "curl-hello", "curl-utf8", "curl-404", "curl-405", "curl-head"] {
         let block = testkit::page::block(page, id);
         let command = block.commands.first().expect("a curl command").clone();
         let (actual, _) = http::curl(&server.addr, &command);

@@ -19,22 +19,15 @@ pub struct Response {
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 }
 
 /// Opens a TCP connection whose reads and writes give up after [`TIMEOUT`].
 pub fn connect(addr: &str) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
-    stream
-        .set_read_timeout(Some(TIMEOUT))
-        .expect("set a read timeout");
-    stream
-        .set_write_timeout(Some(TIMEOUT))
-        .expect("set a write timeout");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("set a read timeout");
+    stream.set_write_timeout(Some(TIMEOUT)).expect("set a write timeout");
     stream
 }
 
@@ -89,19 +82,13 @@ pub fn read_response(stream: &mut TcpStream, head_only: bool) -> Option<Response
         .map_or(0, |(_, v)| v.parse().expect("a numeric content-length"));
     let mut body = vec![0u8; if head_only { 0 } else { length }];
     stream.read_exact(&mut body).expect("read the body");
-    Some(Response {
-        status,
-        headers,
-        body: String::from_utf8(body).expect("a UTF-8 body"),
-    })
+    Some(Response { status, headers, body: String::from_utf8(body).expect("a UTF-8 body") })
 }
 
 /// Reads until the server closes the connection (or the read timeout fires, which
 /// fails the test). Returns whatever arrived before the close.
 pub fn read_to_close(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
-    stream
-        .set_read_timeout(Some(within))
-        .expect("set a read timeout");
+    stream.set_read_timeout(Some(within)).expect("set a read timeout");
     let mut all = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {

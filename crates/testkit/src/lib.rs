@@ -39,10 +39,7 @@ pub fn workspace_root() -> PathBuf {
 pub fn bin_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows where it is");
     // target/debug/deps/<test> -> target/debug/<name>
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("tests run from target/*/deps");
+    let dir = exe.parent().and_then(Path::parent).expect("tests run from target/*/deps");
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
@@ -56,6 +53,7 @@ pub fn bin_path(name: &str) -> PathBuf {
 /// through one pipe: what a student sees in their terminal.
 pub struct Program {
     child: Child,
+    stdin: Option<std::process::ChildStdin>,
     lines: Receiver<String>,
     seen: Vec<String>,
 }
@@ -68,6 +66,16 @@ impl Program {
 
     /// Starts `bin` with `args` and extra environment variables.
     pub fn start_with(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Program {
+        Program::spawn(bin, args, env, false)
+    }
+
+    /// Starts `bin` with its stdin open to [`Program::type_line`], as a person at
+    /// a keyboard.
+    pub fn start_interactive(bin: &Path, args: &[&str]) -> Program {
+        Program::spawn(bin, args, &[], true)
+    }
+
+    fn spawn(bin: &Path, args: &[&str], env: &[(&str, &str)], interactive: bool) -> Program {
         let (reader, writer) = std::io::pipe().expect("a pipe");
         let mut command = Command::new(bin);
         command
@@ -75,20 +83,27 @@ impl Program {
             .env("RUST_LOG", "info")
             .env_remove(common::ADDR_ENV)
             .envs(env.iter().copied())
-            .stdin(Stdio::null())
+            .stdin(if interactive { Stdio::piped() } else { Stdio::null() })
             .stdout(writer.try_clone().expect("a second pipe end"))
             .stderr(writer);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let mut child =
+            command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
         // `command` holds our copies of the pipe's write end: drop it, so that the
         // reader sees the end of the output when the program exits.
         drop(command);
-        Program {
-            child,
-            lines: read_lines(reader),
-            seen: Vec::new(),
-        }
+        let stdin = child.stdin.take();
+        Program { child, stdin, lines: read_lines(reader), seen: Vec::new() }
+    }
+
+    /// Types `line` and Enter (for a program started with `start_interactive`).
+    pub fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("started with start_interactive");
+        stdin.write_all(format!("{line}\n").as_bytes()).expect("type a line");
+    }
+
+    /// Ends the input, as Ctrl-D does at a terminal.
+    pub fn end_input(&mut self) {
+        self.stdin = None;
     }
 
     /// Waits for a line that contains `needle`, and returns it.
@@ -256,9 +271,7 @@ pub fn run(
     let status = match done_rx.recv_timeout(timeout) {
         Ok(status) => status.expect("wait for the program"),
         Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
             panic!(
                 "{} did not finish within {timeout:?}; stdout so far:\n{}",
                 bin.display(),
@@ -268,12 +281,8 @@ pub fn run(
     };
     Finished {
         status,
-        stdout: stdout
-            .recv_timeout(TIMEOUT)
-            .expect("stdout ends with the program"),
-        stderr: stderr
-            .recv_timeout(TIMEOUT)
-            .expect("stderr ends with the program"),
+        stdout: stdout.recv_timeout(TIMEOUT).expect("stdout ends with the program"),
+        stderr: stderr.recv_timeout(TIMEOUT).expect("stderr ends with the program"),
     }
 }
 

@@ -48,10 +48,7 @@ pub fn block(page: &str, id: &str) -> Block {
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let marker = format!("<!-- check: {id} -->");
-    let mut lines = text
-        .lines()
-        .skip_while(|line| line.trim() != marker)
-        .skip(1);
+    let mut lines = text.lines().skip_while(|line| line.trim() != marker).skip(1);
     // The block may be indented, inside a list item: take its indent off every line.
     let indent = match lines.next() {
         Some(fence) if fence.trim_start().starts_with("```") => {
@@ -59,11 +56,7 @@ pub fn block(page: &str, id: &str) -> Block {
         }
         _ => panic!("{page} has no code block right after {marker}"),
     };
-    let mut block = Block {
-        id: id.to_string(),
-        commands: Vec::new(),
-        output: Vec::new(),
-    };
+    let mut block = Block { id: id.to_string(), commands: Vec::new(), output: Vec::new() };
     for line in lines.take_while(|line| !line.trim_start().starts_with("```")) {
         let line = line.get(indent..).unwrap_or("");
         if let Some(command) = line.strip_prefix("$ ") {
@@ -86,9 +79,7 @@ pub fn normalise(line: &str) -> String {
     for name in ["sec-websocket-key: ", "sec-websocket-accept: "] {
         if let Some(at) = line.find(name) {
             let start = at + name.len();
-            let end = line[start..]
-                .find([',', ')', ' '])
-                .map_or(line.len(), |n| start + n);
+            let end = line[start..].find([',', ')', ' ']).map_or(line.len(), |n| start + n);
             line.replace_range(start..end, "KEY");
         }
     }
@@ -116,10 +107,8 @@ pub fn assert_matches(block: &Block, actual: &[String]) {
     if expected == actual {
         return;
     }
-    let mut report = format!(
-        "the page's block `{}` does not match the program's output\n",
-        block.id
-    );
+    let mut report =
+        format!("the page's block `{}` does not match the program's output\n", block.id);
     let width = expected.len().max(actual.len());
     for i in 0..width {
         let e = expected.get(i).map_or("<none>", String::as_str);

@@ -35,10 +35,7 @@ impl Frame {
         assert_eq!(self.opcode, CLOSE, "expected a Close frame, got {self:?}");
         assert!(self.payload.len() >= 2, "a Close frame without a code");
         let code = u16::from_be_bytes([self.payload[0], self.payload[1]]);
-        (
-            code,
-            String::from_utf8_lossy(&self.payload[2..]).into_owned(),
-        )
+        (code, String::from_utf8_lossy(&self.payload[2..]).into_owned())
     }
 }
 
@@ -50,9 +47,7 @@ pub fn open(addr: &str, path: &str) -> (TcpStream, Response) {
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     );
-    stream
-        .write_all(request.as_bytes())
-        .expect("send the handshake");
+    stream.write_all(request.as_bytes()).expect("send the handshake");
     let response = read_response(&mut stream, true).expect("a handshake response");
     assert_eq!(response.status, 101, "{response:?}");
     assert_eq!(response.header("sec-websocket-accept"), Some(ACCEPT));
@@ -61,9 +56,7 @@ pub fn open(addr: &str, path: &str) -> (TcpStream, Response) {
 
 /// Writes one frame with FIN set, masked as a client must unless `masked` is false.
 pub fn send(stream: &mut TcpStream, opcode: u8, payload: &[u8], masked: bool) {
-    stream
-        .write_all(&encode(opcode, payload, masked))
-        .expect("send a frame");
+    stream.write_all(&encode(opcode, payload, masked)).expect("send a frame");
 }
 
 /// The bytes of one frame with FIN set.
@@ -101,12 +94,7 @@ pub fn read(stream: &mut TcpStream) -> Option<Frame> {
     let mut head = [0u8; 2];
     match stream.read_exact(&mut head) {
         Ok(()) => {}
-        Err(e)
-            if matches!(
-                e.kind(),
-                ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset
-            ) =>
-        {
+        Err(e) if matches!(e.kind(), ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset) => {
             return None;
         }
         Err(e) => panic!("reading a frame: {e}"),
@@ -127,10 +115,7 @@ pub fn read(stream: &mut TcpStream) -> Option<Frame> {
     };
     let mut payload = vec![0u8; usize::try_from(len).expect("fits in memory")];
     stream.read_exact(&mut payload).expect("a frame's payload");
-    Some(Frame {
-        opcode: head[0] & 0x0F,
-        payload,
-    })
+    Some(Frame { opcode: head[0] & 0x0F, payload })
 }
 
 /// Reads frames until a text or binary one, answering nothing; fails on a Close.

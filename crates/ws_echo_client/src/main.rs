@@ -55,39 +55,27 @@ async fn main() {
 
 async fn run(args: Args) -> Result<(), Error> {
     // A WebSocket address is a URL with its own scheme: ws:// (or wss:// with TLS).
-    let url = if args.addr.contains("://") {
-        args.addr.clone()
-    } else {
-        format!("ws://{}/", args.addr)
-    };
+    let url =
+        if args.addr.contains("://") { args.addr.clone() } else { format!("ws://{}/", args.addr) };
 
     let mut ws = connect(&url).await?;
 
     let text = args.message.join(" ");
     println!("  Sent:      {text}");
-    ws.send(Message::text(text))
-        .await
-        .map_err(|e| format!("sending to {url} failed: {e}"))?;
+    ws.send(Message::text(text)).await.map_err(|e| format!("sending to {url} failed: {e}"))?;
     let reply = receive(&mut ws, &url).await?;
     println!("  Received:  {reply}");
 
     // The close handshake: we send a Close frame with a code (1000: normal), the
     // server answers with its own Close, and only then is the TCP connection shut.
     // Both sides thus know that nothing was lost on the way.
-    let frame = CloseFrame {
-        code: CloseCode::Normal,
-        reason: "done".into(),
-    };
+    let frame = CloseFrame { code: CloseCode::Normal, reason: "done".into() };
     println!("  Closing:   1000 \"done\"");
-    ws.close(Some(frame))
-        .await
-        .map_err(|e| format!("closing failed: {e}"))?;
+    ws.close(Some(frame)).await.map_err(|e| format!("closing failed: {e}"))?;
     match tokio::time::timeout(TIMEOUT, answer_to_close(&mut ws)).await {
-        Ok(Some(frame)) => println!(
-            "  Closed:    the server answered {} {:?}",
-            frame.code,
-            frame.reason.as_str()
-        ),
+        Ok(Some(frame)) => {
+            println!("  Closed:    the server answered {} {:?}", frame.code, frame.reason.as_str())
+        }
         Ok(None) => println!("  Closed:    the server answered without a code"),
         Err(_) => {
             return Err(format!(
@@ -135,11 +123,7 @@ async fn connect(url: &str) -> Result<Socket, Error> {
         }
     };
     println!("Connected to {url}");
-    println!(
-        "  Response:  {:?} {}",
-        response.version(),
-        response.status()
-    );
+    println!("  Response:  {:?} {}", response.version(), response.status());
     for name in ["upgrade", "connection", "sec-websocket-accept"] {
         let value = response.headers().get(name).and_then(|v| v.to_str().ok());
         println!("    {name}: {}", value.unwrap_or("(not sent)"));
@@ -156,10 +140,7 @@ async fn receive(ws: &mut Socket, url: &str) -> Result<String, Error> {
             Ok(Some(Err(err))) => return Err(format!("reading from {url} failed: {err}")),
             Ok(None) => return Err(format!("{url} closed the connection before answering")),
             Err(_) => {
-                return Err(format!(
-                    "no answer from {url} within {} s",
-                    TIMEOUT.as_secs()
-                ));
+                return Err(format!("no answer from {url} within {} s", TIMEOUT.as_secs()));
             }
         };
         match message {
@@ -170,9 +151,7 @@ async fn receive(ws: &mut Socket, url: &str) -> Result<String, Error> {
                     || "no code".to_string(),
                     |f| format!("{} {:?}", f.code, f.reason.as_str()),
                 );
-                return Err(format!(
-                    "{url} closed the connection before answering: {why}"
-                ));
+                return Err(format!("{url} closed the connection before answering: {why}"));
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }

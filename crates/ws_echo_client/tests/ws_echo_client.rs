@@ -48,25 +48,15 @@ fn page_04_shows_what_client_and_server_print() {
 fn the_arguments_are_the_message_and_a_full_url_works() {
     let server = echo_server();
     let url = format!("ws://{}/", server.addr);
-    let finished = run(
-        client(),
-        &["--addr", &url, "Hi", "there,", "小明"],
-        &[],
-        "",
-        TIMEOUT,
-    );
+    let finished = run(client(), &["--addr", &url, "Hi", "there,", "小明"], &[], "", TIMEOUT);
     assert!(finished.status.success(), "{finished:?}");
     assert!(
-        finished
-            .stdout
-            .contains("  Received:  Server received: Hi there, 小明\n"),
+        finished.stdout.contains("  Received:  Server received: Hi there, 小明\n"),
         "{}",
         finished.stdout
     );
     assert!(
-        finished
-            .stdout
-            .contains("  Closed:    the server answered 1000 \"done\"\n"),
+        finished.stdout.contains("  Closed:    the server answered 1000 \"done\"\n"),
         "{}",
         finished.stdout
     );

@@ -68,9 +68,7 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let addr = listener
-        .local_addr()
-        .expect("a bound socket has an address");
+    let addr = listener.local_addr().expect("a bound socket has an address");
     println!("Listening on ws://{addr}");
     println!("Try: cargo run -p ws_echo_client -- --addr ws://{addr}");
 
@@ -137,18 +135,10 @@ async fn serve(
 
     // The opening handshake is an ordinary HTTP request. tungstenite checks it and
     // answers 101 Switching Protocols; this callback lets us look at it on the way.
-    #[allow(
-        clippy::result_large_err,
-        reason = "the callback's type is tungstenite's"
-    )]
+    #[allow(clippy::result_large_err, reason = "the callback's type is tungstenite's")]
     let log_request = |request: &Request, response: Response| {
-        let header = |name: &str| {
-            request
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-")
-        };
+        let header =
+            |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("-");
         info!(
             "conn #{conn} {peer} {} {} (upgrade: {}, connection: {}, sec-websocket-key: {}, sec-websocket-version: {}) -> 101",
             request.method(),
@@ -181,11 +171,7 @@ async fn serve(
     // only a line in the log; everything else says what went wrong.
     match ended {
         Ended::ClosedByClient(Some(frame)) => {
-            info!(
-                "conn #{conn} closed by the client: {} {:?}",
-                frame.code,
-                frame.reason.as_str()
-            );
+            info!("conn #{conn} closed by the client: {} {:?}", frame.code, frame.reason.as_str());
         }
         Ended::ClosedByClient(None) => info!("conn #{conn} closed by the client, without a code"),
         Ended::Vanished => info!("conn #{conn} vanished without a close frame"),
@@ -244,12 +230,8 @@ async fn echo(
             // A bad message: tell the client why with the right close code, rather
             // than dropping the connection without a word.
             Some(Err(Error::Capacity(_))) => {
-                return close(
-                    &mut ws,
-                    CloseCode::Size,
-                    "message too big: the limit is 64 KiB",
-                )
-                .await;
+                return close(&mut ws, CloseCode::Size, "message too big: the limit is 64 KiB")
+                    .await;
             }
             Some(Err(Error::Utf8(_))) => {
                 return close(&mut ws, CloseCode::Invalid, "text is not valid UTF-8").await;
@@ -279,16 +261,14 @@ async fn close(
     code: CloseCode,
     reason: &'static str,
 ) -> Ended {
-    let frame = CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    };
-    if ws.close(Some(frame)).await.is_ok() {
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+    let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+    // A client that stopped reading would keep us waiting for ever: give up in time.
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        if ws.close(Some(frame)).await.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
-        })
-        .await;
-    }
+        }
+    })
+    .await;
     Ended::ClosedByUs(code, reason)
 }
 
@@ -317,9 +297,7 @@ async fn refuse(mut stream: TcpStream, conn: u64, peer: SocketAddr, err: Error) 
         }
     };
     info!("conn #{conn} {peer}: not a WebSocket handshake ({err}) -> {status}");
-    let local = stream
-        .local_addr()
-        .map_or_else(|_| "this address".to_string(), |a| a.to_string());
+    let local = stream.local_addr().map_or_else(|_| "this address".to_string(), |a| a.to_string());
     let body = format!(
         "This is a WebSocket server (lesson 03), and that request was not a WebSocket handshake: {err}.\n\
          Connect with a WebSocket client: cargo run -p ws_echo_client, or websocat ws://{local}/\n"

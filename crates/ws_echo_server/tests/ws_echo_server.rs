@@ -17,10 +17,7 @@ fn server() -> Server {
 fn assert_still_echoes(server: &Server) {
     let (mut stream, _) = ws::open(&server.addr, "/");
     ws::send_text(&mut stream, "still there?");
-    assert_eq!(
-        ws::read_data(&mut stream).text(),
-        "Server received: still there?"
-    );
+    assert_eq!(ws::read_data(&mut stream).text(), "Server received: still there?");
 }
 
 #[test]
@@ -28,17 +25,11 @@ fn text_is_answered_and_the_handshake_is_logged() {
     let mut server = server();
     let (mut stream, response) = ws::open(&server.addr, "/");
     assert_eq!(
-        response
-            .header("upgrade")
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
+        response.header("upgrade").map(str::to_ascii_lowercase).as_deref(),
         Some("websocket")
     );
     ws::send_text(&mut stream, "Hello, 小明!");
-    assert_eq!(
-        ws::read_data(&mut stream).text(),
-        "Server received: Hello, 小明!"
-    );
+    assert_eq!(ws::read_data(&mut stream).text(), "Server received: Hello, 小明!");
 
     let line = server.program.wait_for("conn #1 127.0.0.1:");
     assert!(
@@ -48,10 +39,7 @@ fn text_is_answered_and_the_handshake_is_logged() {
         )),
         "{line}"
     );
-    assert_eq!(
-        server.program.wait_for("text:"),
-        " INFO conn #1 text: \"Hello, 小明!\""
-    );
+    assert_eq!(server.program.wait_for("text:"), " INFO conn #1 text: \"Hello, 小明!\"");
 }
 
 #[test]
@@ -70,10 +58,7 @@ fn a_ping_gets_a_pong_and_no_echo() {
     let (mut stream, _) = ws::open(&server.addr, "/");
     ws::send(&mut stream, PING, b"are you there", true);
     let frame = ws::read(&mut stream).expect("a frame");
-    assert_eq!(
-        (frame.opcode, frame.payload.as_slice()),
-        (PONG, &b"are you there"[..])
-    );
+    assert_eq!((frame.opcode, frame.payload.as_slice()), (PONG, &b"are you there"[..]));
     // The next data frame is the answer to our text: nothing was echoed for the ping.
     ws::send_text(&mut stream, "after");
     assert_eq!(ws::read_data(&mut stream).text(), "Server received: after");
@@ -87,9 +72,7 @@ fn the_close_handshake_is_answered_and_logged() {
     assert_eq!(ws::read_close(&mut stream), (1000, "bye".to_string()));
     // After the Close frames, the server closes the TCP connection.
     assert!(read_to_close(&mut stream, TIMEOUT).is_empty());
-    server
-        .program
-        .wait_for("conn #1 closed by the client: 1000 \"bye\"");
+    server.program.wait_for("conn #1 closed by the client: 1000 \"bye\"");
 }
 
 #[test]
@@ -107,10 +90,7 @@ fn an_oversized_message_closes_that_connection_with_1009_only() {
 
     // Exactly 64 KiB is fine, and the other client never noticed anything.
     ws::send(&mut other, TEXT, &vec![b'b'; 64 * 1024 - "x".len()], true);
-    assert_eq!(
-        ws::read_data(&mut other).payload.len(),
-        "Server received: ".len() + 64 * 1024 - 1
-    );
+    assert_eq!(ws::read_data(&mut other).payload.len(), "Server received: ".len() + 64 * 1024 - 1);
     ws::send_text(&mut other, "fine");
     assert_eq!(ws::read_data(&mut other).text(), "Server received: fine");
 }
@@ -119,21 +99,9 @@ fn an_oversized_message_closes_that_connection_with_1009_only() {
 fn bad_frames_get_the_close_code_that_says_why() {
     let server = server();
     let cases: [(&str, Vec<u8>, u16); 4] = [
-        (
-            "invalid UTF-8 in a text frame",
-            ws::encode(TEXT, &[0x66, 0x6f, 0xff, 0xfe], true),
-            1007,
-        ),
-        (
-            "an unmasked frame",
-            ws::encode(TEXT, b"no mask", false),
-            1002,
-        ),
-        (
-            "a reserved opcode",
-            ws::encode(0x3, b"what is this", true),
-            1002,
-        ),
+        ("invalid UTF-8 in a text frame", ws::encode(TEXT, &[0x66, 0x6f, 0xff, 0xfe], true), 1007),
+        ("an unmasked frame", ws::encode(TEXT, b"no mask", false), 1002),
+        ("a reserved opcode", ws::encode(0x3, b"what is this", true), 1002),
         (
             "a reserved bit set",
             {
@@ -157,24 +125,16 @@ fn bad_frames_get_the_close_code_that_says_why() {
 fn plain_http_gets_a_426_that_explains_and_the_server_carries_on() {
     let mut server = server();
     let mut stream = connect(&server.addr);
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send");
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
     let response = read_response(&mut stream, false).expect("an answer");
     assert_eq!(response.status, 426);
     assert_eq!(response.header("upgrade"), Some("websocket"));
     assert!(
-        response
-            .body
-            .starts_with("This is a WebSocket server (lesson 03)"),
+        response.body.starts_with("This is a WebSocket server (lesson 03)"),
         "{}",
         response.body
     );
-    assert!(
-        response.body.contains("cargo run -p ws_echo_client"),
-        "{}",
-        response.body
-    );
+    assert!(response.body.contains("cargo run -p ws_echo_client"), "{}", response.body);
     server.program.wait_for("not a WebSocket handshake");
 
     // A wrong version gets 426 with the version we speak; garbage gets 400.
@@ -186,17 +146,11 @@ fn plain_http_gets_a_426_that_explains_and_the_server_carries_on() {
     );
     stream.write_all(request.as_bytes()).expect("send");
     let response = read_response(&mut stream, false).expect("an answer");
-    assert_eq!(
-        (response.status, response.header("sec-websocket-version")),
-        (426, Some("13"))
-    );
+    assert_eq!((response.status, response.header("sec-websocket-version")), (426, Some("13")));
 
     let mut stream = connect(&server.addr);
     stream.write_all(b"HELLO THERE\r\n\r\n").expect("send");
-    assert_eq!(
-        read_response(&mut stream, false).expect("an answer").status,
-        400
-    );
+    assert_eq!(read_response(&mut stream, false).expect("an answer").status, 400);
 
     assert_still_echoes(&server);
 }
@@ -206,9 +160,7 @@ fn a_half_finished_handshake_is_dropped() {
     let server = server();
     let mut stream = connect(&server.addr);
     let started = Instant::now();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")
-        .expect("send");
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n").expect("send");
     // ... and never the rest. The server gives up after 5 s; we allow 15.
     let answer = read_to_close(&mut stream, Duration::from_secs(15));
     assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
@@ -248,10 +200,7 @@ fn ctrl_c_says_going_away_to_every_client_and_exits_0() {
     }
     let (status, output) = server.program.wait_exit(TIMEOUT);
     assert!(status.success(), "{status:?}");
-    assert_eq!(
-        output.last().map(String::as_str),
-        Some(" INFO All connections closed, bye")
-    );
+    assert_eq!(output.last().map(String::as_str), Some(" INFO All connections closed, bye"));
 }
 
 #[test]
@@ -262,10 +211,7 @@ fn a_port_in_use_gets_one_friendly_line() {
     assert_eq!(finished.status.code(), Some(1));
     let stderr = finished.stderr.trim_end();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.starts_with(&format!("error: {} is already in use", server.addr)),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with(&format!("error: {} is already in use", server.addr)), "{stderr}");
 }
 
 #[test]
@@ -280,10 +226,7 @@ fn idle_connections_are_cheap() {
     println!(
         "RSS {before} KiB -> {after} KiB with 500 idle connections: {per_connection} KiB each"
     );
-    assert!(
-        per_connection < 40,
-        "{per_connection} KiB per idle connection"
-    );
+    assert!(per_connection < 40, "{per_connection} KiB per idle connection");
     drop(clients);
 }
 
@@ -293,13 +236,8 @@ fn page_03_shows_what_the_programs_print() {
     let mut server = server();
 
     let client = block(page, "client");
-    let finished = testkit::run(
-        &bin_path("ws_echo_client"),
-        &["--addr", &server.addr],
-        &[],
-        "",
-        TIMEOUT,
-    );
+    let finished =
+        testkit::run(&bin_path("ws_echo_client"), &["--addr", &server.addr], &[], "", TIMEOUT);
     assert!(finished.status.success(), "{finished:?}");
     assert_matches(&client, &finished.stdout_lines());
     server.program.wait_for("conn #1 closed by the client");

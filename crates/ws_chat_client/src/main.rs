@@ -1,0 +1,193 @@
+//! Lesson 06: a chat client.
+//!
+//! Start lesson 05's server in one terminal:
+//!
+//!     cargo run -p ws_chat_server
+//!
+//! then run this client in two or three others, and type:
+//!
+//!     cargo run -p ws_chat_client
+//!
+//! Builds on: lesson 04 (connect, send, receive, the close handshake). Adds: doing
+//! two things at once. The keyboard and the socket can each have something for us at
+//! any moment; `tokio::select!` waits for both and handles whichever comes first.
+
+use std::time::Duration;
+
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::{Error as WsError, UrlError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tracing::{debug, info};
+
+/// How long we wait for the server to connect or to answer before giving up. A
+/// server that never answers must not leave the client hanging for ever.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Parser)]
+#[command(about = "Lesson 06: a chat client")]
+struct Args {
+    /// The server to talk to: host:port, or a URL such as ws://127.0.0.1:5002/.
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_CHAT_ADDR)]
+    addr: String,
+    /// A first message to send, before the lines you type.
+    message: Vec<String>,
+}
+
+/// Every way this client can fail, each said in one line.
+type Error = String;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    common::init_logging();
+    if let Err(message) = run(args).await {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+    // A WebSocket address is a URL with its own scheme: ws:// (or wss:// with TLS).
+    let url =
+        if args.addr.contains("://") { args.addr.clone() } else { format!("ws://{}/", args.addr) };
+
+    let mut ws = connect(&url).await?;
+
+    if !args.message.is_empty() {
+        let text = args.message.join(" ");
+        ws.send(Message::text(text)).await.map_err(|e| format!("sending to {url} failed: {e}"))?;
+    }
+
+    // Two things can happen at any moment: you type a line, or a message arrives.
+    // `select!` waits for both at once and runs the branch of whichever is first;
+    // the other keeps waiting for the next turn of the loop.
+    let mut keyboard = keyboard_lines();
+    loop {
+        tokio::select! {
+            line = keyboard.recv() => match line {
+                Some(line) if line.trim() == "/quit" => break,
+                Some(line) if line.trim().is_empty() => {}
+                Some(line) => ws.send(Message::text(line)).await.map_err(|e| format!("sending to {url} failed: {e}"))?,
+                // End of input: Ctrl-D on the keyboard, or the end of a pipe.
+                None => break,
+            },
+            message = ws.next() => match message {
+                Some(Ok(Message::Text(text))) => println!("{text}"),
+                Some(Ok(Message::Close(frame))) => {
+                    let why = frame.map_or_else(|| "no code".to_string(), |f| format!("{} {:?}", f.code, f.reason.as_str()));
+                    return Err(format!("the server closed the connection: {why}"));
+                }
+                // tungstenite answers Pings for us; this chat sends no binary.
+                Some(Ok(_)) => {}
+                Some(Err(err)) => return Err(format!("the connection to {url} broke: {err}")),
+                None => return Err(format!("{url} went away without a close frame")),
+            },
+        }
+    }
+
+    // The close handshake: we send a Close frame with a code (1000: normal), the
+    // server answers with its own Close, and only then is the TCP connection shut.
+    // The server answers each line we sent before it reads our Close, so the
+    // answers to everything we typed arrive before its Close: we print them.
+    let frame = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
+    ws.close(Some(frame)).await.map_err(|e| format!("closing failed: {e}"))?;
+    match tokio::time::timeout(TIMEOUT, answer_to_close(&mut ws)).await {
+        Ok(Some(frame)) => {
+            info!("Closed: the server answered {} {:?}", frame.code, frame.reason.as_str())
+        }
+        Ok(None) => info!("Closed: the server answered without a code"),
+        Err(_) => {
+            return Err(format!(
+                "the server did not answer our Close within {} s",
+                TIMEOUT.as_secs()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Opens the TCP connection and runs the opening handshake: an HTTP GET that asks to
+/// upgrade, answered by `101 Switching Protocols`. tokio-tungstenite gives us the
+/// response, so we can log it.
+async fn connect(url: &str) -> Result<Socket, Error> {
+    let (ws, response) = match tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(url))
+        .await
+    {
+        Ok(Ok(connected)) => connected,
+        Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(format!(
+                "could not connect to {url}: is the server running? Start it with `cargo run -p ws_chat_server`"
+            ));
+        }
+        // The server answered the handshake with something other than 101: it speaks
+        // HTTP, but it is not a WebSocket server (lesson 01's server, say).
+        Ok(Err(WsError::Http(response))) => {
+            return Err(format!(
+                "{url} answered `{}`, not `101 Switching Protocols`: it is not a WebSocket server. \
+                 Start lesson 05's with `cargo run -p ws_chat_server`",
+                response.status()
+            ));
+        }
+        Ok(Err(WsError::Url(UrlError::UnsupportedUrlScheme))) => {
+            return Err(format!(
+                "{url} is not a WebSocket URL: use ws://HOST:PORT/ (or just HOST:PORT)"
+            ));
+        }
+        Ok(Err(err)) => return Err(format!("could not open a WebSocket to {url}: {err}")),
+        Err(_) => {
+            return Err(format!(
+                "could not connect to {url}: no answer within {} s",
+                TIMEOUT.as_secs()
+            ));
+        }
+    };
+    // stdout is for the chat now, so how we connected goes to the log (stderr).
+    info!("Connected to {url} ({:?} {})", response.version(), response.status());
+    for name in ["upgrade", "connection", "sec-websocket-accept"] {
+        let value = response.headers().get(name).and_then(|v| v.to_str().ok());
+        debug!("    {name}: {}", value.unwrap_or("(not sent)"));
+    }
+    Ok(ws)
+}
+
+/// The lines typed on the keyboard (or piped in), as a channel that `select!` can
+/// wait on. Reading the terminal blocks, and a blocking read cannot be cancelled, so
+/// it gets a thread of its own instead of a task: tokio's own `stdin` would keep the
+/// program from exiting until you pressed Enter.
+fn keyboard_lines() -> mpsc::Receiver<String> {
+    let (lines, receiver) = mpsc::channel(16);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            // `blocking_send` waits while the channel is full: if the network is
+            // slower than the typing, the keyboard waits, not our memory.
+            if lines.blocking_send(line).is_err() {
+                break;
+            }
+        }
+        // Dropping `lines` here closes the channel: `recv` then returns `None`.
+    });
+    receiver
+}
+
+/// Reads until the server's answering Close arrives and the stream ends, printing
+/// the messages that come before it.
+async fn answer_to_close(ws: &mut Socket) -> Option<CloseFrame> {
+    let mut answer = None;
+    while let Some(Ok(message)) = ws.next().await {
+        match message {
+            Message::Text(text) => println!("{text}"),
+            Message::Close(frame) => answer = frame,
+            _ => {}
+        }
+    }
+    answer
+}

@@ -1,0 +1,265 @@
+//! Lesson 05, black-box: the real binary, on port 0, with raw WebSocket clients.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use testkit::http::{connect, read_response, read_to_close};
+use testkit::ws::{self, BINARY, CLOSE, PING, TEXT};
+use testkit::{Server, TIMEOUT};
+
+fn server() -> Server {
+    Server::start(Path::new(env!("CARGO_BIN_EXE_ws_chat_server")))
+}
+
+/// A client that has joined: it read its welcome and its own arrival.
+fn join(server: &Server, number: u32, online: usize) -> TcpStream {
+    let (mut stream, _) = ws::open(&server.addr, "/");
+    assert_eq!(
+        ws::read_data(&mut stream).text(),
+        format!(
+            "Welcome, guest-{number}! Type a message and press Enter; /name NEW changes your name."
+        )
+    );
+    assert_eq!(
+        ws::read_data(&mut stream).text(),
+        format!("guest-{number} joined ({online} online)")
+    );
+    stream
+}
+
+fn next_line(stream: &mut TcpStream) -> String {
+    ws::read_data(stream).text().to_string()
+}
+
+#[test]
+fn three_clients_see_joins_messages_and_leaves() {
+    let server = server();
+    let mut a = join(&server, 1, 1);
+    let mut b = join(&server, 2, 2);
+    assert_eq!(next_line(&mut a), "guest-2 joined (2 online)");
+    let mut c = join(&server, 3, 3);
+    assert_eq!(next_line(&mut a), "guest-3 joined (3 online)");
+    assert_eq!(next_line(&mut b), "guest-3 joined (3 online)");
+
+    ws::send_text(&mut b, "Hello, 小明 👋");
+    assert_eq!(next_line(&mut b), "you: Hello, 小明 👋");
+    assert_eq!(next_line(&mut a), "guest-2: Hello, 小明 👋");
+    assert_eq!(next_line(&mut c), "guest-2: Hello, 小明 👋");
+
+    ws::send(&mut c, CLOSE, &ws::close_payload(1000, "bye"), true);
+    assert_eq!(ws::read_close(&mut c), (1000, "bye".to_string()));
+    assert_eq!(next_line(&mut a), "guest-3 left (2 online)");
+    assert_eq!(next_line(&mut b), "guest-3 left (2 online)");
+}
+
+#[test]
+fn names_can_change_but_not_to_a_taken_or_silly_one() {
+    let server = server();
+    let mut a = join(&server, 1, 1);
+    let mut b = join(&server, 2, 2);
+    assert_eq!(next_line(&mut a), "guest-2 joined (2 online)");
+
+    ws::send_text(&mut a, "/name Alice");
+    assert_eq!(next_line(&mut a), "guest-1 is now Alice");
+    assert_eq!(next_line(&mut b), "guest-1 is now Alice");
+    ws::send_text(&mut b, "/name Alice");
+    assert_eq!(next_line(&mut b), "Cannot rename: Alice is taken.");
+    ws::send_text(&mut b, "/name two words");
+    assert_eq!(next_line(&mut b), "Cannot rename: a name is 1 to 20 letters, digits, - or _.");
+    ws::send_text(&mut a, "hi");
+    assert_eq!(next_line(&mut a), "you: hi");
+    assert_eq!(next_line(&mut b), "Alice: hi");
+}
+
+#[test]
+fn control_frames_are_never_forwarded() {
+    let server = server();
+    let mut a = join(&server, 1, 1);
+    let mut b = join(&server, 2, 2);
+    assert_eq!(next_line(&mut a), "guest-2 joined (2 online)");
+    ws::send(&mut b, PING, b"ping", true);
+    ws::send(&mut b, BINARY, b"\x00\x01", true);
+    assert_eq!(next_line(&mut b), "This chat takes text messages only.");
+    ws::send_text(&mut b, "text");
+    // What `a` sees next is b's text: no ping, no binary, nothing in between.
+    assert_eq!(next_line(&mut a), "guest-2: text");
+    // b's Close ends b's connection only.
+    ws::send(&mut b, CLOSE, &ws::close_payload(1000, ""), true);
+    assert_eq!(next_line(&mut a), "guest-2 left (1 online)");
+    ws::send_text(&mut a, "still here");
+    assert_eq!(next_line(&mut a), "you: still here");
+}
+
+#[test]
+fn clients_that_vanish_are_counted_out() {
+    let server = server();
+    let mut a = join(&server, 1, 1);
+    let b = join(&server, 2, 2);
+    assert_eq!(next_line(&mut a), "guest-2 joined (2 online)");
+    // No Close frame: the process died, or the network went.
+    drop(b);
+    assert_eq!(next_line(&mut a), "guest-2 left (1 online)");
+
+    // Two hundred at once, then the count is back to one.
+    let many: Vec<_> = (0..200).map(|_| ws::open(&server.addr, "/").0).collect();
+    // They join in whatever order their handshakes finish; the count goes up by one
+    // each time.
+    for n in 0..200 {
+        let line = next_line(&mut a);
+        assert!(line.ends_with(&format!(" joined ({} online)", n + 2)), "{line}");
+    }
+    drop(many);
+    let mut last = String::new();
+    for _ in 0..200 {
+        last = next_line(&mut a);
+        assert!(last.contains(" left ("), "{last}");
+    }
+    assert!(last.ends_with(" left (1 online)"), "{last}");
+}
+
+#[test]
+fn a_client_that_never_reads_does_not_hold_up_the_others() {
+    let server = server();
+    let pid = server.program.pid();
+    let mut talker = join(&server, 1, 1);
+    let _stuck = join(&server, 2, 2); // never reads again
+    let mut listener = join(&server, 3, 3);
+    for line in ["guest-2 joined (2 online)", "guest-3 joined (3 online)"] {
+        assert_eq!(next_line(&mut talker), line);
+    }
+    let before = testkit::rss_kib(pid);
+
+    // The talker sends 5,000 lines of 1 KiB from one thread and reads its own lines
+    // back on another, as a real client would.
+    let count = 5_000;
+    let mut reader = talker.try_clone().expect("a second handle");
+    let echoes = thread::spawn(move || {
+        (0..count).filter(|_| ws::read_data(&mut reader).text().starts_with("you: ")).count()
+    });
+    let started = Instant::now();
+    let filler = "x".repeat(1000);
+    let mut burst = Vec::new();
+    for n in 0..count {
+        burst.extend(ws::encode(TEXT, format!("{n:05} {filler}").as_bytes(), true));
+    }
+    talker.write_all(&burst).expect("send 5,000 lines");
+
+    for n in 0..count {
+        let line = next_line(&mut listener);
+        assert_eq!(line, format!("guest-1: {n:05} {filler}"), "line {n} of {count}");
+    }
+    let took = started.elapsed();
+    println!("the listener got all {count} lines in {took:?}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    assert_eq!(echoes.join().expect("the echo reader"), count);
+
+    let after = testkit::rss_kib(pid);
+    println!("server RSS {before} KiB -> {after} KiB");
+    assert!(after < before + 32 * 1024, "RSS grew from {before} KiB to {after} KiB");
+}
+
+#[test]
+fn a_client_that_falls_behind_is_told_what_it_missed() {
+    let server = server();
+    let mut talker = join(&server, 1, 1);
+    let mut slow = join(&server, 2, 2);
+    assert_eq!(next_line(&mut talker), "guest-2 joined (2 online)");
+
+    // 600 lines of 32 KiB: about 19 MB, more than the slow client's socket buffers
+    // hold, so its task waits while the room's 256-line ring moves on.
+    let count = 600;
+    let filler = "y".repeat(32 * 1024);
+    let mut reader = talker.try_clone().expect("a second handle");
+    let echoes = thread::spawn(move || (0..count).map(|_| ws::read_data(&mut reader)).count());
+    for n in 0..count {
+        ws::send_text(&mut talker, &format!("{n:03} {filler}"));
+    }
+    ws::send_text(&mut talker, "the end");
+    assert_eq!(echoes.join().expect("the echo reader"), count);
+
+    // Now the slow client reads: some lines, a notice of what it missed, the rest.
+    let (mut got, mut missed) = (0, 0);
+    loop {
+        let line = next_line(&mut slow);
+        if line == "guest-1: the end" {
+            break;
+        } else if let Some(rest) = line.strip_prefix("(you missed ") {
+            missed +=
+                rest.split(' ').next().and_then(|n| n.parse::<usize>().ok()).expect("a count");
+        } else {
+            assert!(line.starts_with("guest-1: "), "{line:.40}");
+            got += 1;
+        }
+    }
+    assert!(missed > 0, "the slow client missed nothing: make the test send more");
+    assert_eq!(got + missed, count, "every line is either delivered or counted as missed");
+}
+
+#[test]
+fn an_oversized_message_closes_that_connection_with_1009_only() {
+    let server = server();
+    let mut a = join(&server, 1, 1);
+    let mut big = join(&server, 2, 2);
+    assert_eq!(next_line(&mut a), "guest-2 joined (2 online)");
+    let _ = big.write_all(&ws::encode(TEXT, &vec![b'a'; 64 * 1024 + 1], true));
+    assert_eq!(ws::read_close(&mut big).0, 1009);
+    assert_eq!(next_line(&mut a), "guest-2 left (1 online)");
+    ws::send_text(&mut a, "fine");
+    assert_eq!(next_line(&mut a), "you: fine");
+}
+
+#[test]
+fn bad_frames_get_the_close_code_that_says_why() {
+    let server = server();
+    for (n, (bytes, code)) in [
+        (ws::encode(TEXT, &[0xff, 0xfe], true), 1007),
+        (ws::encode(TEXT, b"no mask", false), 1002),
+        (ws::encode(0x3, b"reserved", true), 1002),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut client = join(&server, u32::try_from(n).expect("small") + 1, 1);
+        client.write_all(&bytes).expect("send");
+        assert_eq!(ws::read_close(&mut client).0, code);
+        // The server leaves the room before it hangs up: once the connection is
+        // closed, the next client is alone.
+        read_to_close(&mut client, TIMEOUT);
+    }
+}
+
+#[test]
+fn plain_http_and_half_handshakes_do_not_hurt() {
+    let server = server();
+    let mut stream = connect(&server.addr);
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+    let response = read_response(&mut stream, false).expect("an answer");
+    assert_eq!(response.status, 426);
+    assert!(response.body.contains("chat server (lesson 05)"), "{}", response.body);
+
+    let mut half = connect(&server.addr);
+    half.write_all(b"GET / HTTP/1.1\r\n").expect("send");
+    assert!(read_to_close(&mut half, Duration::from_secs(15)).is_empty());
+    // Neither joined the room: the next client is guest-3 (connections 1 and 2
+    // never got that far), alone.
+    join(&server, 3, 1);
+}
+
+#[test]
+fn ctrl_c_says_going_away_to_everyone_and_exits_0() {
+    let mut server = server();
+    let mut a = join(&server, 1, 1);
+    let mut b = join(&server, 2, 2);
+    assert_eq!(next_line(&mut a), "guest-2 joined (2 online)");
+    server.program.interrupt();
+    for client in [&mut a, &mut b] {
+        assert_eq!(ws::read_close(client), (1001, "server shutting down".to_string()));
+        ws::send(client, CLOSE, &ws::close_payload(1001, ""), true);
+    }
+    let (status, output) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success(), "{status:?}");
+    assert_eq!(output.last().map(String::as_str), Some(" INFO All connections closed, bye"));
+}

@@ -42,6 +42,18 @@ impl Block {
     }
 }
 
+impl Block {
+    /// The input of a `$ printf '...' | cargo run ...` command, with `\n` as newlines.
+    pub fn piped_input(&self) -> String {
+        let command = &self.commands[0];
+        let quoted = command
+            .strip_prefix("printf '")
+            .and_then(|rest| rest.split_once("' |"))
+            .unwrap_or_else(|| panic!("block {}: no `printf '...' |` in {command:?}", self.id));
+        quoted.0.replace("\\n", "\n")
+    }
+}
+
 /// The block marked `<!-- check: ID -->` in `lessons/<page>`.
 pub fn block(page: &str, id: &str) -> Block {
     let path = workspace_root().join("lessons").join(page);

@@ -82,6 +82,8 @@ async fn run(args: Args) -> Result<(), Error> {
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => println!("{text}"),
                 Some(Ok(Message::Close(frame))) => {
+                    // tungstenite has queued our answering Close; send it on its way.
+                    let _ = ws.flush().await;
                     let why = frame.map_or_else(|| "no code".to_string(), |f| format!("{} {:?}", f.code, f.reason.as_str()));
                     return Err(format!("the server closed the connection: {why}"));
                 }

@@ -13,10 +13,9 @@
 //! line to every connection's task, and a client that stops reading never slows
 //! anyone else down.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::pin::pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -33,6 +32,9 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
 use tracing::{debug, info, warn};
 
+mod room;
+use room::{Line, Room};
+
 /// A client that has not finished its opening handshake by then is dropped, so that
 /// a half-sent request cannot hold a connection for ever.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -40,9 +42,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// with 1009 (message too big); tungstenite's default, 64 MiB, is far more than an
 /// chat needs and would let one client make the server hold 64 MiB.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// How many lines the room keeps for connections that are behind. A connection
-/// that falls further behind than this skips the oldest, and is told how many.
-const QUEUE_LENGTH: usize = 256;
 /// A client whose connection takes nothing for this long (it stopped reading, or
 /// the network is gone) is dropped, so it cannot hold its place for ever.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -207,82 +206,6 @@ enum Ended {
     ClosedByUs(CloseCode, &'static str),
     Vanished,
     TooSlow,
-}
-
-/// The chat room: who is online, and a queue of lines for every connection.
-struct Room {
-    /// Who is online, by connection number. A plain (not async) mutex: it is held
-    /// for a moment at a time and never across an `.await`.
-    names: Mutex<BTreeMap<u64, String>>,
-    /// Every line said in the room. Each connection's task has a receiver that reads
-    /// the lines in order, at its own pace, from one shared ring of `QUEUE_LENGTH`
-    /// lines: sending a line to a thousand clients stores it once.
-    lines: broadcast::Sender<Line>,
-}
-
-/// One line for the room's clients. `Utf8Bytes` is reference-counted, so handing a
-/// line to a thousand receivers copies a pointer, not the text.
-#[derive(Clone)]
-struct Line {
-    /// The connection that said it, if any: it has had its own copy already.
-    from: Option<u64>,
-    text: Utf8Bytes,
-}
-
-impl Room {
-    fn new() -> Room {
-        let (lines, _) = broadcast::channel(QUEUE_LENGTH);
-        Room { names: Mutex::new(BTreeMap::new()), lines }
-    }
-
-    /// Adds a connection to the room under a guest name, and tells everyone.
-    fn join(&self, conn: u64) -> (String, broadcast::Receiver<Line>) {
-        let name = format!("guest-{conn}");
-        let mut names = self.names.lock().expect("no task panics holding the lock");
-        // Subscribe before announcing, so the newcomer sees its own arrival.
-        let receiver = self.lines.subscribe();
-        names.insert(conn, name.clone());
-        self.announce(None, format!("{name} joined ({} online)", names.len()));
-        (name, receiver)
-    }
-
-    /// Removes a connection, however it ended, and tells everyone who is left. This
-    /// runs for every connection that joined, so the count stays right even when a
-    /// client vanishes without a word.
-    fn leave(&self, conn: u64) {
-        let mut names = self.names.lock().expect("no task panics holding the lock");
-        if let Some(name) = names.remove(&conn) {
-            self.announce(None, format!("{name} left ({} online)", names.len()));
-        }
-    }
-
-    /// Renames a connection, if the new name is valid and free.
-    fn rename(&self, conn: u64, new: &str) -> Result<(), String> {
-        let valid = (1..=20).contains(&new.chars().count())
-            && new.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
-        if !valid {
-            return Err("a name is 1 to 20 letters, digits, - or _".to_string());
-        }
-        let mut names = self.names.lock().expect("no task panics holding the lock");
-        if names.iter().any(|(other, name)| name == new && *other != conn) {
-            return Err(format!("{new} is taken"));
-        }
-        let old = names.insert(conn, new.to_string()).unwrap_or_default();
-        self.announce(None, format!("{old} is now {new}"));
-        Ok(())
-    }
-
-    /// Queues a line for every connection. It never waits: the ring overwrites its
-    /// oldest line, and a receiver that had not read it yet will be told it missed it.
-    fn announce(&self, from: Option<u64>, text: String) {
-        // An error only means nobody is listening right now.
-        let _ = self.lines.send(Line { from, text: text.into() });
-    }
-
-    fn name(&self, conn: u64) -> String {
-        let names = self.names.lock().expect("no task panics holding the lock");
-        names.get(&conn).cloned().unwrap_or_default()
-    }
 }
 
 /// Puts the connection in the room, passes lines both ways until it ends, and takes

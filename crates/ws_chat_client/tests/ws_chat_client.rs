@@ -1,0 +1,175 @@
+//! Lesson 06, black-box: the real chat client against the real lesson 05 server,
+//! with its input piped or typed line by line.
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use testkit::page::{assert_matches, block};
+use testkit::{Program, Server, TIMEOUT, bin_path, run};
+
+fn client() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_ws_chat_client"))
+}
+
+fn chat_server() -> Server {
+    Server::start(&bin_path("ws_chat_server"))
+}
+
+/// The client, started like a person at a keyboard, once it has joined.
+fn typing_client(server: &Server, name: &str) -> Program {
+    let mut program = Program::start_interactive(client(), &["--addr", &server.addr]);
+    program.wait_for(&format!("{name} joined ("));
+    program
+}
+
+#[test]
+fn piped_input_is_sent_and_the_answers_printed_before_a_clean_exit() {
+    let server = chat_server();
+    let finished = run(client(), &["--addr", &server.addr], &[], "hi\n/name Zoë\nbye\n", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert_eq!(
+        finished.stdout_lines(),
+        [
+            "Welcome, guest-1! Type a message and press Enter; /name NEW changes your name.",
+            "guest-1 joined (1 online)",
+            "you: hi",
+            "guest-1 is now Zoë",
+            "you: bye",
+        ]
+    );
+    assert!(
+        finished.stderr.ends_with(" INFO Closed: the server answered 1000 \"bye\"\n"),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[test]
+fn arguments_are_a_first_message() {
+    let server = chat_server();
+    let finished = run(client(), &["--addr", &server.addr, "hello", "there"], &[], "", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert_eq!(finished.stdout_lines().last().map(String::as_str), Some("you: hello there"));
+}
+
+#[test]
+fn typing_and_receiving_happen_at_the_same_time() {
+    let server = chat_server();
+    let mut alice = typing_client(&server, "guest-1");
+    let mut bob = typing_client(&server, "guest-2");
+    alice.wait_for("guest-2 joined (2 online)");
+    // Alice has typed nothing, yet Bob's lines reach her screen as they are sent:
+    // her client waits on the keyboard and the socket at once.
+    for n in 1..=3 {
+        bob.type_line(&format!("line {n}"));
+        alice.wait_for(&format!("guest-2: line {n}"));
+        bob.wait_for(&format!("you: line {n}"));
+    }
+    alice.type_line("got them");
+    bob.wait_for("guest-1: got them");
+    // /quit closes properly, whatever comes after it.
+    alice.type_line("/quit");
+    alice.type_line("never sent");
+    let (status, output) = alice.wait_exit(TIMEOUT);
+    assert!(status.success(), "{output:?}");
+    assert_eq!(
+        output.last().map(String::as_str),
+        Some(" INFO Closed: the server answered 1000 \"bye\"")
+    );
+    bob.wait_for("guest-1 left (1 online)");
+    bob.end_input();
+    let (status, output) = bob.wait_exit(TIMEOUT);
+    assert!(status.success(), "{output:?}");
+    assert!(!output.iter().any(|l| l.contains("never sent")), "{output:?}");
+}
+
+#[test]
+fn the_server_going_away_gets_one_line_and_a_failure_exit() {
+    let mut server = chat_server();
+    let mut client = typing_client(&server, "guest-1");
+    server.program.interrupt();
+    let (status, output) = client.wait_exit(TIMEOUT);
+    assert_eq!(status.code(), Some(1), "{output:?}");
+    assert_eq!(
+        output.last().map(String::as_str),
+        Some("error: the server closed the connection: 1001 \"server shutting down\"")
+    );
+    // The client answered the server's Close, so the server saw a clean goodbye.
+    server.program.wait_for("conn #1 closed by us: 1001");
+    let (status, _) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success());
+}
+
+#[test]
+fn a_killed_server_gets_one_line_too() {
+    let mut server = chat_server();
+    let mut client = typing_client(&server, "guest-1");
+    server.program.kill();
+    let (status, output) = client.wait_exit(TIMEOUT);
+    assert_eq!(status.code(), Some(1), "{output:?}");
+    let last = output.last().expect("a line");
+    assert!(last.starts_with("error: "), "{last}");
+    assert!(!output.iter().any(|l| l.contains("panicked")), "{output:?}");
+}
+
+#[test]
+fn no_server_gets_one_friendly_line() {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
+    assert_eq!(finished.status.code(), Some(1));
+    let lines: Vec<String> = finished.stderr.lines().map(str::to_string).collect();
+    assert_matches(&block("06-ws-chat-client.md", "no-server"), &lines);
+}
+
+#[test]
+fn page_05_shows_what_three_terminals_print() {
+    let page = "05-ws-chat-server.md";
+    let mut server = chat_server();
+    let mut watcher = typing_client(&server, "guest-1");
+
+    let talker_block = block(page, "talker");
+    let mut talker = Program::start_interactive(client(), &["--addr", &server.addr]);
+    for line in talker_block.piped_input().lines() {
+        talker.type_line(line);
+    }
+    talker.end_input();
+    let (status, talker_output) = talker.wait_exit(TIMEOUT);
+    assert!(status.success(), "{talker_output:?}");
+    assert_matches(&talker_block, &talker_output);
+
+    watcher.wait_for("Bob left (1 online)");
+    server.program.wait_for("conn #2 closed by the client");
+    server.program.interrupt();
+    let (status, watcher_output) = watcher.wait_exit(TIMEOUT);
+    assert_eq!(status.code(), Some(1));
+    assert_matches(&block(page, "watcher"), &watcher_output);
+    let (status, server_output) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success());
+    assert_matches(&block(page, "server"), &server_output);
+}
+
+#[test]
+fn page_06_shows_what_the_client_prints() {
+    let page = "06-ws-chat-client.md";
+    let mut server = chat_server();
+    let piped = block(page, "pipe");
+    let mut client_program = Program::start_interactive(client(), &["--addr", &server.addr]);
+    for line in piped.piped_input().lines() {
+        client_program.type_line(line);
+    }
+    client_program.end_input();
+    let (status, output) = client_program.wait_exit(TIMEOUT);
+    assert!(status.success(), "{output:?}");
+    assert_matches(&piped, &output);
+    // guest-1 has left the room before guest-2 comes in.
+    server.program.wait_for("conn #1 closed by the client");
+
+    let mut watcher = typing_client(&server, "guest-2");
+    server.program.interrupt();
+    let (status, output) = watcher.wait_exit(TIMEOUT);
+    assert_eq!(status.code(), Some(1));
+    assert_matches(&block(page, "server-gone"), &output);
+}

@@ -1,0 +1,91 @@
+//! The chat room of lesson 05: who is online, and every line said, for every
+//! connection's task to pass on at its own pace.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// How many lines the room keeps for connections that are behind. A connection
+/// that falls further behind than this skips the oldest, and is told how many.
+const QUEUE_LENGTH: usize = 256;
+
+/// The chat room: who is online, and a queue of lines for every connection.
+pub struct Room {
+    /// Who is online, by connection number. A plain (not async) mutex: it is held
+    /// for a moment at a time and never across an `.await`.
+    names: Mutex<BTreeMap<u64, String>>,
+    /// Every line said in the room. Each connection's task has a receiver that reads
+    /// the lines in order, at its own pace, from one shared ring of `QUEUE_LENGTH`
+    /// lines: sending a line to a thousand clients stores it once.
+    lines: broadcast::Sender<Line>,
+    /// How many guests have joined so far, to number their names.
+    guests: AtomicU64,
+}
+
+/// One line for the room's clients. `Utf8Bytes` is reference-counted, so handing a
+/// line to a thousand receivers copies a pointer, not the text.
+#[derive(Clone)]
+pub struct Line {
+    /// The connection that said it, if any: it has had its own copy already.
+    pub from: Option<u64>,
+    pub text: Utf8Bytes,
+}
+
+impl Room {
+    pub fn new() -> Room {
+        let (lines, _) = broadcast::channel(QUEUE_LENGTH);
+        Room { names: Mutex::new(BTreeMap::new()), lines, guests: AtomicU64::new(0) }
+    }
+
+    /// Adds a connection to the room under a guest name, and tells everyone.
+    pub fn join(&self, conn: u64) -> (String, broadcast::Receiver<Line>) {
+        let name = format!("guest-{}", self.guests.fetch_add(1, Ordering::Relaxed) + 1);
+        let mut names = self.names.lock().expect("no task panics holding the lock");
+        // Subscribe before announcing, so the newcomer sees its own arrival.
+        let receiver = self.lines.subscribe();
+        names.insert(conn, name.clone());
+        self.announce(None, format!("{name} joined ({} online)", names.len()));
+        (name, receiver)
+    }
+
+    /// Removes a connection, however it ended, and tells everyone who is left. This
+    /// runs for every connection that joined, so the count stays right even when a
+    /// client vanishes without a word.
+    pub fn leave(&self, conn: u64) {
+        let mut names = self.names.lock().expect("no task panics holding the lock");
+        if let Some(name) = names.remove(&conn) {
+            self.announce(None, format!("{name} left ({} online)", names.len()));
+        }
+    }
+
+    /// Renames a connection, if the new name is valid and free.
+    pub fn rename(&self, conn: u64, new: &str) -> Result<(), String> {
+        let valid = (1..=20).contains(&new.chars().count())
+            && new.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err("a name is 1 to 20 letters, digits, - or _".to_string());
+        }
+        let mut names = self.names.lock().expect("no task panics holding the lock");
+        if names.iter().any(|(other, name)| name == new && *other != conn) {
+            return Err(format!("{new} is taken"));
+        }
+        let old = names.insert(conn, new.to_string()).unwrap_or_default();
+        self.announce(None, format!("{old} is now {new}"));
+        Ok(())
+    }
+
+    /// Queues a line for every connection. It never waits: the ring overwrites its
+    /// oldest line, and a receiver that had not read it yet will be told it missed it.
+    pub fn announce(&self, from: Option<u64>, text: String) {
+        // An error only means nobody is listening right now.
+        let _ = self.lines.send(Line { from, text: text.into() });
+    }
+
+    pub fn name(&self, conn: u64) -> String {
+        let names = self.names.lock().expect("no task panics holding the lock");
+        names.get(&conn).cloned().unwrap_or_default()
+    }
+}

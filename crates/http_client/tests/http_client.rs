@@ -95,15 +95,17 @@ fn an_error_status_is_printed_not_a_crash() {
             let Ok(mut stream) = stream else { return };
             stream.set_read_timeout(Some(TIMEOUT)).expect("a timeout");
             thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                // One read per request is enough: the client waits for each answer.
-                while let Ok(n @ 1..) = stream.read(&mut buf) {
-                    let close = String::from_utf8_lossy(&buf[..n]).contains("connection: close");
-                    let _ = stream.write_all(
-                        b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 6\r\n\r\noops!\n",
-                    );
-                    if close {
-                        return;
+                // Answer each complete request head, however the reads split it.
+                let (mut pending, mut chunk) = (Vec::new(), [0u8; 4096]);
+                while let Ok(n @ 1..) = stream.read(&mut chunk) {
+                    pending.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head: Vec<u8> = pending.drain(..end + 4).collect();
+                        let close = String::from_utf8_lossy(&head).contains("connection: close");
+                        let answer = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 6\r\n\r\noops!\n";
+                        if stream.write_all(answer).is_err() || close {
+                            return;
+                        }
                     }
                 }
             });

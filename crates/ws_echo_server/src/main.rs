@@ -68,6 +68,8 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    // From here on, Ctrl-C is ours to handle (see `shutdown_signal`).
+    let mut shutdown = pin!(shutdown_signal());
     let addr = listener.local_addr().expect("a bound socket has an address");
     println!("Listening on ws://{addr}");
     println!("Try: cargo run -p ws_echo_client -- --addr ws://{addr}");
@@ -76,7 +78,6 @@ async fn main() {
     // these are not HTTP any more. So we make our own signal: every connection task
     // watches this channel, and the channel tells us when the last task has ended.
     let (shutdown_tx, _) = watch::channel(false);
-    let mut shutdown = pin!(shutdown_signal());
     let mut connections: u64 = 0;
 
     loop {
@@ -322,26 +323,29 @@ async fn linger(mut stream: TcpStream) {
     .await;
 }
 
-/// Completes on Ctrl-C, or on SIGTERM (what `kill` and service managers send).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Starts listening for Ctrl-C and SIGTERM (what `kill` and service managers send)
+/// and returns a future that completes when either arrives. Listening starts when
+/// this is called, not at the first `.await`, so an early Ctrl-C is not missed.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let signals = signal(SignalKind::interrupt()).and_then(|interrupt| {
+            signal(SignalKind::terminate()).map(|terminate| (interrupt, terminate))
+        });
+        async move {
+            match signals {
+                Ok((mut interrupt, mut terminate)) => tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                },
+                // Without our own handlers, Ctrl-C simply ends the program.
+                Err(_) => std::future::pending().await,
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

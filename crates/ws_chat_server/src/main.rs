@@ -221,7 +221,7 @@ async fn chat(
     info!("conn #{conn} joined as {name}");
     // However `talk` ends (a Close, a vanished client, a bad frame, Ctrl-C), we get
     // here and the room hears of it: the online count never drifts.
-    let ended = talk(ws, conn, shutdown, room, &name, lines).await;
+    let ended = talk(ws, conn, shutdown, room, name, lines).await;
     room.leave(conn);
     ended
 }
@@ -233,7 +233,7 @@ async fn talk(
     conn: u64,
     shutdown: &mut watch::Receiver<bool>,
     room: &Room,
-    name: &str,
+    mut name: String,
     mut lines: broadcast::Receiver<Line>,
 ) -> Ended {
     let welcome =
@@ -275,13 +275,16 @@ async fn talk(
                     info!("conn #{conn} text: {:?}", text.as_str());
                     match text.strip_prefix("/name ") {
                         Some(new) => match room.rename(conn, new.trim()) {
-                            Ok(()) => continue,
+                            Ok(()) => {
+                                name = new.trim().to_string();
+                                continue;
+                            }
                             Err(why) => Message::text(format!("Cannot rename: {why}.")),
                         },
                         // The sender gets its own line at once, marked as its own;
                         // everyone else gets it through the room.
                         None => {
-                            room.announce(Some(conn), format!("{}: {text}", room.name(conn)));
+                            room.announce(Some(conn), format!("{name}: {text}"));
                             Message::text(format!("you: {text}"))
                         }
                     }

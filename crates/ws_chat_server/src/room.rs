@@ -83,9 +83,4 @@ impl Room {
         // An error only means nobody is listening right now.
         let _ = self.lines.send(Line { from, text: text.into() });
     }
-
-    pub fn name(&self, conn: u64) -> String {
-        let names = self.names.lock().expect("no task panics holding the lock");
-        names.get(&conn).cloned().unwrap_or_default()
-    }
 }

@@ -1,0 +1,320 @@
+//! Lesson 07: one port, two protocols.
+//!
+//! Run it:
+//!
+//!     cargo run -p http_ws_server
+//!
+//! and open http://127.0.0.1:5003/ in two browser tabs, or try the JSON API:
+//!
+//!     curl -i http://127.0.0.1:5003/api/messages
+//!     curl -i -d '{"name": "curl", "text": "hi from HTTP"}' http://127.0.0.1:5003/api/messages
+//!
+//! Builds on: lesson 01 (hyper, routing, timeouts) and lesson 05 (the room, in
+//! `room.rs`). Adds: one hyper server serves a page, a JSON API and, at `/ws`, a
+//! WebSocket whose upgrade we do by hand (`ws.rs`).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use clap::Parser;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+mod room;
+mod ws;
+use room::Room;
+
+/// A client that has not sent its whole request head by then is cut off, so that a
+/// slow (or malicious) client cannot hold a connection for ever.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most a request's head (request line and headers) may take, in bytes. Browsers
+/// send 1-2 KiB; hyper answers anything larger with 431 Request Header Fields Too Large.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// The largest body `POST /api/messages` reads. More is refused, never buffered.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+/// How long Ctrl-C waits for requests in flight and for WebSocket goodbyes.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The chat page: one HTML file with its script and style, built into the binary.
+const PAGE: &str = include_str!("page.html");
+
+const ROUTES: &str = "\
+GET  /               the chat page
+GET  /ws             the chat, over WebSocket
+GET  /api/messages   the last 100 messages, as JSON
+POST /api/messages   say something: {\"name\": \"...\", \"text\": \"...\"}
+GET  /api/online     who is online, as JSON
+";
+
+#[derive(Parser)]
+#[command(about = "Lesson 07: one port, two protocols")]
+struct Args {
+    /// Where to listen. 0.0.0.0:5003 lets other machines in; port 0 picks a free port.
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR)]
+    addr: String,
+    /// Seconds between the Pings that check each WebSocket client is still there.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
+    heartbeat: f64,
+}
+
+/// What every connection's task shares.
+pub struct Shared {
+    room: Room,
+    heartbeat: Duration,
+    /// Ctrl-C sends `true` here. Every connection task, HTTP or WebSocket, holds a
+    /// receiver; when the last one is gone, `closed()` tells `main`.
+    shutdown: watch::Sender<bool>,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    common::init_logging();
+    if !(args.heartbeat > 0.0 && args.heartbeat.is_finite()) {
+        eprintln!("error: --heartbeat must be a number of seconds above 0, such as 15 or 0.5");
+        std::process::exit(2);
+    }
+
+    // Binding claims the port. It fails if another program has it already: say so in
+    // one line a beginner can act on, not with a backtrace.
+    let listener = match TcpListener::bind(&args.addr).await {
+        Ok(listener) => listener,
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!(
+                "error: {} is already in use (is another copy of this lesson still running?). \
+                 Stop it, or choose another port: cargo run -p http_ws_server -- --addr 127.0.0.1:5053",
+                args.addr
+            );
+            std::process::exit(1);
+        }
+        Err(err) => {
+            eprintln!("error: cannot listen on {}: {err}", args.addr);
+            std::process::exit(1);
+        }
+    };
+    // From here on, Ctrl-C is ours to handle (see `shutdown_signal`).
+    let mut shutdown = pin!(shutdown_signal());
+    let addr = listener.local_addr().expect("a bound socket has an address");
+    println!("Listening on http://{addr}");
+    println!("Open http://{addr}/ in a browser, or: curl -i http://{addr}/api/messages");
+
+    // One set of HTTP/1.1 settings for every connection. hyper measures timeouts with
+    // the timer we give it; without one, the header read timeout is silently off.
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES);
+
+    let shared = Arc::new(Shared {
+        room: Room::new(),
+        heartbeat: Duration::from_secs_f64(args.heartbeat),
+        shutdown: watch::channel(false).0,
+    });
+    let mut connections: u64 = 0;
+
+    loop {
+        // Wait for whichever comes first: a new connection, or Ctrl-C.
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Usually "too many open files": wait a little for some to close
+                    // rather than spinning on the same error.
+                    warn!("accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        connections += 1;
+        let conn = connections;
+
+        // One TCP connection can carry many requests, one after another (HTTP/1.1
+        // keep-alive): hyper calls our service once for each of them.
+        let requests = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&requests);
+        let service_shared = Arc::clone(&shared);
+        let service = service_fn(move |req| {
+            let request = counter.fetch_add(1, Ordering::Relaxed) + 1;
+            handle(req, conn, request, peer, Arc::clone(&service_shared))
+        });
+        // `with_upgrades` lets hyper hand the connection over after a 101. hyper's
+        // `GracefulShutdown` does not take such connections, so each task watches
+        // our own shutdown channel instead.
+        let connection = http.serve_connection(TokioIo::new(stream), service).with_upgrades();
+        let mut stop = shared.shutdown.subscribe();
+
+        // Each connection gets its own task, so a slow client never holds up the
+        // others: tokio runs thousands of these on a few threads.
+        tokio::spawn(async move {
+            let mut connection = pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                _ = stop.changed() => {
+                    // Finish the request in flight, then close; an idle keep-alive
+                    // connection closes at once.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            let served = requests.load(Ordering::Relaxed);
+            match result {
+                Ok(()) => debug!("conn #{conn} closed after {served} requests"),
+                // hyper has already answered a malformed request with a 400 or 431;
+                // this is only a note for whoever reads the log.
+                Err(err) => info!("conn #{conn} {peer} closed: {err}"),
+            }
+        });
+    }
+
+    // Stop accepting (dropping the listener closes the port), then tell every
+    // connection: HTTP ones finish their request, WebSocket ones say 1001 (going
+    // away). Wait until they have, or until we tire.
+    drop(listener);
+    info!("Shutting down: finishing requests, closing WebSockets with 1001 (going away)");
+    let _ = shared.shutdown.send(true);
+    tokio::select! {
+        () = shared.shutdown.closed() => info!("All connections closed, bye"),
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            warn!("Gave up waiting after {} s", SHUTDOWN_GRACE.as_secs());
+        }
+    }
+}
+
+/// Answers one request. It never fails: every problem becomes a response with the
+/// right status code, so the return type says `Infallible`.
+async fn handle(
+    req: Request<Incoming>,
+    conn: u64,
+    request: u64,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let target = req.uri().path_and_query().map_or_else(|| path.clone(), |p| p.to_string());
+    let is_get = method == Method::GET || method == Method::HEAD;
+
+    let response = match path.as_str() {
+        "/" if is_get => html(PAGE),
+        "/api/messages" if is_get => json(StatusCode::OK, shared.room.history_json()),
+        "/api/messages" if method == Method::POST => post_message(req, &shared.room).await,
+        "/api/online" if is_get => json(StatusCode::OK, shared.room.online_json()),
+        "/ws" if method == Method::GET => ws::upgrade(req, conn, &shared),
+        // The path exists but not for this method: 405, and `Allow` says which do.
+        "/" | "/api/messages" | "/api/online" | "/ws" => {
+            let allow = match path.as_str() {
+                "/api/messages" => "GET, HEAD, POST",
+                "/ws" => "GET",
+                _ => "GET, HEAD",
+            };
+            let mut response = text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed on {path}. Allowed: {allow}\n"),
+            );
+            response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+            response
+        }
+        _ => text(StatusCode::NOT_FOUND, format!("Not found: {path}\nRoutes:\n{ROUTES}")),
+    };
+
+    info!("conn #{conn} req #{request} {peer} {method} {target} -> {}", response.status());
+    Ok(response)
+}
+
+/// `POST /api/messages`: `{"name": "...", "text": "..."}` becomes a chat message that
+/// every WebSocket client sees at once, and that the history keeps.
+async fn post_message(req: Request<Incoming>, room: &Room) -> Response<Full<Bytes>> {
+    #[derive(Deserialize)]
+    struct Post {
+        name: String,
+        text: String,
+    }
+    // Read the body, but never more than MAX_BODY_BYTES of it: a client that sends
+    // more gets an error, not our memory.
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+            return json_error(&format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024));
+        }
+        Err(err) => return json_error(&format!("the body could not be read: {err}")),
+    };
+    let post: Post = match serde_json::from_slice(&body) {
+        Ok(post) => post,
+        Err(err) => return json_error(&format!("the body is not a message: {err}")),
+    };
+    match room.say(&post.name, &post.text) {
+        Ok(chat) => {
+            json(StatusCode::CREATED, serde_json::to_string(&chat).expect("a chat serializes"))
+        }
+        Err(why) => json_error(&why),
+    }
+}
+
+fn json_error(message: &str) -> Response<Full<Bytes>> {
+    json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": message }).to_string())
+}
+
+fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    respond(status, "application/json", body)
+}
+
+fn html(body: &'static str) -> Response<Full<Bytes>> {
+    respond(StatusCode::OK, "text/html; charset=utf-8", body)
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    respond(status, "text/plain; charset=utf-8", body)
+}
+
+fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Starts listening for Ctrl-C and SIGTERM (what `kill` and service managers send)
+/// and returns a future that completes when either arrives. Listening starts when
+/// this is called, not at the first `.await`, so an early Ctrl-C is not missed.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let signals = signal(SignalKind::interrupt()).and_then(|interrupt| {
+            signal(SignalKind::terminate()).map(|terminate| (interrupt, terminate))
+        });
+        async move {
+            match signals {
+                Ok((mut interrupt, mut terminate)) => tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                },
+                // Without our own handlers, Ctrl-C simply ends the program.
+                Err(_) => std::future::pending().await,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

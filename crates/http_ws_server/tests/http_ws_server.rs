@@ -1,0 +1,346 @@
+//! Lesson 07, black-box: the real binary on port 0; HTTP and WebSocket by hand.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use testkit::http::{connect, get, read_response, read_to_close, request};
+use testkit::ws::{self, CLOSE, PING, PONG, TEXT};
+use testkit::{Server, TIMEOUT};
+
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_http_ws_server"))
+}
+
+fn server() -> Server {
+    Server::start(bin())
+}
+
+fn post(addr: &str, body: &str) -> testkit::http::Response {
+    let mut stream = connect(addr);
+    let raw = format!(
+        "POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(raw.as_bytes()).expect("send");
+    read_response(&mut stream, false).expect("a response")
+}
+
+/// Sends a raw handshake with `headers` and returns the response.
+fn handshake(addr: &str, headers: &str) -> testkit::http::Response {
+    let mut stream = connect(addr);
+    stream
+        .write_all(format!("GET /ws HTTP/1.1\r\nHost: x\r\n{headers}\r\n").as_bytes())
+        .expect("send");
+    read_response(&mut stream, true).expect("a response")
+}
+
+/// A WebSocket client that has joined: it read its welcome and its own arrival.
+fn join(server: &Server, name: &str, online: usize) -> TcpStream {
+    let (mut stream, _) = ws::open(&server.addr, "/ws");
+    let welcome = next(&mut stream);
+    assert!(
+        welcome.starts_with(&format!("{{\"type\":\"welcome\",\"name\":\"{name}\"")),
+        "{welcome}"
+    );
+    assert_eq!(
+        next(&mut stream),
+        format!("{{\"type\":\"joined\",\"name\":\"{name}\",\"online\":{online}}}")
+    );
+    stream
+}
+
+fn next(stream: &mut TcpStream) -> String {
+    ws::read_data(stream).text().to_string()
+}
+
+#[test]
+fn the_page_is_served_at_the_root() {
+    let server = server();
+    let page = get(&server.addr, "/");
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(page.body.contains("<title>Lesson 07 chat</title>"));
+    assert!(page.body.contains("textContent"), "the page shows messages as text");
+    assert!(
+        !page.body.contains("http://") && !page.body.contains("https://"),
+        "the page fetches nothing from elsewhere"
+    );
+}
+
+#[test]
+fn the_api_keeps_the_last_100_messages_oldest_first() {
+    let server = server();
+    assert_eq!(get(&server.addr, "/api/messages").body, "[]");
+    for n in 1..=105 {
+        let response =
+            post(&server.addr, &format!(r#"{{"name": "poster", "text": "message {n}"}}"#));
+        assert_eq!(response.status, 201, "{}", response.body);
+        assert_eq!(response.body, format!(r#"{{"id":{n},"from":"poster","text":"message {n}"}}"#));
+    }
+    let history = get(&server.addr, "/api/messages");
+    assert_eq!(history.header("content-type"), Some("application/json"));
+    assert!(
+        history.body.starts_with(r#"[{"id":6,"from":"poster","text":"message 6"},"#),
+        "{:.80}",
+        history.body
+    );
+    assert!(history.body.ends_with(r#"{"id":105,"from":"poster","text":"message 105"}]"#));
+    assert_eq!(history.body.matches("\"id\"").count(), 100);
+}
+
+#[test]
+fn a_post_reaches_websocket_clients_live_and_online_lists_them() {
+    let server = server();
+    let mut a = join(&server, "guest-1", 1);
+    let mut b = join(&server, "guest-2", 2);
+    assert_eq!(next(&mut a), r#"{"type":"joined","name":"guest-2","online":2}"#);
+    assert_eq!(get(&server.addr, "/api/online").body, r#"["guest-1","guest-2"]"#);
+
+    post(&server.addr, r#"{"name": "curl", "text": "<b>hello</b> from HTTP"}"#);
+    let chat = r#"{"type":"chat","id":1,"from":"curl","text":"<b>hello</b> from HTTP"}"#;
+    assert_eq!(next(&mut a), chat);
+    assert_eq!(next(&mut b), chat);
+
+    ws::send_text(&mut b, r#"{"type": "chat", "text": "and from WebSocket"}"#);
+    let chat = r#"{"type":"chat","id":2,"from":"guest-2","text":"and from WebSocket"}"#;
+    assert_eq!(next(&mut a), chat);
+    assert_eq!(next(&mut b), chat);
+    assert!(get(&server.addr, "/api/messages").body.contains("and from WebSocket"));
+}
+
+#[test]
+fn bad_posts_get_a_400_with_a_json_error() {
+    let server = server();
+    for (body, error) in [
+        ("not json", "the body is not a message: expected ident at line 1 column 2"),
+        (r#"{"name": "x"}"#, "the body is not a message: missing field `text` at line 1 column 13"),
+        (r#"{"name": "two words", "text": "hi"}"#, "a name is 1 to 20 letters, digits, - or _"),
+        (r#"{"name": "x", "text": "  "}"#, "the text is empty"),
+    ] {
+        let response = post(&server.addr, body);
+        assert_eq!(response.status, 400, "{body}");
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        assert_eq!(
+            response.body,
+            format!(r#"{{"error":"{}"}}"#, error.replace('`', "`")),
+            "{body}"
+        );
+    }
+    let big = format!(r#"{{"name": "x", "text": "{}"}}"#, "a".repeat(20_000));
+    let response = post(&server.addr, &big);
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (400, r#"{"error":"the body is larger than 16 KiB"}"#)
+    );
+    assert_eq!(get(&server.addr, "/api/messages").body, "[]", "nothing bad got into the history");
+}
+
+#[test]
+fn unknown_paths_and_wrong_methods() {
+    let server = server();
+    let missing = get(&server.addr, "/nope");
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("POST /api/messages"), "{}", missing.body);
+    for (method, path, allow) in [
+        ("POST", "/", "GET, HEAD"),
+        ("DELETE", "/api/messages", "GET, HEAD, POST"),
+        ("POST", "/api/online", "GET, HEAD"),
+        ("POST", "/ws", "GET"),
+    ] {
+        let response = request(&server.addr, method, path);
+        assert_eq!(
+            (response.status, response.header("allow")),
+            (405, Some(allow)),
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
+fn every_handshake_check() {
+    let server = server();
+    let key = format!("Sec-WebSocket-Key: {}\r\n", ws::KEY);
+    let good =
+        format!("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n{key}");
+    let accepted = handshake(&server.addr, &good);
+    assert_eq!(accepted.status, 101);
+    assert_eq!(accepted.header("sec-websocket-accept"), Some(ws::ACCEPT));
+
+    for (what, headers, status, problem) in [
+        ("no upgrade", format!("Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n{key}"), 426, "Upgrade: websocket"),
+        ("no key", "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n".into(), 400, "missing"),
+        (
+            "a malformed key",
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: not-base64-at-all-sorry!\r\n".into(),
+            400,
+            "16 bytes in base64",
+        ),
+        (
+            "a key of 15 bytes",
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA\r\n".into(),
+            400,
+            "16 bytes in base64",
+        ),
+        ("version 12", format!("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 12\r\n{key}"), 426, "must be 13"),
+        ("no Upgrade token", format!("Upgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Version: 13\r\n{key}"), 400, "does not include"),
+    ] {
+        let mut stream = connect(&server.addr);
+        stream.write_all(format!("GET /ws HTTP/1.1\r\nHost: x\r\n{headers}\r\n").as_bytes()).expect("send");
+        let response = read_response(&mut stream, false).expect("a response");
+        assert_eq!(response.status, status, "{what}: {}", response.body);
+        assert!(response.body.contains(problem), "{what}: {}", response.body);
+        if what == "version 12" {
+            assert_eq!(response.header("sec-websocket-version"), Some("13"));
+        }
+    }
+
+    // Firefox's `Connection: keep-alive, Upgrade`, and header names in lower case.
+    let firefox = format!(
+        "Upgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Version: 13\r\n{key}"
+    );
+    assert_eq!(handshake(&server.addr, &firefox).status, 101);
+    let lower = format!(
+        "upgrade: WebSocket\r\nconnection: upgrade\r\nsec-websocket-version: 13\r\n{}",
+        key.to_lowercase().replace(&ws::KEY.to_lowercase(), ws::KEY)
+    );
+    assert_eq!(handshake(&server.addr, &lower).status, 101);
+}
+
+#[test]
+fn bad_json_gets_an_error_message_and_the_connection_stays() {
+    let server = server();
+    let mut a = join(&server, "guest-1", 1);
+    for (sent, error) in [
+        ("hello", "not a message this server understands: expected value at line 1 column 1"),
+        (
+            r#"{"type": "dance"}"#,
+            "not a message this server understands: unknown variant `dance`, expected `chat` or `rename` at line 1 column 16",
+        ),
+        (r#"{"type": "chat"}"#, "not a message this server understands: missing field `text`"),
+        (
+            r#"{"type": "rename", "name": "no spaces please"}"#,
+            "a name is 1 to 20 letters, digits, - or _",
+        ),
+    ] {
+        ws::send_text(&mut a, sent);
+        assert_eq!(next(&mut a), format!(r#"{{"type":"error","message":"{error}"}}"#), "{sent}");
+    }
+    ws::send_text(&mut a, r#"{"type": "rename", "name": "Ada"}"#);
+    assert_eq!(next(&mut a), r#"{"type":"renamed","old":"guest-1","new":"Ada"}"#);
+    ws::send_text(&mut a, r#"{"type": "chat", "text": "still here"}"#);
+    assert_eq!(next(&mut a), r#"{"type":"chat","id":1,"from":"Ada","text":"still here"}"#);
+}
+
+#[test]
+fn the_heartbeat_drops_a_peer_that_never_answers_pings() {
+    let server = Server::start_with(bin(), &["--addr", "127.0.0.1:0", "--heartbeat", "0.3"], &[]);
+    let mut silent = join(&server, "guest-1", 1);
+    let mut lively = join(&server, "guest-2", 2);
+    // `lively` answers every Ping with a Pong, on a thread of its own, until it has
+    // seen `silent` leave and answered a few more Pings.
+    let lively = std::thread::spawn(move || {
+        let (mut answered, mut saw_leave) = (0, false);
+        while !(saw_leave && answered >= 3) {
+            let frame = ws::read(&mut lively).expect("a frame");
+            match frame.opcode {
+                PING => {
+                    ws::send(&mut lively, PONG, &frame.payload, true);
+                    answered += 1;
+                }
+                TEXT => {
+                    assert_eq!(frame.text(), r#"{"type":"left","name":"guest-1","online":1}"#);
+                    saw_leave = true;
+                }
+                other => panic!("the lively client got opcode {other}"),
+            }
+        }
+        lively
+    });
+    // `silent` reads, but never answers.
+    let started = Instant::now();
+    let mut pings = 0;
+    let closed = loop {
+        let frame = ws::read(&mut silent).expect("a frame or a Close");
+        match frame.opcode {
+            PING => pings += 1,
+            CLOSE => break frame.close_code(),
+            _ => {}
+        }
+    };
+    assert_eq!(closed, (1008, "no answer to pings".to_string()));
+    // Two intervals of silence: one Ping unanswered, then the Close.
+    assert!(pings >= 1, "{pings} pings before giving up");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(500) && took < Duration::from_secs(5), "{took:?}");
+    let _lively = lively.join().expect("the lively client stayed");
+    assert_eq!(get(&server.addr, "/api/online").body, r#"["guest-2"]"#);
+}
+
+#[test]
+fn lesson_01_and_05_guarantees_still_hold() {
+    let server = server();
+    // A 64 KiB header: 431, and the server carries on.
+    let mut stream = connect(&server.addr);
+    let _ = stream.write_all(
+        format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(65536)).as_bytes(),
+    );
+    let answer = String::from_utf8_lossy(&read_to_close(&mut stream, TIMEOUT)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.60}");
+
+    // An oversized WebSocket message: 1009 for that client only.
+    let mut a = join(&server, "guest-1", 1);
+    let mut big = join(&server, "guest-2", 2);
+    assert_eq!(next(&mut a), r#"{"type":"joined","name":"guest-2","online":2}"#);
+    let _ = big.write_all(&ws::encode(TEXT, &vec![b'a'; 64 * 1024 + 1], true));
+    assert_eq!(ws::read_close(&mut big).0, 1009);
+    assert_eq!(next(&mut a), r#"{"type":"left","name":"guest-2","online":1}"#);
+
+    // Bad frames get their close codes.
+    for (bytes, code) in
+        [(ws::encode(TEXT, &[0xff], true), 1007), (ws::encode(TEXT, b"x", false), 1002)]
+    {
+        let (mut client, _) = ws::open(&server.addr, "/ws");
+        client.write_all(&bytes).expect("send");
+        assert_eq!(ws::read_close(&mut client).0, code);
+    }
+
+    // Two hundred clients vanish: the count comes back to one.
+    let many: Vec<_> = (0..200).map(|_| ws::open(&server.addr, "/ws").0).collect();
+    drop(many);
+    // Each of them joins (once its task has the connection) and leaves (once it
+    // reads the end of the stream): 200 of each, in whatever order.
+    let (mut joined, mut left) = (0, 0);
+    while joined < 200 || left < 200 {
+        let line = next(&mut a);
+        if line.contains(r#""type":"joined""#) {
+            joined += 1;
+        } else if line.contains(r#""type":"left""#) {
+            left += 1;
+        }
+    }
+    assert_eq!(get(&server.addr, "/api/online").body, r#"["guest-1"]"#);
+
+    // A client that trickles its headers is cut off after 5 s.
+    let mut slow = connect(&server.addr);
+    slow.write_all(b"GET / HTTP/1.1\r\n").expect("send");
+    let started = Instant::now();
+    read_to_close(&mut slow, Duration::from_secs(15));
+    assert!(started.elapsed() >= Duration::from_secs(4));
+}
+
+#[test]
+fn ctrl_c_drains_http_and_says_going_away_to_websockets() {
+    let mut server = server();
+    let mut a = join(&server, "guest-1", 1);
+    let keep_alive = connect(&server.addr);
+    server.program.interrupt();
+    assert_eq!(ws::read_close(&mut a), (1001, "server shutting down".to_string()));
+    ws::send(&mut a, CLOSE, &ws::close_payload(1001, ""), true);
+    drop(keep_alive);
+    let (status, output) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success(), "{status:?}");
+    assert_eq!(output.last().map(String::as_str), Some(" INFO All connections closed, bye"));
+}

@@ -1,0 +1,84 @@
+//! The HTTP side: one request for the recent history, the way lesson 02 sends one.
+//! HTTP suits a one-off question; the WebSocket suits the stream that follows.
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper::header::{CONNECTION, HOST};
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::handler::Chat;
+
+/// How long we wait for the server to connect or to answer before giving up.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the history could not be fetched.
+pub enum FetchError {
+    /// Nothing listens at the address: the server is not running (yet, or again).
+    Refused,
+    Other(String),
+}
+
+/// Asks `GET /api/messages` on `addr` (host:port) and returns the recent chat
+/// messages, oldest first.
+pub async fn fetch_history(addr: &str) -> Result<Vec<Chat>, FetchError> {
+    let stream = match tokio::time::timeout(TIMEOUT, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(FetchError::Refused);
+        }
+        Ok(Err(err)) => {
+            return Err(FetchError::Other(format!("could not connect to {addr}: {err}")));
+        }
+        Err(_) => {
+            return Err(FetchError::Other(format!(
+                "could not connect to {addr} within {} s",
+                TIMEOUT.as_secs()
+            )));
+        }
+    };
+    let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| FetchError::Other(format!("HTTP handshake with {addr} failed: {e}")))?;
+    // The connection future does the reading and writing: it must run.
+    tokio::spawn(connection);
+
+    // One question, so we ask the server to close the connection after answering.
+    let request = Request::get("/api/messages")
+        .header(HOST, addr)
+        .header(CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .expect("a GET with valid headers");
+    let ask = async {
+        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok::<_, String>((status, body))
+    };
+    let (status, body) = match tokio::time::timeout(TIMEOUT, ask).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(err)) => {
+            return Err(FetchError::Other(format!("GET /api/messages on {addr} failed: {err}")));
+        }
+        Err(_) => {
+            return Err(FetchError::Other(format!(
+                "no answer from {addr} within {} s",
+                TIMEOUT.as_secs()
+            )));
+        }
+    };
+    if status != StatusCode::OK {
+        return Err(FetchError::Other(format!(
+            "GET /api/messages on {addr} answered {status}: is this lesson 07's server?"
+        )));
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        FetchError::Other(format!(
+            "GET /api/messages on {addr} sent something else than messages: {e}"
+        ))
+    })
+}

@@ -1,0 +1,170 @@
+//! Lesson 08, black-box: the real client against the real lesson 07 server, which
+//! the tests stop, kill and start again on the same port.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use testkit::http::get;
+use testkit::{Program, Server, TIMEOUT, bin_path, run};
+
+fn client() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_ws_reconnect_client"))
+}
+
+fn server_bin() -> PathBuf {
+    bin_path("http_ws_server")
+}
+
+/// Starts lesson 07's server on `addr` ("127.0.0.1:0" for any free port).
+fn server_on(addr: &str) -> Server {
+    Server::start_with(&server_bin(), &["--addr", addr], &[])
+}
+
+fn post(addr: &str, name: &str, text: &str) {
+    use std::io::Write;
+    let body = format!(r#"{{"name": "{name}", "text": "{text}"}}"#);
+    let mut stream = testkit::http::connect(addr);
+    let raw = format!(
+        "POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(raw.as_bytes()).expect("send");
+    let response = testkit::http::read_response(&mut stream, false).expect("a response");
+    assert_eq!(response.status, 201, "{}", response.body);
+}
+
+fn typing_client(addr: &str, extra: &[&str]) -> Program {
+    let mut args = vec!["--addr", addr];
+    args.extend_from_slice(extra);
+    Program::start_interactive(client(), &args)
+}
+
+#[test]
+fn history_first_then_live_then_a_clean_quit() {
+    let server = server_on("127.0.0.1:0");
+    post(&server.addr, "curl", "said before you came");
+    let mut client = typing_client(&server.addr, &[]);
+    client.wait_for("curl: said before you came");
+    client.wait_for("* you are guest-1; online: guest-1");
+    client.type_line("hello over WebSocket");
+    client.wait_for("guest-1: hello over WebSocket");
+    post(&server.addr, "curl", "and over HTTP");
+    client.wait_for("curl: and over HTTP");
+    client.type_line("/quit");
+    let (status, output) = client.wait_exit(TIMEOUT);
+    assert!(status.success(), "{output:?}");
+    assert_eq!(output.last().map(String::as_str), Some(" INFO Closed"));
+}
+
+#[test]
+fn end_of_input_is_a_clean_exit() {
+    let server = server_on("127.0.0.1:0");
+    let finished =
+        run(client(), &["--addr", &server.addr, "first", "words"], &[], "second line\n", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(finished.stderr.ends_with(" INFO Closed\n"), "{}", finished.stderr);
+    // Both lines reached the server, in order.
+    let history = get(&server.addr, "/api/messages").body;
+    let first = history.find("first words").expect("the first message");
+    let second = history.find("second line").expect("the second message");
+    assert!(first < second, "{history}");
+}
+
+#[test]
+fn the_client_survives_a_server_restart() {
+    let mut server = server_on("127.0.0.1:0");
+    let addr = server.addr.clone();
+    let mut client = typing_client(&addr, &[]);
+    client.wait_for("* you are guest-1");
+    post(&addr, "curl", "before the restart");
+    client.wait_for("curl: before the restart");
+
+    // A polite stop: the client hears 1001 and starts reconnecting.
+    server.program.interrupt();
+    client
+        .wait_for("Disconnected: the server closed the connection: 1001 \"server shutting down\"");
+    client.wait_for("Reconnecting in");
+    let (status, _) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success());
+
+    // Lines typed while the server is down wait for it.
+    client.type_line("typed while you were away");
+    client.wait_for("Not connected: 1 lines will be sent once we are back");
+
+    let server = server_on(&addr);
+    client.wait_for_within(
+        "* the server restarted: its history starts again",
+        Duration::from_secs(30),
+    );
+    client.wait_for("* you are guest-1");
+    client.wait_for("guest-1: typed while you were away");
+    client.type_line("and after");
+    client.wait_for("guest-1: and after");
+    post(&addr, "curl", "hello again");
+    client.wait_for("curl: hello again");
+    let history = get(&addr, "/api/messages").body;
+    assert!(
+        history.contains("typed while you were away") && history.contains("and after"),
+        "{history}"
+    );
+
+    // A crash this time: no Close frame, the TCP connection just dies.
+    let mut server = server;
+    server.program.kill();
+    client.wait_for("Disconnected: ");
+    let _server = server_on(&addr);
+    client.wait_for_within("Connected to ", Duration::from_secs(30));
+    client.type_line("still here");
+    client.wait_for("guest-1: still here");
+}
+
+#[test]
+fn a_server_that_stops_answering_is_noticed_by_the_heartbeat() {
+    // A WebSocket server that completes the handshake, then neither reads nor
+    // answers: from the outside, a server that froze.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("an address").to_string();
+    let frozen = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(2) {
+            let mut stream: TcpStream = stream.expect("a connection");
+            stream.set_read_timeout(Some(TIMEOUT)).expect("a timeout");
+            // The HTTP question first: an empty history.
+            let mut request = [0u8; 1024];
+            let _ = std::io::Read::read(&mut stream, &mut request);
+            let body = "[]";
+            let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+            let _ = std::io::Write::write_all(&mut stream, answer.as_bytes());
+            drop(stream);
+            // Then the WebSocket, accepted and never read again.
+            let (ws_stream, _) = listener.accept().expect("the WebSocket connection");
+            held.push(tokio_tungstenite::tungstenite::accept(ws_stream).expect("a handshake"));
+        }
+        held
+    });
+    let mut client = typing_client(&addr, &["--heartbeat", "0.3"]);
+    client.wait_for("Connected to ");
+    let line = client.wait_for("Disconnected: no answer to pings for");
+    assert!(line.contains(" WARN "), "{line}");
+    client.wait_for("Reconnecting in");
+    client.wait_for("Connected to ");
+    client.type_line("/quit");
+    drop(frozen);
+}
+
+#[test]
+fn no_server_gets_one_friendly_line() {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
+    assert_eq!(finished.status.code(), Some(1));
+    assert_eq!(
+        finished.stderr,
+        format!(
+            "error: could not connect to {addr}: is the server running? Start it with `cargo run -p http_ws_server`\n"
+        )
+    );
+}

@@ -1,0 +1,160 @@
+// Lesson 07's chat page in a real browser: headless Chromium, driven by Playwright.
+// Run it with scripts/test-browser (it builds the binaries and installs what this
+// needs); `cargo test --workspace` does not need a browser.
+//
+// Two pages and one terminal client (lesson 08) join the same server. A message typed
+// in page A appears in page B and in the terminal; a message POSTed over HTTP appears
+// in both pages; HTML markup is shown as text; the server is killed and started again
+// on the same port, and both pages and the terminal client reconnect by themselves
+// and chat again. Every wait has a deadline; nothing waits on a fixed sleep.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const BIN = process.env.BIN_DIR ?? path.resolve("../../../../target/debug");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = process.env.SCREENSHOT_DIR ?? path.resolve("../../../../target/browser");
+const WAIT = 15_000; // ms: the deadline for anything we wait for
+
+// A program whose output lines we can wait for.
+function start(name, args, { stdin = "ignore" } = {}) {
+  const child = spawn(path.join(BIN, name), args, {
+    stdio: [stdin, "pipe", "pipe"],
+    env: { ...process.env, RUST_LOG: "info", LESSON_ADDR: "" },
+  });
+  const lines = [];
+  const waiters = [];
+  const onData = (chunk) => {
+    for (const line of chunk.toString().split("\n")) {
+      if (!line) continue;
+      lines.push(line);
+      for (const waiter of [...waiters]) waiter();
+    }
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  let seen = 0; // lines before this index have been matched already
+  child.waitFor = (needle) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const at = lines.findIndex((line, i) => i >= seen && line.includes(needle));
+        if (at >= 0) {
+          seen = at + 1;
+          waiters.splice(waiters.indexOf(check), 1);
+          clearTimeout(timer);
+          resolve(lines[at]);
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(check), 1);
+        reject(new Error(`${name}: no line with ${JSON.stringify(needle)} in ${WAIT} ms:\n${lines.join("\n")}`));
+      }, WAIT);
+      waiters.push(check);
+      check();
+    });
+  return child;
+}
+
+async function startServer(addr) {
+  const server = start("http_ws_server", ["--addr", addr]);
+  const line = await server.waitFor("Listening on http://");
+  server.addr = line.split("http://")[1];
+  return server;
+}
+
+function stop(child, signal = "SIGINT") {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", resolve);
+    child.kill(signal);
+  });
+}
+
+async function openPage(browser, addr) {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(WAIT);
+  await page.goto(`http://${addr}/`);
+  await page.locator("#state", { hasText: "open" }).waitFor();
+  return page;
+}
+
+async function say(page, text) {
+  await page.fill("#text", text);
+  await page.click("#send");
+}
+
+// The text of every message line on a page, as the user sees it.
+const shown = (page) => page.locator("#messages li").allTextContents();
+
+test("two pages and a terminal client chat, survive a restart, and show markup as text", async () => {
+  let server = await startServer("127.0.0.1:0");
+  const addr = server.addr;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--disable-dev-shm-usage",
+    ],
+  });
+  let terminal = null;
+  try {
+    // One after another: sessions started together sometimes stall.
+    const a = await openPage(browser, addr);
+    const b = await openPage(browser, addr);
+    terminal = start("ws_reconnect_client", ["--addr", addr], { stdin: "pipe" });
+    await terminal.waitFor("* you are guest-3");
+
+    await say(a, "hello from page A");
+    await b.locator("#messages li", { hasText: "guest-1: hello from page A" }).waitFor();
+    await terminal.waitFor("guest-1: hello from page A");
+
+    const posted = await fetch(`http://${addr}/api/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "curl", text: "hello over HTTP" }),
+    });
+    assert.equal(posted.status, 201);
+    for (const page of [a, b]) {
+      await page.locator("#messages li", { hasText: "curl: hello over HTTP" }).waitFor();
+    }
+
+    const markup = `<b>bold?</b><img src=x onerror="document.title='pwned'">`;
+    await say(b, markup);
+    await a.locator("#messages li", { hasText: "guest-2: <b>bold?</b>" }).waitFor();
+    assert.ok((await shown(a)).includes(`guest-2: ${markup}`), "the markup is shown as text");
+    assert.equal(await a.locator("#messages b, #messages img").count(), 0, "no element was made from it");
+    assert.notEqual(await a.title(), "pwned");
+
+    // Kill the server (no goodbye), start it again on the same port.
+    await stop(server, "SIGKILL");
+    for (const page of [a, b]) await page.locator("#state", { hasText: "closed" }).waitFor();
+    await terminal.waitFor("Disconnected: ");
+    server = await startServer(addr);
+    for (const page of [a, b]) await page.locator("#state", { hasText: "open" }).waitFor();
+    await terminal.waitFor("Connected to ");
+
+    await say(b, "we are back");
+    await a.locator("#messages li", { hasText: ": we are back" }).waitFor();
+    await terminal.waitFor(": we are back");
+    terminal.stdin.write("the terminal is back too\n");
+    for (const page of [a, b]) {
+      await page.locator("#messages li", { hasText: ": the terminal is back too" }).waitFor();
+    }
+
+    mkdirSync(SHOTS, { recursive: true });
+    await a.screenshot({ path: path.join(SHOTS, "chat-page-a.png") });
+    await b.screenshot({ path: path.join(SHOTS, "chat-page-b.png") });
+  } finally {
+    await browser.close();
+    if (terminal) {
+      terminal.stdin.end();
+      await stop(terminal);
+    }
+    await stop(server);
+  }
+});

@@ -104,10 +104,10 @@ pub fn read_to_close(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
 /// What `curl` prints for `command` (a `curl ...` line from a lesson page), got by
 /// sending the same request over a raw socket to `addr`, so the tests need no curl.
 /// Understands `-i` (show the head), `-I` (HEAD), `-X METHOD`, `-H 'Name: value'`,
-/// `-s`, `-N`, and one URL. Returns the lines and the connection, still open.
+/// `-d 'data'` (POST), `-s`, `-N`, and one URL. Returns the lines and the connection, still open.
 pub fn curl(addr: &str, command: &str) -> (Vec<String>, TcpStream) {
     let mut method = "GET".to_string();
-    let (mut show_head, mut url, mut headers) = (false, None, String::new());
+    let (mut show_head, mut url, mut headers, mut body) = (false, None, String::new(), None);
     let words = shell_words(command);
     let mut words = words.iter().skip(1);
     while let Some(word) = words.next() {
@@ -116,6 +116,10 @@ pub fn curl(addr: &str, command: &str) -> (Vec<String>, TcpStream) {
             "-I" => (show_head, method) = (true, "HEAD".to_string()),
             "-s" | "-N" => {}
             "-X" => method.clone_from(words.next().expect("a method after -X")),
+            "-d" => {
+                method = "POST".to_string();
+                body = Some(words.next().expect("data after -d").clone());
+            }
             "-H" => {
                 headers.push_str(words.next().expect("a header after -H"));
                 headers.push_str("\r\n");
@@ -129,8 +133,14 @@ pub fn curl(addr: &str, command: &str) -> (Vec<String>, TcpStream) {
     let target = rest.find('/').map_or("/", |at| &rest[at..]);
 
     let mut stream = connect(addr);
+    if let Some(body) = &body {
+        // What curl sends with -d.
+        headers.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        headers.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     let raw = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: curl\r\nAccept: */*\r\n{headers}\r\n"
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: curl\r\nAccept: */*\r\n{headers}\r\n{}",
+        body.unwrap_or_default()
     );
     stream.write_all(raw.as_bytes()).expect("send the request");
     let response = read_response(&mut stream, method == "HEAD").expect("a response");
@@ -173,6 +183,7 @@ fn reason(status: u16) -> String {
     let text = match status {
         101 => "Switching Protocols",
         200 => "OK",
+        201 => "Created",
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",

@@ -95,6 +95,8 @@ pub fn normalise(line: &str) -> String {
             line.replace_range(start..end, "KEY");
         }
     }
+    // Waits with a random part (jitter) differ on every run: `0.4 s` -> `N.N s`.
+    let line = decimal_seconds(&line);
     let line = line.as_str();
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
@@ -111,12 +113,28 @@ pub fn normalise(line: &str) -> String {
     out.trim_end().to_string()
 }
 
+/// Replaces every `<digits>.<digits> s` with `N.N s`.
+fn decimal_seconds(line: &str) -> String {
+    let words: Vec<&str> = line.split(' ').collect();
+    let mut out = Vec::with_capacity(words.len());
+    for (i, word) in words.iter().enumerate() {
+        let decimal = word.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && (a.chars().chain(b.chars())).all(|c| c.is_ascii_digit())
+        });
+        out.push(if decimal && words.get(i + 1) == Some(&"s") { "N.N" } else { word });
+    }
+    out.join(" ")
+}
+
 /// Fails, showing both sides, unless the page's block and the program's real output
-/// are the same lines once normalised.
+/// are the same lines once normalised. A line `...` in the block stands for any
+/// number of lines (the page says why: retries that depend on timing, say).
 pub fn assert_matches(block: &Block, actual: &[String]) {
     let expected: Vec<String> = block.output.iter().map(|l| normalise(l)).collect();
     let actual: Vec<String> = actual.iter().map(|l| normalise(l)).collect();
-    if expected == actual {
+    if lines_match(&expected, &actual) {
         return;
     }
     let mut report =
@@ -129,6 +147,17 @@ pub fn assert_matches(block: &Block, actual: &[String]) {
         let _ = writeln!(report, "{mark} page:    {e}\n{mark} program: {a}");
     }
     panic!("{report}");
+}
+
+/// Line-by-line equality, where an expected `...` matches zero or more lines.
+fn lines_match(expected: &[String], actual: &[String]) -> bool {
+    match expected.split_first() {
+        None => actual.is_empty(),
+        Some((first, rest)) if first == "..." => {
+            (0..=actual.len()).any(|skip| lines_match(rest, &actual[skip..]))
+        }
+        Some((first, rest)) => actual.first() == Some(first) && lines_match(rest, &actual[1..]),
+    }
 }
 
 #[cfg(test)]
@@ -151,5 +180,19 @@ mod tests {
             normalise("    sec-websocket-accept: ljLGcFUw6PZmSgxWNrZLOH5AKKY="),
             "    sec-websocket-accept: KEY"
         );
+        assert_eq!(
+            normalise(" INFO Reconnecting in 0.4 s (attempt 1)"),
+            " INFO Reconnecting in N.N s (attempt 1)"
+        );
+        assert_eq!(normalise("version 1.0 is here"), "version 1.0 is here");
+    }
+
+    #[test]
+    fn dots_match_any_lines() {
+        let lines = |s: &str| s.split(',').map(str::to_string).collect::<Vec<_>>();
+        assert!(super::lines_match(&lines("a,...,d"), &lines("a,b,c,d")));
+        assert!(super::lines_match(&lines("a,...,d"), &lines("a,d")));
+        assert!(!super::lines_match(&lines("a,...,d"), &lines("a,b,c")));
+        assert!(!super::lines_match(&lines("a,b"), &lines("a,b,c")));
     }
 }

@@ -340,3 +340,24 @@ fn ctrl_c_drains_http_and_says_going_away_to_websockets() {
     assert!(status.success(), "{status:?}");
     assert_eq!(output.last().map(String::as_str), Some(" INFO All connections closed, bye"));
 }
+
+#[test]
+fn page_07_shows_what_the_server_prints() {
+    let page = "07-http-ws-server.md";
+    let mut server = server();
+    for (id, log) in [
+        ("curl-post", "POST /api/messages -> 201"),
+        ("curl-get", "GET /api/messages -> 200"),
+        ("curl-bad", "POST /api/messages -> 400"),
+        ("curl-ws", "GET /ws -> 426"),
+    ] {
+        let block = testkit::page::block(page, id);
+        let (lines, _) = testkit::http::curl(&server.addr, &block.commands[0]);
+        testkit::page::assert_matches(&block, &lines);
+        server.program.wait_for(log);
+    }
+    server.program.interrupt();
+    let (status, output) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success());
+    testkit::page::assert_matches(&testkit::page::block(page, "server"), &output);
+}

@@ -168,3 +168,71 @@ fn no_server_gets_one_friendly_line() {
         )
     );
 }
+
+#[test]
+fn page_08_shows_what_server_and_client_print() {
+    use testkit::page::{assert_matches, block};
+    let page = "08-ws-reconnect-client.md";
+    let mut first = server_on("127.0.0.1:0");
+    let addr = first.addr.clone();
+
+    let before = block(page, "post-before");
+    let (lines, _) = testkit::http::curl(&addr, &before.commands[0]);
+    assert_matches(&before, &lines);
+
+    let client_block = block(page, "client");
+    let mut args = vec!["--addr".to_string(), addr.clone()];
+    args.extend(client_block.cargo_run_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut client = Program::start_interactive(client(), &args);
+    client.wait_for("guest-1: hello everyone");
+    first.program.wait_for("conn #3 joined as guest-1");
+
+    first.program.interrupt();
+    client.wait_for("Reconnecting in");
+    let (status, first_output) = first.program.wait_exit(TIMEOUT);
+    assert!(status.success());
+    // Let it fail once while the server is down, so that `...` stands for something.
+    client.wait_for("is not answering yet");
+
+    let mut second = server_on(&addr);
+    client.wait_for_within("* guest-1 joined (1 online)", Duration::from_secs(30));
+    let after = block(page, "post-after");
+    let (lines, _) = testkit::http::curl(&addr, &after.commands[0]);
+    assert_matches(&after, &lines);
+    client.wait_for("curl: Hello again");
+    client.end_input();
+    let (status, client_output) = client.wait_exit(TIMEOUT);
+    assert!(status.success());
+    assert_matches(&client_block, &client_output);
+
+    // The lines that `...` stands for are all of the two kinds the page shows.
+    let retry_kinds: Vec<String> = block(page, "retry-lines")
+        .output
+        .iter()
+        .map(|l| without_attempt(&testkit::page::normalise(l)))
+        .collect();
+    let start =
+        client_output.iter().position(|l| l.contains("(attempt 1)")).expect("a first attempt") + 1;
+    let end =
+        client_output.iter().position(|l| l.contains("the server restarted")).expect("the restart");
+    for line in &client_output[start..end] {
+        let line = without_attempt(&testkit::page::normalise(line));
+        assert!(retry_kinds.contains(&line), "{line:?} is not one of {retry_kinds:?}");
+    }
+
+    second.program.wait_for("conn #2 closed by the client");
+    second.program.interrupt();
+    let (status, second_output) = second.program.wait_exit(TIMEOUT);
+    assert!(status.success());
+    let both: Vec<String> = first_output.into_iter().chain(second_output).collect();
+    assert_matches(&block(page, "server"), &both);
+}
+
+/// `(attempt 7)` -> `(attempt N)`.
+fn without_attempt(line: &str) -> String {
+    match line.split_once("(attempt ") {
+        Some((before, _)) => format!("{before}(attempt N)"),
+        None => line.to_string(),
+    }
+}

@@ -135,7 +135,13 @@ async fn send(
     request: Request<Empty<Bytes>>,
     addr: &str,
 ) -> Result<Response<hyper::body::Incoming>, Error> {
-    match tokio::time::timeout(TIMEOUT, sender.send_request(request)).await {
+    // One request at a time on an HTTP/1.1 connection: wait until the connection has
+    // finished with the previous response and is ready for the next request.
+    let exchange = async {
+        sender.ready().await?;
+        sender.send_request(request).await
+    };
+    match tokio::time::timeout(TIMEOUT, exchange).await {
         Ok(Ok(response)) => Ok(response),
         Ok(Err(err)) => Err(format!("the request to {addr} failed: {err}")),
         Err(_) => Err(format!("no response from {addr} within {} s", TIMEOUT.as_secs())),

@@ -54,6 +54,7 @@ pub async fn fetch_history(addr: &str) -> Result<Vec<Chat>, FetchError> {
         .body(Empty::<Bytes>::new())
         .expect("a GET with valid headers");
     let ask = async {
+        sender.ready().await.map_err(|e| e.to_string())?;
         let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
         let status = response.status();
         let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();

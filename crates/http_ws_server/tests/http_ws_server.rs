@@ -361,3 +361,75 @@ fn page_07_shows_what_the_server_prints() {
     assert!(status.success());
     testkit::page::assert_matches(&testkit::page::block(page, "server"), &output);
 }
+
+#[test]
+fn control_frames_are_never_forwarded_and_idle_connections_are_cheap() {
+    let server = server();
+    let pid = server.program.pid();
+    let mut a = join(&server, "guest-1", 1);
+    let mut b = join(&server, "guest-2", 2);
+    assert_eq!(next(&mut a), r#"{"type":"joined","name":"guest-2","online":2}"#);
+    ws::send(&mut b, PING, b"ping", true);
+    ws::send(&mut b, CLOSE, &ws::close_payload(1000, "bye"), true);
+    // What `a` sees next is b leaving: no ping, no close, nothing in between.
+    assert_eq!(next(&mut a), r#"{"type":"left","name":"guest-2","online":1}"#);
+
+    let before = testkit::rss_kib(pid);
+    let idle: Vec<_> = (0..500).map(|_| ws::open(&server.addr, "/ws").0).collect();
+    let after = testkit::rss_kib(pid);
+    let per_connection = after.saturating_sub(before) / 500;
+    println!("RSS {before} KiB -> {after} KiB with 500 idle WebSockets: {per_connection} KiB each");
+    assert!(per_connection < 40, "{per_connection} KiB per idle connection");
+    drop(idle);
+}
+
+#[test]
+fn a_client_that_never_reads_does_not_hold_up_the_others() {
+    let server = server();
+    let pid = server.program.pid();
+    let mut talker = join(&server, "guest-1", 1);
+    let _stuck = join(&server, "guest-2", 2); // never reads again
+    let mut listener = join(&server, "guest-3", 3);
+    for online in [2, 3] {
+        assert!(next(&mut talker).ends_with(&format!(r#""online":{online}}}"#)));
+    }
+    let before = testkit::rss_kib(pid);
+    let count = 5_000;
+    let mut reader = talker.try_clone().expect("a second handle");
+    let echoes = std::thread::spawn(move || (0..count).map(|_| ws::read_data(&mut reader)).count());
+    let filler = "x".repeat(1000);
+    let mut burst = Vec::new();
+    for n in 0..count {
+        burst.extend(ws::encode(
+            TEXT,
+            format!(r#"{{"type":"chat","text":"{n:05} {filler}"}}"#).as_bytes(),
+            true,
+        ));
+    }
+    let started = Instant::now();
+    talker.write_all(&burst).expect("send 5,000 messages");
+    for n in 0..count {
+        let line = next(&mut listener);
+        let expected = format!(
+            r#"{{"type":"chat","id":{},"from":"guest-1","text":"{n:05} {filler}"}}"#,
+            n + 1
+        );
+        assert_eq!(line, expected, "message {n}");
+    }
+    println!("the listener got all {count} messages in {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(echoes.join().expect("the talker's reader"), count);
+    let after = testkit::rss_kib(pid);
+    println!("server RSS {before} KiB -> {after} KiB");
+    assert!(after < before + 32 * 1024, "RSS grew from {before} KiB to {after} KiB");
+}
+
+#[test]
+fn a_port_in_use_gets_one_friendly_line() {
+    let server = server();
+    let finished = testkit::run(bin(), &["--addr", &server.addr], &[], "", TIMEOUT);
+    assert_eq!(finished.status.code(), Some(1));
+    let stderr = finished.stderr.trim_end();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(&format!("error: {} is already in use", server.addr)), "{stderr}");
+}

@@ -73,10 +73,7 @@ fn names_are_percent_encoded() {
 #[test]
 fn no_server_gets_one_friendly_line() {
     // A port that was free a moment ago: nothing listens there now.
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .to_string();
+    let addr = testkit::free_addr();
     let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
     assert_eq!(finished.status.code(), Some(1));
     assert_eq!(finished.stdout, "");

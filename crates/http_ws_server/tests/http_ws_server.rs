@@ -18,14 +18,7 @@ fn server() -> Server {
 }
 
 fn post(addr: &str, body: &str) -> testkit::http::Response {
-    let mut stream = connect(addr);
-    let raw = format!(
-        "POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(raw.as_bytes()).expect("send");
-    read_response(&mut stream, false).expect("a response")
+    testkit::http::post(addr, "/api/messages", body)
 }
 
 /// Sends a raw handshake with `headers` and returns the response.

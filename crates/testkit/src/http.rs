@@ -44,6 +44,18 @@ pub fn request(addr: &str, method: &str, target: &str) -> Response {
     read_response(&mut stream, method == "HEAD").expect("a response")
 }
 
+/// Sends a `POST` of `body` (JSON) to `path` on a new connection.
+pub fn post(addr: &str, path: &str, body: &str) -> Response {
+    let mut stream = connect(addr);
+    let raw = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(raw.as_bytes()).expect("send the request");
+    read_response(&mut stream, false).expect("a response")
+}
+
 /// Reads one response from `stream`. `head_only` is for the answer to a HEAD request,
 /// which has a `content-length` but no body. Returns `None` if the server closed the
 /// connection before sending anything.

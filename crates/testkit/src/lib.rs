@@ -309,6 +309,12 @@ fn read_all(mut reader: impl std::io::Read + Send + 'static) -> Receiver<String>
     rx
 }
 
+/// An address where nothing listens: a port that was free a moment ago.
+pub fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("an address").to_string()
+}
+
 /// The resident memory of process `pid`, in KiB, from /proc (Linux only).
 pub fn rss_kib(pid: u32) -> u64 {
     let status =

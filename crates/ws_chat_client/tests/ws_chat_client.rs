@@ -1,7 +1,6 @@
 //! Lesson 06, black-box: the real chat client against the real lesson 05 server,
 //! with its input piped or typed line by line.
 
-use std::net::TcpListener;
 use std::path::Path;
 
 use testkit::page::{assert_matches, block};
@@ -114,10 +113,7 @@ fn a_killed_server_gets_one_line_too() {
 
 #[test]
 fn no_server_gets_one_friendly_line() {
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .to_string();
+    let addr = testkit::free_addr();
     let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
     assert_eq!(finished.status.code(), Some(1));
     let lines: Vec<String> = finished.stderr.lines().map(str::to_string).collect();

@@ -1,6 +1,5 @@
 //! Lesson 04, black-box: the real client against the real lesson 03 server.
 
-use std::net::TcpListener;
 use std::path::Path;
 
 use testkit::page::{assert_matches, block};
@@ -64,10 +63,7 @@ fn the_arguments_are_the_message_and_a_full_url_works() {
 
 #[test]
 fn no_server_gets_one_friendly_line() {
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .to_string();
+    let addr = testkit::free_addr();
     let line = error_line(&["--addr", &addr]);
     assert_matches(&block("04-ws-echo-client.md", "no-server"), &[line]);
 }

@@ -22,15 +22,8 @@ fn server_on(addr: &str) -> Server {
 }
 
 fn post(addr: &str, name: &str, text: &str) {
-    use std::io::Write;
     let body = format!(r#"{{"name": "{name}", "text": "{text}"}}"#);
-    let mut stream = testkit::http::connect(addr);
-    let raw = format!(
-        "POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(raw.as_bytes()).expect("send");
-    let response = testkit::http::read_response(&mut stream, false).expect("a response");
+    let response = testkit::http::post(addr, "/api/messages", &body);
     assert_eq!(response.status, 201, "{}", response.body);
 }
 
@@ -155,10 +148,7 @@ fn a_server_that_stops_answering_is_noticed_by_the_heartbeat() {
 
 #[test]
 fn no_server_gets_one_friendly_line() {
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .to_string();
+    let addr = testkit::free_addr();
     let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
     assert_eq!(finished.status.code(), Some(1));
     assert_eq!(

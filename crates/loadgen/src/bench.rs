@@ -1,0 +1,627 @@
+//! `loadgen bench`: starts each lesson server and each baseline on 127.0.0.1 port 0,
+//! drives it, stops it, and prints one table (also written as markdown and JSON in
+//! target/bench/). Every figure is a median of repeated runs with its spread, and
+//! where there is a baseline, a ratio to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::load::{self, FanoutPlan, Protocol};
+use crate::stats::{self, Repeated};
+
+/// One line of the results table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub group: String,
+    pub scenario: String,
+    pub server: String,
+    pub metric: String,
+    pub unit: String,
+    pub result: Repeated,
+    /// The same metric on the baseline, in the same run.
+    pub baseline: Option<f64>,
+    pub ratio: Option<f64>,
+    pub goal: Option<String>,
+    pub met: Option<bool>,
+}
+
+/// How a server is started.
+#[derive(Clone)]
+struct Spec {
+    label: String,
+    program: PathBuf,
+    args: Vec<String>,
+    rust_log: &'static str,
+}
+
+struct Running {
+    child: Child,
+    addr: String,
+}
+
+impl Running {
+    fn start(spec: &Spec) -> Result<Running, String> {
+        let mut child = Command::new(&spec.program)
+            .args(&spec.args)
+            .args(["--addr", "127.0.0.1:0"])
+            .env("RUST_LOG", spec.rust_log)
+            .env_remove("LESSON_ADDR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", spec.program.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(rest) = line.strip_prefix("Listening on ") {
+                        break rest.split("://").nth(1).unwrap_or_default().to_string();
+                    }
+                }
+                _ => return Err(format!("{} did not print its address", spec.label)),
+            }
+        };
+        // Keep reading, so that the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Running { child, addr })
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Options {
+    pub quick: bool,
+    pub out_dir: PathBuf,
+}
+
+struct Bench {
+    rows: Vec<Row>,
+    repeats: usize,
+    quick: bool,
+    step: usize,
+    started: Instant,
+    bin_dir: PathBuf,
+    me: PathBuf,
+}
+
+pub async fn run(options: Options) -> Result<Vec<Row>, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let bin_dir = me.parent().ok_or("no folder")?.to_path_buf();
+    let mut bench = Bench {
+        rows: Vec::new(),
+        repeats: if options.quick { 1 } else { 3 },
+        quick: options.quick,
+        step: 0,
+        started: Instant::now(),
+        bin_dir,
+        me,
+    };
+    bench.http().await?;
+    bench.ws_echo().await?;
+    bench.fanout().await?;
+    bench.idle().await?;
+    bench.edit_run()?;
+    write(&bench.rows, &options.out_dir, options.quick)?;
+    Ok(bench.rows)
+}
+
+impl Bench {
+    fn lesson(&self, name: &str, rust_log: &'static str) -> Spec {
+        let label = if rust_log == "info" { format!("{name} (logging)") } else { name.to_string() };
+        Spec { label, program: self.bin_dir.join(name), args: Vec::new(), rust_log }
+    }
+
+    fn baseline(&self, kind: &str) -> Spec {
+        Spec {
+            label: format!("baseline {kind}"),
+            program: self.me.clone(),
+            args: vec!["baseline".into(), kind.into()],
+            rust_log: "warn",
+        }
+    }
+
+    fn progress(&mut self, what: &str) {
+        self.step += 1;
+        eprintln!("[{:>4.0} s] {:>2}. {what}", self.started.elapsed().as_secs_f64(), self.step);
+    }
+
+    fn seconds(&self, full: u64) -> Duration {
+        if self.quick { Duration::from_millis(700) } else { Duration::from_secs(full) }
+    }
+
+    /// Pushes a row, with its ratio to `baseline` and whether it meets `goal`.
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &mut self,
+        group: &str,
+        scenario: &str,
+        server: &str,
+        metric: &str,
+        unit: &str,
+        values: &[f64],
+        baseline: Option<f64>,
+        goal: Option<(&str, bool)>,
+    ) -> Repeated {
+        let result = stats::repeated(values);
+        let ratio = baseline.filter(|b| *b > 0.0).map(|b| result.median / b);
+        self.rows.push(Row {
+            group: group.into(),
+            scenario: scenario.into(),
+            server: server.into(),
+            metric: metric.into(),
+            unit: unit.into(),
+            result,
+            baseline,
+            ratio,
+            goal: goal.map(|(text, _)| text.to_string()),
+            met: goal.map(|(_, met)| met),
+        });
+        result
+    }
+
+    async fn http(&mut self) -> Result<(), String> {
+        let cases: [(&str, usize, bool, u64); 2] = [
+            ("keep-alive, 64 connections", 64, false, 5),
+            ("new connection per request, 16 connections", 16, true, 3),
+        ];
+        for (scenario, connections, new_connection, seconds) in cases {
+            let specs = [
+                (self.baseline("http"), "/"),
+                (self.lesson("http_server", "warn"), "/hello?name=bench"),
+                (self.lesson("http_server", "info"), "/hello?name=bench"),
+                (self.lesson("http_ws_server", "warn"), "/api/online"),
+            ];
+            let mut baseline = None;
+            for (spec, target) in specs {
+                self.progress(&format!("HTTP {scenario}: {}", spec.label));
+                let (mut rates, mut p50, mut p99) = (Vec::new(), Vec::new(), Vec::new());
+                for _ in 0..self.repeats {
+                    let server = Running::start(&spec)?;
+                    let result = load::http(
+                        &server.addr,
+                        target,
+                        connections,
+                        self.seconds(seconds),
+                        new_connection,
+                    )
+                    .await;
+                    rates.push(result.per_second);
+                    p50.push(result.latency.p50_us as f64);
+                    p99.push(result.latency.p99_us as f64);
+                }
+                let base = baseline.map(|(rate, _, _): (f64, f64, f64)| rate);
+                let goal = (spec.label == "http_server" && !new_connection).then(|| {
+                    (
+                        "≥ 0.9× baseline",
+                        base.is_some_and(|b| stats::repeated(&rates).median >= 0.9 * b),
+                    )
+                });
+                let rate = self.row(
+                    "HTTP",
+                    scenario,
+                    &spec.label,
+                    "requests/s",
+                    "req/s",
+                    &rates,
+                    base,
+                    goal,
+                );
+                let (base_p50, base_p99) =
+                    baseline.map_or((None, None), |(_, a, b)| (Some(a), Some(b)));
+                let m50 = self.row(
+                    "HTTP",
+                    scenario,
+                    &spec.label,
+                    "p50 latency",
+                    "µs",
+                    &p50,
+                    base_p50,
+                    None,
+                );
+                let m99 = self.row(
+                    "HTTP",
+                    scenario,
+                    &spec.label,
+                    "p99 latency",
+                    "µs",
+                    &p99,
+                    base_p99,
+                    None,
+                );
+                if baseline.is_none() {
+                    baseline = Some((rate.median, m50.median, m99.median));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn ws_echo(&mut self) -> Result<(), String> {
+        for (connections, size) in [(1usize, 32usize), (64, 32), (1, 64 * 1024), (64, 64 * 1024)] {
+            let scenario = format!(
+                "{connections} connection{}, {}",
+                if connections == 1 { "" } else { "s" },
+                bytes(size)
+            );
+            // Just under the lessons' 64 KiB limit, so the big case measures, not fails.
+            let size = size.min(64 * 1024 - 64);
+            let mut baseline = None;
+            for spec in [
+                self.baseline("echo"),
+                self.lesson("ws_echo_server", "warn"),
+                self.lesson("ws_echo_server", "info"),
+            ] {
+                self.progress(&format!("WebSocket echo, {scenario}: {}", spec.label));
+                let (mut rates, mut p50, mut p99) = (Vec::new(), Vec::new(), Vec::new());
+                for _ in 0..self.repeats {
+                    let server = Running::start(&spec)?;
+                    let url = format!("ws://{}/", server.addr);
+                    let result = load::ws_echo(&url, connections, size, self.seconds(4)).await?;
+                    rates.push(result.per_second);
+                    p50.push(result.latency.p50_us as f64);
+                    p99.push(result.latency.p99_us as f64);
+                }
+                let base = baseline.map(|(rate, _, _): (f64, f64, f64)| rate);
+                let goal = (spec.label == "ws_echo_server").then(|| {
+                    (
+                        "≥ 0.9× baseline",
+                        base.is_some_and(|b| stats::repeated(&rates).median >= 0.9 * b),
+                    )
+                });
+                let rate = self.row(
+                    "WebSocket echo",
+                    &scenario,
+                    &spec.label,
+                    "round trips/s",
+                    "rt/s",
+                    &rates,
+                    base,
+                    goal,
+                );
+                let (base_p50, base_p99) =
+                    baseline.map_or((None, None), |(_, a, b)| (Some(a), Some(b)));
+                let m50 = self.row(
+                    "WebSocket echo",
+                    &scenario,
+                    &spec.label,
+                    "p50 latency",
+                    "µs",
+                    &p50,
+                    base_p50,
+                    None,
+                );
+                let m99 = self.row(
+                    "WebSocket echo",
+                    &scenario,
+                    &spec.label,
+                    "p99 latency",
+                    "µs",
+                    &p99,
+                    base_p99,
+                    None,
+                );
+                if baseline.is_none() {
+                    baseline = Some((rate.median, m50.median, m99.median));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn fanout(&mut self) -> Result<(), String> {
+        let mut cases = vec![(100usize, 1usize), (100, 4), (1000, 1)];
+        if self.quick {
+            cases.truncate(1);
+        }
+        for (clients, senders) in cases {
+            // Throughput: this many messages in all, sent as fast as the server takes
+            // them. Latency: 100 messages a second in all, for 2 s, well below capacity.
+            let total = match (self.quick, clients) {
+                (true, _) => 300,
+                (false, 1000) => 300,
+                (false, _) => 2000,
+            };
+            let latency_seconds = if self.quick { 0.5 } else { 2.0 };
+            let mut without_stuck_p99 = std::collections::HashMap::new();
+            for stuck in [0usize, 1] {
+                let mut baseline: Option<(f64, f64)> = None;
+                let scenario = format!(
+                    "{clients} clients, {senders} sender{}{}",
+                    if senders == 1 { "" } else { "s" },
+                    if stuck == 1 { ", 1 never reads" } else { "" }
+                );
+                let specs = [
+                    (self.baseline("broadcast"), Protocol::Text),
+                    (self.lesson("ws_chat_server", "warn"), Protocol::Text),
+                    (self.lesson("http_ws_server", "warn"), Protocol::Json),
+                ];
+                for (spec, protocol) in specs {
+                    self.progress(&format!("fan-out, {scenario}: {}", spec.label));
+                    let (mut rates, mut lost, mut rss, mut p99, mut max) =
+                        (vec![], vec![], vec![], vec![], vec![]);
+                    for _ in 0..self.repeats {
+                        let server = Running::start(&spec)?;
+                        let path = if protocol == Protocol::Json { "/ws" } else { "/" };
+                        let url = format!("ws://{}{path}", server.addr);
+                        let flood = FanoutPlan {
+                            clients,
+                            senders,
+                            messages: total / senders,
+                            rate: f64::INFINITY,
+                            stuck,
+                            size: 100,
+                            protocol,
+                        };
+                        let result = load::fanout(&url, flood).await?;
+                        rates.push(result.deliveries_per_second);
+                        lost.push(result.lost as f64 / result.expected.max(1) as f64 * 100.0);
+                        rss.push(server.rss_kib() as f64 / 1024.0);
+                        drop(server);
+
+                        let server = Running::start(&spec)?;
+                        let url = format!("ws://{}{path}", server.addr);
+                        let rate = 100.0 / senders as f64;
+                        let paced = FanoutPlan {
+                            messages: (rate * latency_seconds) as usize,
+                            rate,
+                            ..flood
+                        };
+                        let result = load::fanout(&url, paced).await?;
+                        p99.push(result.latency.p99_us as f64);
+                        max.push(result.latency.max_us as f64);
+                    }
+                    let base_rate = baseline.map(|(rate, _)| rate);
+                    let goal = (spec.label != "baseline broadcast").then(|| {
+                        (
+                            "≥ 0.8× baseline",
+                            base_rate.is_some_and(|b| stats::repeated(&rates).median >= 0.8 * b),
+                        )
+                    });
+                    let group = "Chat fan-out";
+                    let rate = self.row(
+                        group,
+                        &scenario,
+                        &spec.label,
+                        "deliveries/s, flooded",
+                        "msg/s",
+                        &rates,
+                        base_rate,
+                        goal,
+                    );
+                    self.row(
+                        group,
+                        &scenario,
+                        &spec.label,
+                        "deliveries lost, flooded",
+                        "%",
+                        &lost,
+                        None,
+                        None,
+                    );
+                    self.row(
+                        group,
+                        &scenario,
+                        &spec.label,
+                        "server RSS after the flood",
+                        "MiB",
+                        &rss,
+                        None,
+                        None,
+                    );
+                    let p99_goal = if stuck == 1 {
+                        without_stuck_p99.get(&spec.label).map(|&p: &f64| {
+                            // Below 1 ms, twice is noise: compare with at least 1 ms.
+                            (
+                                "≤ 2× p99 without it",
+                                stats::repeated(&p99).median <= 2.0 * p.max(1000.0),
+                            )
+                        })
+                    } else {
+                        None
+                    };
+                    let base_p99 = baseline.map(|(_, p)| p);
+                    let m99 = self.row(
+                        group,
+                        &scenario,
+                        &spec.label,
+                        "p99 send→receive, 100 msg/s",
+                        "µs",
+                        &p99,
+                        base_p99,
+                        p99_goal,
+                    );
+                    self.row(
+                        group,
+                        &scenario,
+                        &spec.label,
+                        "max send→receive, 100 msg/s",
+                        "µs",
+                        &max,
+                        None,
+                        None,
+                    );
+                    if stuck == 0 {
+                        without_stuck_p99.insert(spec.label.clone(), m99.median);
+                    }
+                    if baseline.is_none() {
+                        baseline = Some((rate.median, m99.median));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn idle(&mut self) -> Result<(), String> {
+        let count = if self.quick { 500 } else { 5000 };
+        let scenario = format!("{count} idle WebSocket connections");
+        let specs = [
+            (self.baseline("echo"), "/"),
+            (self.lesson("ws_echo_server", "warn"), "/"),
+            (self.lesson("ws_chat_server", "warn"), "/"),
+            (self.lesson("http_ws_server", "warn"), "/ws"),
+        ];
+        for (spec, path) in specs {
+            self.progress(&format!("{scenario}: {}", spec.label));
+            let server = Running::start(&spec)?;
+            let before = server.rss_kib();
+            let sockets = load::idle(&format!("ws://{}{path}", server.addr), count).await?;
+            // Let the server finish setting up the last few connections.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let after = server.rss_kib();
+            drop(sockets);
+            let mib = after as f64 / 1024.0;
+            let per = (after.saturating_sub(before)) as f64 / count as f64;
+            let goal = (spec.label != "baseline echo" && count == 5000)
+                .then_some(("< 64 MiB", mib < 64.0));
+            self.row(
+                "Idle connections",
+                &scenario,
+                &spec.label,
+                "server RSS",
+                "MiB",
+                &[mib],
+                None,
+                goal,
+            );
+            self.row(
+                "Idle connections",
+                &scenario,
+                &spec.label,
+                "per connection",
+                "KiB",
+                &[per],
+                None,
+                None,
+            );
+        }
+        Ok(())
+    }
+
+    /// The student's loop: change one lesson, build it again.
+    fn edit_run(&mut self) -> Result<(), String> {
+        let root = self.me.ancestors().nth(3).ok_or("no workspace")?.to_path_buf();
+        let lessons: &[&str] = if self.quick {
+            &["http_server"]
+        } else {
+            &["http_server", "ws_chat_server", "http_ws_server"]
+        };
+        for lesson in lessons {
+            self.progress(&format!("edit and build: {lesson}"));
+            let mut times = Vec::new();
+            for _ in 0..self.repeats {
+                touch(&root.join("crates").join(lesson).join("src/main.rs"))?;
+                let started = Instant::now();
+                let status =
+                    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                        .args(["build", "--quiet", "-p", lesson])
+                        .current_dir(&root)
+                        .status()
+                        .map_err(|e| format!("cargo build: {e}"))?;
+                if !status.success() {
+                    return Err(format!("cargo build -p {lesson} failed"));
+                }
+                times.push(started.elapsed().as_secs_f64());
+            }
+            let met = stats::repeated(&times).median < 3.0;
+            self.row(
+                "Edit and build",
+                "touch main.rs; cargo build -p",
+                lesson,
+                "build time",
+                "s",
+                &times,
+                None,
+                Some(("< 3 s", met)),
+            );
+        }
+        Ok(())
+    }
+}
+
+fn touch(path: &Path) -> Result<(), String> {
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.set_modified(std::time::SystemTime::now()).map_err(|e| e.to_string())
+}
+
+fn bytes(size: usize) -> String {
+    if size >= 1024 { format!("{} KiB", size / 1024) } else { format!("{size} B") }
+}
+
+/// The table as markdown: one line per row.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| group | scenario | server | metric | median | spread (min-max) | baseline | ratio | goal |\n",
+    );
+    out.push_str("|---|---|---|---|---:|---:|---:|---:|---|\n");
+    for row in rows {
+        let goal = match (&row.goal, row.met) {
+            (Some(goal), Some(true)) => format!("{goal}: met"),
+            (Some(goal), Some(false)) => format!("{goal}: **missed**"),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} {} | {}-{} | {} | {} | {} |\n",
+            row.group,
+            row.scenario,
+            row.server,
+            row.metric,
+            number(row.result.median),
+            row.unit,
+            number(row.result.min),
+            number(row.result.max),
+            row.baseline.map(number).unwrap_or_default(),
+            row.ratio.map(|r| format!("{r:.2}×")).unwrap_or_default(),
+            goal
+        ));
+    }
+    out
+}
+
+fn number(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn write(rows: &[Row], dir: &Path, quick: bool) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let name = if quick { "quick" } else { "results" };
+    let machine = format!(
+        "{} cores; {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if quick { "--quick: 1 run each, short durations" } else { "medians of 3 runs" }
+    );
+    let md = format!("# Benchmark results\n\n{machine}.\n\n{}", markdown(rows));
+    std::fs::write(dir.join(format!("{name}.md")), md).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(rows).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join(format!("{name}.json")), json).map_err(|e| e.to_string())
+}

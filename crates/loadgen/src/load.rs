@@ -1,0 +1,358 @@
+//! The loads: HTTP requests, WebSocket echo round trips, chat fan-out, idle
+//! connections. Each is bounded in time or count, and talks only to the address it
+//! is given (the benchmarks give 127.0.0.1).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Empty};
+use hyper::Request;
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper::header::{CONNECTION, HOST};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::stats::{self, Latency};
+use crate::token::Token;
+
+pub type Error = String;
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// What a timed request/response load measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Throughput {
+    pub count: u64,
+    pub per_second: f64,
+    pub latency: Latency,
+    pub errors: u64,
+}
+
+/// `connections` clients send `GET target` to `addr` for `duration`, each waiting
+/// for a response before the next request: over one kept-alive connection each, or
+/// (`new_connection`) over a new TCP connection for every request.
+pub async fn http(
+    addr: &str,
+    target: &str,
+    connections: usize,
+    duration: Duration,
+    new_connection: bool,
+) -> Throughput {
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (addr, target) = (addr.to_string(), target.to_string());
+        tasks.push(tokio::spawn(async move {
+            let (mut samples, mut errors) = (Vec::new(), 0u64);
+            let mut sender = None;
+            while Instant::now() < deadline {
+                let begun = Instant::now();
+                let outcome = if new_connection {
+                    one_request(&addr, &target, &mut None, true).await
+                } else {
+                    one_request(&addr, &target, &mut sender, false).await
+                };
+                match outcome {
+                    Ok(()) => samples.push(begun.elapsed().as_micros() as u64),
+                    Err(_) => {
+                        errors += 1;
+                        sender = None;
+                    }
+                }
+            }
+            (samples, errors)
+        }));
+    }
+    collect(tasks, started).await
+}
+
+/// One request, on `sender`'s connection (opened if there is none yet).
+async fn one_request(
+    addr: &str,
+    target: &str,
+    sender: &mut Option<http1::SendRequest<Empty<Bytes>>>,
+    close: bool,
+) -> Result<(), Error> {
+    if sender.is_none() {
+        let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let (new_sender, connection) =
+            http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        *sender = Some(new_sender);
+    }
+    let send = sender.as_mut().expect("opened above");
+    let mut request = Request::get(target).header(HOST, addr);
+    if close {
+        request = request.header(CONNECTION, "close");
+    }
+    let request = request.body(Empty::new()).map_err(|e| e.to_string())?;
+    send.ready().await.map_err(|e| e.to_string())?;
+    let response = send.send_request(request).await.map_err(|e| e.to_string())?;
+    let ok = response.status().is_success();
+    response.into_body().collect().await.map_err(|e| e.to_string())?;
+    if close {
+        *sender = None;
+    }
+    if ok { Ok(()) } else { Err("not a 2xx".to_string()) }
+}
+
+/// `connections` WebSocket clients each send a binary message of `size` bytes and
+/// wait for it to come back, for `duration`.
+pub async fn ws_echo(
+    url: &str,
+    connections: usize,
+    size: usize,
+    duration: Duration,
+) -> Result<Throughput, Error> {
+    let mut sockets = Vec::new();
+    for _ in 0..connections {
+        sockets.push(connect(url).await?);
+    }
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let payload = Bytes::from(vec![b'x'; size]);
+    let mut tasks = Vec::new();
+    for mut ws in sockets {
+        let payload = payload.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut samples, mut errors) = (Vec::new(), 0u64);
+            while Instant::now() < deadline {
+                let begun = Instant::now();
+                if ws.send(Message::Binary(payload.clone())).await.is_err() {
+                    errors += 1;
+                    break;
+                }
+                match next_data(&mut ws).await {
+                    Some(Message::Binary(reply)) if reply.len() == payload.len() => {
+                        samples.push(begun.elapsed().as_micros() as u64);
+                    }
+                    _ => {
+                        errors += 1;
+                        break;
+                    }
+                }
+            }
+            let _ = ws.close(None).await;
+            (samples, errors)
+        }));
+    }
+    Ok(collect(tasks, started).await)
+}
+
+/// What the server expects a chat message to look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+pub enum Protocol {
+    /// A line of text (lesson 05, the broadcast baseline).
+    Text,
+    /// `{"type": "chat", "text": ...}` (lesson 07).
+    Json,
+}
+
+/// What a fan-out run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fanout {
+    pub sent: u64,
+    pub expected: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub deliveries_per_second: f64,
+    pub latency: Latency,
+}
+
+/// The shape of a fan-out run.
+#[derive(Debug, Clone, Copy)]
+pub struct FanoutPlan {
+    pub clients: usize,
+    pub senders: usize,
+    /// Messages each sender sends...
+    pub messages: usize,
+    /// ...at this rate, per sender, per second (infinite: as fast as possible).
+    pub rate: f64,
+    /// Clients that connect and then never read.
+    pub stuck: usize,
+    pub size: usize,
+    pub protocol: Protocol,
+}
+
+/// `clients` connect to a chat; the first `senders` of them each send `messages`
+/// messages at `rate` per second; every reading client should receive every
+/// message. Returns deliveries per second, latency from send to receive, and losses.
+pub async fn fanout(url: &str, plan: FanoutPlan) -> Result<Fanout, Error> {
+    let epoch = Instant::now();
+    let mut stuck = Vec::new();
+    for _ in 0..plan.stuck {
+        // Connected, then never read: the server's problem now.
+        stuck.push(connect(url).await?);
+    }
+    let delivered = Arc::new(AtomicU64::new(0));
+    let last_delivery_us = Arc::new(AtomicU64::new(0));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut receivers = Vec::new();
+    let mut sinks = Vec::new();
+    for index in 0..plan.clients {
+        let (sink, mut stream) = connect(url).await?.split();
+        if index < plan.senders {
+            sinks.push(sink);
+        } else {
+            // Keep the other halves alive: dropping a sink does not close, but be tidy.
+            drop(sink);
+        }
+        let (delivered, last) = (Arc::clone(&delivered), Arc::clone(&last_delivery_us));
+        let mut stop = stop_rx.clone();
+        receivers.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            loop {
+                tokio::select! {
+                    message = stream.next() => match message {
+                        Some(Ok(Message::Text(text))) => {
+                            if let Some(token) = Token::find(&text) {
+                                let now = epoch.elapsed().as_micros() as u64;
+                                samples.push(now.saturating_sub(token.sent_us));
+                                delivered.fetch_add(1, Ordering::Relaxed);
+                                last.fetch_max(now, Ordering::Relaxed);
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    },
+                    _ = stop.changed() => break,
+                }
+            }
+            samples
+        }));
+    }
+    // Joins and welcomes have settled once everyone is connected; start sending.
+    let first_send_us = epoch.elapsed().as_micros() as u64;
+    let padding = "x".repeat(plan.size.saturating_sub(40));
+    let mut senders = Vec::new();
+    for (sender, mut sink) in sinks.into_iter().enumerate() {
+        let padding = padding.clone();
+        senders.push(tokio::spawn(async move {
+            // An infinite rate means: as fast as the server takes them.
+            let mut tick = plan
+                .rate
+                .is_finite()
+                .then(|| tokio::time::interval(Duration::from_secs_f64(1.0 / plan.rate)));
+            let mut sent = 0u64;
+            for seq in 0..plan.messages {
+                if let Some(tick) = tick.as_mut() {
+                    tick.tick().await;
+                }
+                let token = Token {
+                    sender: sender as u32,
+                    seq: seq as u32,
+                    sent_us: epoch.elapsed().as_micros() as u64,
+                };
+                let text = format!("{} {padding}", token.encode());
+                let text = match plan.protocol {
+                    Protocol::Text => text,
+                    Protocol::Json => {
+                        serde_json::json!({ "type": "chat", "text": text }).to_string()
+                    }
+                };
+                if sink.send(Message::text(text)).await.is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            (sent, sink)
+        }));
+    }
+    let mut sent = 0;
+    let mut sinks = Vec::new();
+    for task in senders {
+        let (count, sink) = task.await.map_err(|e| e.to_string())?;
+        sent += count;
+        sinks.push(sink);
+    }
+    // Wait until everything arrived, or until nothing has arrived for a while.
+    let expected = sent * plan.clients as u64;
+    let mut seen = 0;
+    let mut quiet_since = Instant::now();
+    while delivered.load(Ordering::Relaxed) < expected
+        && quiet_since.elapsed() < Duration::from_secs(3)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = delivered.load(Ordering::Relaxed);
+        if now != seen {
+            seen = now;
+            quiet_since = Instant::now();
+        }
+    }
+    let _ = stop_tx.send(true);
+    let mut samples = Vec::new();
+    for task in receivers {
+        samples.extend(task.await.map_err(|e| e.to_string())?);
+    }
+    drop(sinks);
+    drop(stuck);
+    let delivered = delivered.load(Ordering::Relaxed);
+    let span_us = last_delivery_us.load(Ordering::Relaxed).saturating_sub(first_send_us).max(1);
+    Ok(Fanout {
+        sent,
+        expected,
+        delivered,
+        lost: stats::lost(sent, plan.clients as u64, delivered),
+        deliveries_per_second: delivered as f64 / (span_us as f64 / 1e6),
+        latency: stats::latency(samples),
+    })
+}
+
+/// Opens `count` WebSocket connections and keeps them open.
+pub async fn idle(url: &str, count: usize) -> Result<Vec<Socket>, Error> {
+    let mut sockets = Vec::with_capacity(count);
+    for _ in 0..count {
+        sockets.push(connect(url).await?);
+    }
+    Ok(sockets)
+}
+
+pub async fn connect(url: &str) -> Result<Socket, Error> {
+    match tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url)).await
+    {
+        Ok(Ok((ws, _))) => Ok(ws),
+        Ok(Err(err)) => Err(format!("connect to {url}: {err}")),
+        Err(_) => Err(format!("connect to {url}: timed out")),
+    }
+}
+
+/// The next text or binary message, or `None` when the connection ends or stalls.
+async fn next_data(ws: &mut Socket) -> Option<Message> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(message @ (Message::Text(_) | Message::Binary(_))))) => {
+                return Some(message);
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => return None,
+        }
+    }
+}
+
+async fn collect(
+    tasks: Vec<tokio::task::JoinHandle<(Vec<u64>, u64)>>,
+    started: Instant,
+) -> Throughput {
+    let (mut samples, mut errors) = (Vec::new(), 0);
+    for task in tasks {
+        if let Ok((task_samples, task_errors)) = task.await {
+            samples.extend(task_samples);
+            errors += task_errors;
+        }
+    }
+    let count = samples.len() as u64;
+    Throughput {
+        count,
+        per_second: count as f64 / started.elapsed().as_secs_f64(),
+        latency: stats::latency(samples),
+        errors,
+    }
+}

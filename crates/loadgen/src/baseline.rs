@@ -3,7 +3,9 @@
 //! measured in the same run on the same machine.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::Full;
 use hyper::Response;
@@ -11,9 +13,12 @@ use hyper::body::Bytes;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio::sync::broadcast;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Mutex, broadcast};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+
+type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 
 /// Which baseline server to run.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -24,6 +29,9 @@ pub enum Baseline {
     Echo,
     /// A broadcast loop: every text message goes to every client (sender included).
     Broadcast,
+    /// The common tutorial chat server: every text message is sent to each client in
+    /// turn, waiting for each send. Here only to show what one stuck client does.
+    Sequential,
 }
 
 pub async fn serve(baseline: Baseline, addr: &str) -> std::io::Result<()> {
@@ -31,6 +39,7 @@ pub async fn serve(baseline: Baseline, addr: &str) -> std::io::Result<()> {
     let scheme = if matches!(baseline, Baseline::Http) { "http" } else { "ws" };
     println!("Listening on {scheme}://{}", listener.local_addr()?);
     let (room, _) = broadcast::channel::<Message>(256);
+    let clients: Arc<Mutex<Vec<Sink>>> = Arc::default();
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
@@ -54,6 +63,23 @@ pub async fn serve(baseline: Baseline, addr: &str) -> std::io::Result<()> {
                             && ws.send(message).await.is_err()
                         {
                             break;
+                        }
+                    }
+                });
+            }
+            Baseline::Sequential => {
+                let clients = Arc::clone(&clients);
+                tokio::spawn(async move {
+                    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
+                    let (sink, mut stream) = ws.split();
+                    clients.lock().await.push(sink);
+                    while let Some(Ok(message)) = stream.next().await {
+                        if message.is_text() {
+                            // One client at a time, waiting for each: a client that
+                            // stops reading stops everyone here.
+                            for sink in clients.lock().await.iter_mut() {
+                                let _ = sink.send(message.clone()).await;
+                            }
                         }
                     }
                 });

@@ -31,20 +31,29 @@ pub struct Row {
 
 /// How a server is started.
 #[derive(Clone)]
-struct Spec {
-    label: String,
-    program: PathBuf,
-    args: Vec<String>,
-    rust_log: &'static str,
+pub struct Spec {
+    pub label: String,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub rust_log: &'static str,
 }
 
-struct Running {
+impl Spec {
+    /// A lesson's release binary, logging at `rust_log`.
+    pub fn lesson(bin_dir: &Path, name: &str, rust_log: &'static str) -> Spec {
+        let label = if rust_log == "info" { format!("{name} (logging)") } else { name.to_string() };
+        Spec { label, program: bin_dir.join(name), args: Vec::new(), rust_log }
+    }
+}
+
+/// A server started on 127.0.0.1 port 0; killed when dropped.
+pub struct Running {
     child: Child,
-    addr: String,
+    pub addr: String,
 }
 
 impl Running {
-    fn start(spec: &Spec) -> Result<Running, String> {
+    pub fn start(spec: &Spec) -> Result<Running, String> {
         let mut child = Command::new(&spec.program)
             .args(&spec.args)
             .args(["--addr", "127.0.0.1:0"])
@@ -72,7 +81,7 @@ impl Running {
         Ok(Running { child, addr })
     }
 
-    fn rss_kib(&self) -> u64 {
+    pub fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status
@@ -128,8 +137,7 @@ pub async fn run(options: Options) -> Result<Vec<Row>, String> {
 
 impl Bench {
     fn lesson(&self, name: &str, rust_log: &'static str) -> Spec {
-        let label = if rust_log == "info" { format!("{name} (logging)") } else { name.to_string() };
-        Spec { label, program: self.bin_dir.join(name), args: Vec::new(), rust_log }
+        Spec::lesson(&self.bin_dir, name, rust_log)
     }
 
     fn baseline(&self, kind: &str) -> Spec {

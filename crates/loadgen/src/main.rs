@@ -2,6 +2,7 @@
 //!
 //!     scripts/bench            every lesson server against its baseline (about 10 min)
 //!     scripts/bench --quick    the same, shorter, one run each (under a minute)
+//!     scripts/bench claims     four claims about HTTP and WebSocket, measured
 //!
 //! Each load also runs on its own, against any server, your modified lesson included
 //! (build with `cargo build --release -p loadgen`, then):
@@ -20,6 +21,7 @@ use clap::{Parser, Subcommand};
 
 mod baseline;
 mod bench;
+mod claims;
 mod load;
 mod stats;
 mod token;
@@ -39,6 +41,12 @@ enum Commands {
         #[arg(long)]
         quick: bool,
         /// Where to write the markdown and JSON results.
+        #[arg(long, default_value = "target/bench")]
+        out: PathBuf,
+    },
+    /// Four claims about HTTP and WebSocket, measured (lessons/measuring.md).
+    Claims {
+        /// Where to write claims.md.
         #[arg(long, default_value = "target/bench")]
         out: PathBuf,
     },
@@ -107,6 +115,11 @@ async fn main() {
                 println!("{}", bench::markdown(&rows));
             })
         }
+        Commands::Claims { out } => claims().await.and_then(|tables| {
+            println!("{tables}");
+            std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+            std::fs::write(out.join("claims.md"), format!("# Claims, measured\n\n{tables}")).map_err(|e| e.to_string())
+        }),
         Commands::Http { addr, target, connections, seconds, new_connection } => {
             let result = load::http(
                 &addr,
@@ -136,6 +149,12 @@ async fn main() {
         eprintln!("error: {err}");
         std::process::exit(1);
     }
+}
+
+async fn claims() -> Result<String, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let bin_dir = me.parent().ok_or("no folder")?.to_path_buf();
+    claims::run(&bin_dir, &me).await
 }
 
 fn print_json(value: &impl serde::Serialize) {

@@ -33,12 +33,28 @@ pub enum ClientMessage {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ServerMessage<'a> {
-    Welcome { name: &'a str, online: Vec<String> },
+    /// Your name, and how many are online (the names are at `GET /api/online`: a
+    /// list of thousands would make every join cost the server thousands).
+    Welcome {
+        name: &'a str,
+        online: usize,
+    },
     Chat(&'a Chat),
-    Joined { name: &'a str, online: usize },
-    Left { name: &'a str, online: usize },
-    Renamed { old: &'a str, new: &'a str },
-    Error { message: &'a str },
+    Joined {
+        name: &'a str,
+        online: usize,
+    },
+    Left {
+        name: &'a str,
+        online: usize,
+    },
+    Renamed {
+        old: &'a str,
+        new: &'a str,
+    },
+    Error {
+        message: &'a str,
+    },
 }
 
 impl ServerMessage<'_> {
@@ -92,8 +108,7 @@ impl Room {
         // Subscribe before announcing, so the newcomer sees its own arrival.
         let receiver = self.lines.subscribe();
         state.names.insert(conn, name.clone());
-        let online = state.names.values().cloned().collect();
-        let welcome = ServerMessage::Welcome { name: &name, online }.to_json();
+        let welcome = ServerMessage::Welcome { name: &name, online: state.names.len() }.to_json();
         self.announce(&ServerMessage::Joined { name: &name, online: state.names.len() });
         (name, receiver, welcome)
     }

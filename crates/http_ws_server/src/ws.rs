@@ -43,11 +43,7 @@ type Socket = WebSocketStream<TokioIo<Upgraded>>;
 /// Checks that `req` is a WebSocket handshake and answers it. On success the answer
 /// is `101 Switching Protocols`, and a new task takes the connection from hyper
 /// once that answer is sent; otherwise it is a 4xx that says what was wrong.
-pub fn upgrade(
-    mut req: Request<Incoming>,
-    conn: u64,
-    shared: &Arc<Shared>,
-) -> Response<Full<Bytes>> {
+pub fn upgrade(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) -> Response<Full<Bytes>> {
     let key = match check_handshake(req.method(), req.headers()) {
         Ok(key) => key,
         Err((status, problem)) => {
@@ -82,7 +78,9 @@ pub fn upgrade(
     let shared = Arc::clone(shared);
     let mut shutdown = shared.shutdown.subscribe();
     tokio::spawn(async move {
-        let upgraded = match hyper::upgrade::on(&mut req).await {
+        // `on` takes the request itself, so that its headers are freed once the
+        // connection is ours, rather than kept for as long as the client stays.
+        let upgraded = match hyper::upgrade::on(req).await {
             Ok(upgraded) => upgraded,
             Err(err) => {
                 info!("conn #{conn} upgrade failed: {err}");

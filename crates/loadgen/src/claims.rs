@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Empty, Full};
+use hyper::Request;
 use hyper::body::Bytes;
 use hyper::client::conn::http1;
 use hyper::header::{CONTENT_TYPE, HOST};
-use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -53,7 +53,11 @@ impl Counters {
 }
 
 impl AsyncRead for Counting {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.inner).poll_read(cx, buf);
         self.read.fetch_add((buf.filled().len() - before) as u64, Ordering::Relaxed);
@@ -62,7 +66,11 @@ impl AsyncRead for Counting {
 }
 
 impl AsyncWrite for Counting {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let result = Pin::new(&mut self.inner).poll_write(cx, data);
         if let Poll::Ready(Ok(n)) = result {
             self.written.fetch_add(n as u64, Ordering::Relaxed);
@@ -116,14 +124,18 @@ pub async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Result<Stri
         // `Server received: PAYLOAD`. Both carry the payload once each way.
         let http_counters = Counters::default();
         let stream = TcpStream::connect(&http.addr).await.map_err(|e| e.to_string())?;
-        let (mut sender, connection) =
-            http1::handshake(TokioIo::new(http_counters.wrap(stream))).await.map_err(|e| e.to_string())?;
+        let (mut sender, connection) = http1::handshake(TokioIo::new(http_counters.wrap(stream)))
+            .await
+            .map_err(|e| e.to_string())?;
         tokio::spawn(connection);
         let ws_counters = Counters::default();
         let stream = TcpStream::connect(&echo.addr).await.map_err(|e| e.to_string())?;
-        let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{}/", echo.addr), ws_counters.wrap(stream))
-            .await
-            .map_err(|e| e.to_string())?;
+        let (mut ws, _) = tokio_tungstenite::client_async(
+            format!("ws://{}/", echo.addr),
+            ws_counters.wrap(stream),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         handshake = ws_counters.take();
         for size in [10usize, 1024] {
             let payload = "x".repeat(size);
@@ -152,7 +164,9 @@ pub async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Result<Stri
     ));
 
     eprintln!("3/4 polling against push");
-    out.push_str("\n## 3. Polling against push: 50 chat messages, one every 100 ms (lesson 07)\n\n");
+    out.push_str(
+        "\n## 3. Polling against push: 50 chat messages, one every 100 ms (lesson 07)\n\n",
+    );
     out.push_str("| client | mean delay | p99 delay | requests made | requests per message | bytes per message |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|\n");
     {
@@ -163,7 +177,9 @@ pub async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Result<Stri
     }
 
     eprintln!("4/4 slow clients");
-    out.push_str("\n## 4. Slow clients: 100 clients, one sender, 2,000 messages as fast as possible\n\n");
+    out.push_str(
+        "\n## 4. Slow clients: 100 clients, one sender, 2,000 messages as fast as possible\n\n",
+    );
     out.push_str("| server | one client never reads | deliveries/s | lost | p99 send→receive |\n");
     out.push_str("|---|---|---:|---:|---:|\n");
     let sequential = Spec {
@@ -212,8 +228,9 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
         pollers.push(tokio::spawn(async move {
             let counters = Counters::default();
             let stream = TcpStream::connect(&addr).await.map_err(|e| e.to_string())?;
-            let (mut sender, connection) =
-                http1::handshake(TokioIo::new(counters.wrap(stream))).await.map_err(|e| e.to_string())?;
+            let (mut sender, connection) = http1::handshake(TokioIo::new(counters.wrap(stream)))
+                .await
+                .map_err(|e| e.to_string())?;
             tokio::spawn(connection);
             let (mut seen, mut delays, mut requests) = (0u64, Vec::new(), 0u64);
             let mut tick = tokio::time::interval(interval);
@@ -223,13 +240,18 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
                     _ = done.changed() => {}
                 }
                 let finished = *done.borrow();
-                let request = Request::get("/api/messages").header(HOST, &addr).body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
+                let request = Request::get("/api/messages")
+                    .header(HOST, &addr)
+                    .body(Empty::<Bytes>::new())
+                    .map_err(|e| e.to_string())?;
                 sender.ready().await.map_err(|e| e.to_string())?;
                 let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-                let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+                let body =
+                    response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
                 requests += 1;
                 let now = epoch.elapsed().as_micros() as u64;
-                let chats: Vec<serde_json::Value> = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+                let chats: Vec<serde_json::Value> =
+                    serde_json::from_slice(&body).map_err(|e| e.to_string())?;
                 for chat in chats {
                     let id = chat["id"].as_u64().unwrap_or(0);
                     if id > seen {
@@ -244,15 +266,21 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
                 }
             }
             let (out, read) = counters.take();
-            Ok::<_, String>((format!("polling every {} ms", interval.as_millis()), delays, requests, out + read))
+            Ok::<_, String>((
+                format!("polling every {} ms", interval.as_millis()),
+                delays,
+                requests,
+                out + read,
+            ))
         }));
     }
 
     let counters = Counters::default();
     let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), counters.wrap(stream))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut ws, _) =
+        tokio_tungstenite::client_async(format!("ws://{addr}/ws"), counters.wrap(stream))
+            .await
+            .map_err(|e| e.to_string())?;
     counters.take(); // the handshake is counted separately, in section 2
     let pusher = tokio::spawn(async move {
         let mut delays = Vec::new();
@@ -260,7 +288,9 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
             match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
                 Ok(Some(Ok(Message::Text(text)))) => {
                     if let Some(token) = Token::find(&text) {
-                        delays.push((epoch.elapsed().as_micros() as u64).saturating_sub(token.sent_us));
+                        delays.push(
+                            (epoch.elapsed().as_micros() as u64).saturating_sub(token.sent_us),
+                        );
                     }
                 }
                 Ok(Some(Ok(_))) => {}
@@ -273,7 +303,8 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
 
     // The poster: one message every 100 ms over a kept-alive HTTP connection.
     let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(connection);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     for seq in 0..count {

@@ -306,13 +306,30 @@ pub async fn fanout(url: &str, plan: FanoutPlan) -> Result<Fanout, Error> {
     })
 }
 
-/// Opens `count` WebSocket connections and keeps them open.
-pub async fn idle(url: &str, count: usize) -> Result<Vec<Socket>, Error> {
-    let mut sockets = Vec::with_capacity(count);
-    for _ in 0..count {
-        sockets.push(connect(url).await?);
+/// Idle WebSocket clients: connected, sending nothing, reading (and so answering the
+/// server's Pings, as a browser tab does). Dropping this closes them all.
+pub struct Idle(Vec<tokio::task::JoinHandle<()>>);
+
+impl Idle {
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
-    Ok(sockets)
+}
+
+impl Drop for Idle {
+    fn drop(&mut self) {
+        self.0.iter().for_each(tokio::task::JoinHandle::abort);
+    }
+}
+
+/// Opens `count` WebSocket connections and keeps them open, idle.
+pub async fn idle(url: &str, count: usize) -> Result<Idle, Error> {
+    let mut tasks = Idle(Vec::with_capacity(count));
+    for _ in 0..count {
+        let mut ws = connect(url).await?;
+        tasks.0.push(tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} }));
+    }
+    Ok(tasks)
 }
 
 pub async fn connect(url: &str) -> Result<Socket, Error> {

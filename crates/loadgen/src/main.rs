@@ -97,6 +97,15 @@ enum Commands {
         #[arg(long, value_enum, default_value = "text")]
         protocol: load::Protocol,
     },
+    /// Opens WebSocket connections and holds them, idle, for a while.
+    Idle {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// Runs a baseline server: the least the same stack can do.
     Baseline {
         #[arg(value_enum)]
@@ -118,7 +127,8 @@ async fn main() {
         Commands::Claims { out } => claims().await.and_then(|tables| {
             println!("{tables}");
             std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-            std::fs::write(out.join("claims.md"), format!("# Claims, measured\n\n{tables}")).map_err(|e| e.to_string())
+            std::fs::write(out.join("claims.md"), format!("# Claims, measured\n\n{tables}"))
+                .map_err(|e| e.to_string())
         }),
         Commands::Http { addr, target, connections, seconds, new_connection } => {
             let result = load::http(
@@ -141,6 +151,14 @@ async fn main() {
             let plan = load::FanoutPlan { clients, senders, messages, rate, stuck, size, protocol };
             load::fanout(&url, plan).await.map(|r| print_json(&r))
         }
+        Commands::Idle { url, count, seconds } => match load::idle(&url, count).await {
+            Ok(sockets) => {
+                println!("{} connections open; holding them for {seconds} s", sockets.len());
+                tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+                Ok(())
+            }
+            Err(err) => Err(err),
+        },
         Commands::Baseline { kind, addr } => {
             baseline::serve(kind, &addr).await.map_err(|e| e.to_string())
         }

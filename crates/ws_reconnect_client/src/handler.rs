@@ -9,7 +9,7 @@ use tracing::{info, warn};
 #[derive(Deserialize, Debug)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ServerMessage {
-    Welcome { name: String, online: Vec<String> },
+    Welcome { name: String, online: usize },
     Chat(Chat),
     Joined { name: String, online: usize },
     Left { name: String, online: usize },
@@ -65,7 +65,7 @@ impl Handler for Printer {
     fn on_message(&mut self, message: ServerMessage) {
         match message {
             ServerMessage::Welcome { name, online } => {
-                println!("* you are {name}; online: {}", online.join(", "));
+                println!("* you are {name} ({online} online)");
             }
             ServerMessage::Chat(chat) => self.show_chat(&chat),
             ServerMessage::Joined { name, online } => println!("* {name} joined ({online} online)"),

@@ -39,7 +39,7 @@ fn history_first_then_live_then_a_clean_quit() {
     post(&server.addr, "curl", "said before you came");
     let mut client = typing_client(&server.addr, &[]);
     client.wait_for("curl: said before you came");
-    client.wait_for("* you are guest-1; online: guest-1");
+    client.wait_for("* you are guest-1 (1 online)");
     client.type_line("hello over WebSocket");
     client.wait_for("guest-1: hello over WebSocket");
     post(&server.addr, "curl", "and over HTTP");

@@ -165,7 +165,7 @@ pub async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Result<Stri
 
     eprintln!("3/4 polling against push");
     out.push_str(
-        "\n## 3. Polling against push: 50 chat messages, one every 100 ms (lesson 07)\n\n",
+        "\n## 3. Polling against push: 50 chat messages, one every 137 ms (lesson 07)\n\n",
     );
     out.push_str("| client | mean delay | p99 delay | requests made | requests per message | bytes per message |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|\n");
@@ -178,7 +178,7 @@ pub async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Result<Stri
 
     eprintln!("4/4 slow clients");
     out.push_str(
-        "\n## 4. Slow clients: 100 clients, one sender, 2,000 messages as fast as possible\n\n",
+        "\n## 4. Slow clients: 100 clients, one sender, 2,000 messages of 4 KiB as fast as possible\n\n",
     );
     out.push_str("| server | one client never reads | deliveries/s | lost | p99 send→receive |\n");
     out.push_str("|---|---|---:|---:|---:|\n");
@@ -197,7 +197,7 @@ pub async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Result<Stri
                 messages: 2000,
                 rate: f64::INFINITY,
                 stuck,
-                size: 100,
+                size: 4096, // 8 MB in all: more than a stuck client's socket buffers hold
                 protocol: Protocol::Text,
             };
             let result = load::fanout(&format!("ws://{}/", server.addr), plan).await?;
@@ -214,7 +214,7 @@ pub async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Result<Stri
     Ok(out)
 }
 
-/// Posts 50 messages over HTTP, one every 100 ms, while three clients wait for them:
+/// Posts 50 messages over HTTP, one every 137 ms, while three clients wait for them:
 /// two polling `GET /api/messages` (every 100 ms, every second) and one pushed to
 /// over `/ws`.
 async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
@@ -301,12 +301,14 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
         ("pushed over a WebSocket".to_string(), delays, 0u64, out + read)
     });
 
-    // The poster: one message every 100 ms over a kept-alive HTTP connection.
+    // The poster: one message every 137 ms over a kept-alive HTTP connection. Not a
+    // multiple of the polling intervals, so messages land at every point of a
+    // poller's cycle, as real ones do.
     let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     let (mut sender, connection) =
         http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(connection);
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut tick = tokio::time::interval(Duration::from_millis(137));
     for seq in 0..count {
         tick.tick().await;
         let token = Token { sender: 0, seq, sent_us: epoch.elapsed().as_micros() as u64 };

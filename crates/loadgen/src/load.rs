@@ -258,8 +258,11 @@ pub async fn fanout(url: &str, plan: FanoutPlan) -> Result<Fanout, Error> {
                         serde_json::json!({ "type": "chat", "text": text }).to_string()
                     }
                 };
-                if sink.send(Message::text(text)).await.is_err() {
-                    break;
+                // A server that stopped reading (it is stuck sending to someone)
+                // would hold us here for ever: give up after 5 s.
+                match tokio::time::timeout(Duration::from_secs(5), sink.send(Message::text(text))).await {
+                    Ok(Ok(())) => {}
+                    _ => break,
                 }
                 sent += 1;
             }

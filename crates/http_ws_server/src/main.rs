@@ -142,6 +142,8 @@ async fn main() {
         };
         connections += 1;
         let conn = connections;
+        // No Nagle delay on small writes, as in lessons 03 and 05.
+        let _ = stream.set_nodelay(true);
 
         // One TCP connection can carry many requests, one after another (HTTP/1.1
         // keep-alive): hyper calls our service once for each of them.

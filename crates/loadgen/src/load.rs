@@ -260,7 +260,9 @@ pub async fn fanout(url: &str, plan: FanoutPlan) -> Result<Fanout, Error> {
                 };
                 // A server that stopped reading (it is stuck sending to someone)
                 // would hold us here for ever: give up after 5 s.
-                match tokio::time::timeout(Duration::from_secs(5), sink.send(Message::text(text))).await {
+                match tokio::time::timeout(Duration::from_secs(5), sink.send(Message::text(text)))
+                    .await
+                {
                     Ok(Ok(())) => {}
                     _ => break,
                 }

@@ -366,8 +366,8 @@ impl Bench {
                 ];
                 for (spec, protocol) in specs {
                     self.progress(&format!("fan-out, {scenario}: {}", spec.label));
-                    let (mut rates, mut lost, mut rss, mut p99, mut max) =
-                        (vec![], vec![], vec![], vec![], vec![]);
+                    let (mut rates, mut lost, mut rss) = (vec![], vec![], vec![]);
+                    let (mut p50, mut p99, mut max) = (vec![], vec![], vec![]);
                     for _ in 0..self.repeats {
                         let server = Running::start(&spec)?;
                         let path = if protocol == Protocol::Json { "/ws" } else { "/" };
@@ -396,6 +396,7 @@ impl Bench {
                             ..flood
                         };
                         let result = load::fanout(&url, paced).await?;
+                        p50.push(result.latency.p50_us as f64);
                         p99.push(result.latency.p99_us as f64);
                         max.push(result.latency.max_us as f64);
                     }
@@ -448,6 +449,16 @@ impl Bench {
                     } else {
                         None
                     };
+                    self.row(
+                        group,
+                        &scenario,
+                        &spec.label,
+                        "p50 send→receive, 100 msg/s",
+                        "µs",
+                        &p50,
+                        None,
+                        None,
+                    );
                     let base_p99 = baseline.map(|(_, p)| p);
                     let m99 = self.row(
                         group,

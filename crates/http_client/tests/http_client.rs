@@ -74,11 +74,8 @@ fn names_are_percent_encoded() {
 fn no_server_gets_one_friendly_line() {
     // A port that was free a moment ago: nothing listens there now.
     let addr = testkit::free_addr();
-    let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
-    assert_eq!(finished.status.code(), Some(1));
-    assert_eq!(finished.stdout, "");
-    let stderr: Vec<String> = finished.stderr.lines().map(str::to_string).collect();
-    assert_matches(&block("02-http-client.md", "no-server"), &stderr);
+    let line = testkit::only_an_error_line(client(), &["--addr", &addr]);
+    assert_matches(&block("02-http-client.md", "no-server"), &[line]);
 }
 
 #[test]

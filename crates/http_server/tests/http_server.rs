@@ -178,14 +178,13 @@ fn two_hundred_idle_connections_do_not_block_a_request() {
 fn a_port_in_use_gets_one_friendly_line() {
     let server = server();
     let bin = Path::new(env!("CARGO_BIN_EXE_http_server"));
-    let finished = testkit::run(bin, &["--addr", &server.addr], &[], "", testkit::TIMEOUT);
-    assert_eq!(finished.status.code(), Some(1));
-    assert_eq!(finished.stdout, "");
-    let stderr = finished.stderr.trim_end();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with(&format!("error: {} is already in use", server.addr)), "{stderr}");
-    assert!(stderr.contains("--addr"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let line = testkit::only_an_error_line(bin, &["--addr", &server.addr]);
+    assert!(line.starts_with(&format!("error: {} is already in use", server.addr)), "{line}");
+    assert!(line.contains("--addr"), "{line}");
+    testkit::page::assert_matches(
+        &testkit::page::block("01-http-server.md", "port-in-use"),
+        &[line],
+    );
 }
 
 #[test]

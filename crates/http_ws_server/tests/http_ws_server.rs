@@ -420,9 +420,6 @@ fn a_client_that_never_reads_does_not_hold_up_the_others() {
 #[test]
 fn a_port_in_use_gets_one_friendly_line() {
     let server = server();
-    let finished = testkit::run(bin(), &["--addr", &server.addr], &[], "", TIMEOUT);
-    assert_eq!(finished.status.code(), Some(1));
-    let stderr = finished.stderr.trim_end();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with(&format!("error: {} is already in use", server.addr)), "{stderr}");
+    let line = testkit::one_error_line(bin(), &["--addr", &server.addr]);
+    assert!(line.starts_with(&format!("error: {} is already in use", server.addr)), "{line}");
 }

@@ -309,6 +309,30 @@ fn read_all(mut reader: impl std::io::Read + Send + 'static) -> Receiver<String>
     rx
 }
 
+/// Runs `bin` and expects it to fail the way a beginner's mistake should be met
+/// (nothing listening, a port in use): exit status 1, no backtrace, one line on
+/// stderr. Returns that line.
+pub fn one_error_line(bin: &Path, args: &[&str]) -> String {
+    failing(bin, args).0
+}
+
+/// [`one_error_line`] for a program that must fail before it prints anything: it
+/// checks that stdout is empty too.
+pub fn only_an_error_line(bin: &Path, args: &[&str]) -> String {
+    let (line, stdout) = failing(bin, args);
+    assert_eq!(stdout, "", "nothing on stdout before: {line}");
+    line
+}
+
+fn failing(bin: &Path, args: &[&str]) -> (String, String) {
+    let finished = run(bin, args, &[], "", TIMEOUT);
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(!finished.stderr.contains("panicked"), "{}", finished.stderr);
+    let stderr = finished.stderr.trim_end();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    (stderr.to_string(), finished.stdout)
+}
+
 /// An address where nothing listens: a port that was free a moment ago.
 pub fn free_addr() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");

@@ -115,10 +115,8 @@ fn a_killed_server_gets_one_line_too() {
 #[test]
 fn no_server_gets_one_friendly_line() {
     let addr = testkit::free_addr();
-    let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
-    assert_eq!(finished.status.code(), Some(1));
-    let lines: Vec<String> = finished.stderr.lines().map(str::to_string).collect();
-    assert_matches(&block("06-ws-chat-client.md", "no-server"), &lines);
+    let line = testkit::one_error_line(client(), &["--addr", &addr]);
+    assert_matches(&block("06-ws-chat-client.md", "no-server"), &[line]);
 }
 
 #[test]

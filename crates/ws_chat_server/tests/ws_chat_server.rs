@@ -262,3 +262,12 @@ fn ctrl_c_says_going_away_to_everyone_and_exits_0() {
     assert!(status.success(), "{status:?}");
     assert_eq!(output.last().map(String::as_str), Some(" INFO All connections closed, bye"));
 }
+
+#[test]
+fn a_port_in_use_gets_one_friendly_line() {
+    let server = server();
+    let bin = Path::new(env!("CARGO_BIN_EXE_ws_chat_server"));
+    let line = testkit::one_error_line(bin, &["--addr", &server.addr]);
+    assert!(line.starts_with(&format!("error: {} is already in use", server.addr)), "{line}");
+    assert!(line.contains("cargo run -p ws_chat_server -- --addr"), "{line}");
+}

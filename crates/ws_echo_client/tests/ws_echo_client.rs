@@ -15,12 +15,7 @@ fn echo_server() -> Server {
 
 /// Runs the client and returns its one line of error, checking it failed cleanly.
 fn error_line(args: &[&str]) -> String {
-    let finished = run(client(), args, &[], "", TIMEOUT);
-    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
-    assert!(!finished.stderr.contains("panicked"), "{}", finished.stderr);
-    let stderr = finished.stderr.trim_end();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    stderr.to_string()
+    testkit::one_error_line(client(), args)
 }
 
 #[test]

@@ -207,11 +207,8 @@ fn ctrl_c_says_going_away_to_every_client_and_exits_0() {
 fn a_port_in_use_gets_one_friendly_line() {
     let server = server();
     let bin = Path::new(env!("CARGO_BIN_EXE_ws_echo_server"));
-    let finished = testkit::run(bin, &["--addr", &server.addr], &[], "", TIMEOUT);
-    assert_eq!(finished.status.code(), Some(1));
-    let stderr = finished.stderr.trim_end();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with(&format!("error: {} is already in use", server.addr)), "{stderr}");
+    let line = testkit::one_error_line(bin, &["--addr", &server.addr]);
+    assert!(line.starts_with(&format!("error: {} is already in use", server.addr)), "{line}");
 }
 
 #[test]

@@ -203,63 +203,27 @@ impl Bench {
             let mut baseline = None;
             for (spec, target) in specs {
                 self.progress(&format!("HTTP {scenario}: {}", spec.label));
-                let (mut rates, mut p50, mut p99) = (Vec::new(), Vec::new(), Vec::new());
+                let mut runs = Vec::new();
                 for _ in 0..self.repeats {
                     let server = Running::start(&spec)?;
-                    let result = load::http(
-                        &server.addr,
-                        target,
-                        connections,
-                        self.seconds(seconds),
-                        new_connection,
-                    )
-                    .await;
-                    rates.push(result.per_second);
-                    p50.push(result.latency.p50_us as f64);
-                    p99.push(result.latency.p99_us as f64);
+                    let duration = self.seconds(seconds);
+                    runs.push(
+                        load::http(&server.addr, target, connections, duration, new_connection)
+                            .await,
+                    );
                 }
-                let base = baseline.map(|(rate, _, _): (f64, f64, f64)| rate);
-                let goal = (spec.label == "http_server" && !new_connection).then(|| {
-                    (
-                        "≥ 0.9× baseline",
-                        base.is_some_and(|b| stats::repeated(&rates).median >= 0.9 * b),
-                    )
-                });
-                let rate = self.row(
+                let with_goal = spec.label == "http_server" && !new_connection;
+                let medians = self.throughput_rows(
                     "HTTP",
                     scenario,
                     &spec.label,
                     "requests/s",
                     "req/s",
-                    &rates,
-                    base,
-                    goal,
+                    &runs,
+                    baseline,
+                    with_goal,
                 );
-                let (base_p50, base_p99) =
-                    baseline.map_or((None, None), |(_, a, b)| (Some(a), Some(b)));
-                let m50 = self.row(
-                    "HTTP",
-                    scenario,
-                    &spec.label,
-                    "p50 latency",
-                    "µs",
-                    &p50,
-                    base_p50,
-                    None,
-                );
-                let m99 = self.row(
-                    "HTTP",
-                    scenario,
-                    &spec.label,
-                    "p99 latency",
-                    "µs",
-                    &p99,
-                    base_p99,
-                    None,
-                );
-                if baseline.is_none() {
-                    baseline = Some((rate.median, m50.median, m99.median));
-                }
+                baseline.get_or_insert(medians);
             }
         }
         Ok(())
@@ -281,60 +245,56 @@ impl Bench {
                 self.lesson("ws_echo_server", "info"),
             ] {
                 self.progress(&format!("WebSocket echo, {scenario}: {}", spec.label));
-                let (mut rates, mut p50, mut p99) = (Vec::new(), Vec::new(), Vec::new());
+                let mut runs = Vec::new();
                 for _ in 0..self.repeats {
                     let server = Running::start(&spec)?;
                     let url = format!("ws://{}/", server.addr);
-                    let result = load::ws_echo(&url, connections, size, self.seconds(4)).await?;
-                    rates.push(result.per_second);
-                    p50.push(result.latency.p50_us as f64);
-                    p99.push(result.latency.p99_us as f64);
+                    runs.push(load::ws_echo(&url, connections, size, self.seconds(4)).await?);
                 }
-                let base = baseline.map(|(rate, _, _): (f64, f64, f64)| rate);
-                let goal = (spec.label == "ws_echo_server").then(|| {
-                    (
-                        "≥ 0.9× baseline",
-                        base.is_some_and(|b| stats::repeated(&rates).median >= 0.9 * b),
-                    )
-                });
-                let rate = self.row(
+                let with_goal = spec.label == "ws_echo_server";
+                let medians = self.throughput_rows(
                     "WebSocket echo",
                     &scenario,
                     &spec.label,
                     "round trips/s",
                     "rt/s",
-                    &rates,
-                    base,
-                    goal,
+                    &runs,
+                    baseline,
+                    with_goal,
                 );
-                let (base_p50, base_p99) =
-                    baseline.map_or((None, None), |(_, a, b)| (Some(a), Some(b)));
-                let m50 = self.row(
-                    "WebSocket echo",
-                    &scenario,
-                    &spec.label,
-                    "p50 latency",
-                    "µs",
-                    &p50,
-                    base_p50,
-                    None,
-                );
-                let m99 = self.row(
-                    "WebSocket echo",
-                    &scenario,
-                    &spec.label,
-                    "p99 latency",
-                    "µs",
-                    &p99,
-                    base_p99,
-                    None,
-                );
-                if baseline.is_none() {
-                    baseline = Some((rate.median, m50.median, m99.median));
-                }
+                baseline.get_or_insert(medians);
             }
         }
         Ok(())
+    }
+
+    /// Three rows for a request/response load (rate, p50, p99), each beside the
+    /// baseline's median; the rate with the goal "≥ 0.9× baseline" if `with_goal`.
+    /// Returns the medians, which serve as the baseline for the servers after it.
+    #[allow(clippy::too_many_arguments)]
+    fn throughput_rows(
+        &mut self,
+        group: &str,
+        scenario: &str,
+        server: &str,
+        rate_metric: &str,
+        rate_unit: &str,
+        runs: &[load::Throughput],
+        baseline: Option<[f64; 3]>,
+        with_goal: bool,
+    ) -> [f64; 3] {
+        let rates: Vec<f64> = runs.iter().map(|r| r.per_second).collect();
+        let p50: Vec<f64> = runs.iter().map(|r| r.latency.p50_us as f64).collect();
+        let p99: Vec<f64> = runs.iter().map(|r| r.latency.p99_us as f64).collect();
+        let base = |i: usize| baseline.map(|b| b[i]);
+        let goal = with_goal.then(|| {
+            ("≥ 0.9× baseline", base(0).is_some_and(|b| stats::repeated(&rates).median >= 0.9 * b))
+        });
+        [
+            self.row(group, scenario, server, rate_metric, rate_unit, &rates, base(0), goal).median,
+            self.row(group, scenario, server, "p50 latency", "µs", &p50, base(1), None).median,
+            self.row(group, scenario, server, "p99 latency", "µs", &p99, base(2), None).median,
+        ]
     }
 
     async fn fanout(&mut self) -> Result<(), String> {

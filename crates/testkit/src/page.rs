@@ -40,9 +40,7 @@ impl Block {
             None => Vec::new(),
         }
     }
-}
 
-impl Block {
     /// The input of a `$ printf '...' | cargo run ...` command, with `\n` as newlines.
     pub fn piped_input(&self) -> String {
         let command = &self.commands[0];

@@ -30,9 +30,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Parser)]
 #[command(about = "Lesson 02: an HTTP client on raw hyper")]
 struct Args {
-    /// The server to talk to: host:port, or a URL such as http://127.0.0.1:5000.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_ADDR)]
-    addr: String,
+    /// The server to talk to: HOST:PORT, :PORT, or a URL such as http://127.0.0.1:5000.
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_ADDR, value_parser = common::http_address)]
+    addr: common::Address,
     /// The name to greet.
     #[arg(default_value = "Alice")]
     name: Vec<String>,
@@ -52,7 +52,7 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    let addr = args.addr.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let addr = args.addr.to_string();
     // A URL cannot hold a space or `小明` as they are: form_urlencoded writes them
     // as `+` and %-escaped UTF-8 bytes, the way a browser's form does.
     let query = form_urlencoded::Serializer::new(String::new())

@@ -113,3 +113,17 @@ fn an_error_status_is_printed_not_a_crash() {
     );
     assert_eq!(finished.stdout.matches("body: oops!\n").count(), 3);
 }
+
+#[test]
+fn the_address_the_server_prints_is_accepted_and_mistakes_are_usage_errors() {
+    let mut server = Server::start(&bin_path("http_server"));
+    let url = testkit::listening_url(&mut server);
+    let port = server.addr.rsplit_once(':').expect("HOST:PORT").1.to_string();
+    for addr in [url.as_str(), &format!(":{port}"), &format!("localhost:{port}")] {
+        let finished = run(client(), &["--addr", addr], &[], "", TIMEOUT);
+        assert!(finished.status.success(), "--addr {addr}: {finished:?}");
+    }
+    testkit::assert_refuses_bad_addresses(client());
+    let line = testkit::usage_error(client(), &["--addr", "ws://127.0.0.1:5001/"]);
+    assert!(line.contains("an HTTP URL starts with http://"), "{line}");
+}

@@ -53,8 +53,8 @@ GET /slow              a greeting that takes 2 seconds
 #[command(about = "Lesson 01: an HTTP server on raw hyper")]
 struct Args {
     /// Where to listen. 0.0.0.0:5000 lets other machines in; port 0 picks a free port.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_ADDR)]
-    addr: String,
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_ADDR, value_parser = common::server_address)]
+    addr: common::Address,
 }
 
 #[tokio::main]
@@ -64,7 +64,7 @@ async fn main() {
 
     // Binding claims the port. It fails if another program has it already: say so in
     // one line a beginner can act on, not with a backtrace.
-    let listener = match TcpListener::bind(&args.addr).await {
+    let listener = match TcpListener::bind(args.addr.socket).await {
         Ok(listener) => listener,
         Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
             eprintln!(

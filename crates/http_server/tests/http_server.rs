@@ -237,3 +237,17 @@ fn page_01_shows_what_the_server_prints() {
     assert!(status.success());
     testkit::page::assert_matches(&testkit::page::block(page, "server"), &output);
 }
+
+#[test]
+fn addresses_are_read_one_way_and_mistakes_are_usage_errors() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_http_server"));
+    // The URL a server prints is an address it accepts, and `:PORT` is this computer.
+    let mut first = Server::start_with(bin, &["--addr", "http://127.0.0.1:0/"], &[]);
+    let url = testkit::listening_url(&mut first);
+    drop(first);
+    let second = Server::start_with(bin, &["--addr", &url], &[]);
+    assert!(url.ends_with(&second.addr), "{url} vs {}", second.addr);
+    let third = Server::start_with(bin, &["--addr", ":0"], &[]);
+    assert!(third.addr.starts_with("127.0.0.1:"), "{}", third.addr);
+    testkit::assert_refuses_bad_addresses(bin);
+}

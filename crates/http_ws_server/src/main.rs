@@ -63,11 +63,11 @@ GET  /api/online     who is online, as JSON
 #[command(about = "Lesson 07: one port, two protocols")]
 struct Args {
     /// Where to listen. 0.0.0.0:5003 lets other machines in; port 0 picks a free port.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR)]
-    addr: String,
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR, value_parser = common::server_address)]
+    addr: common::Address,
     /// Seconds between the Pings that check each WebSocket client is still there.
-    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
-    heartbeat: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = common::seconds)]
+    heartbeat: Duration,
 }
 
 /// What every connection's task shares.
@@ -83,14 +83,10 @@ pub struct Shared {
 async fn main() {
     let args = Args::parse();
     common::init_logging();
-    if !(args.heartbeat > 0.0 && args.heartbeat.is_finite()) {
-        eprintln!("error: --heartbeat must be a number of seconds above 0, such as 15 or 0.5");
-        std::process::exit(2);
-    }
 
     // Binding claims the port. It fails if another program has it already: say so in
     // one line a beginner can act on, not with a backtrace.
-    let listener = match TcpListener::bind(&args.addr).await {
+    let listener = match TcpListener::bind(args.addr.socket).await {
         Ok(listener) => listener,
         Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
             eprintln!(
@@ -120,7 +116,7 @@ async fn main() {
 
     let shared = Arc::new(Shared {
         room: Room::new(),
-        heartbeat: Duration::from_secs_f64(args.heartbeat),
+        heartbeat: args.heartbeat,
         shutdown: watch::channel(false).0,
     });
     let mut connections: u64 = 0;

@@ -423,3 +423,19 @@ fn a_port_in_use_gets_one_friendly_line() {
     let line = testkit::one_error_line(bin(), &["--addr", &server.addr]);
     assert!(line.starts_with(&format!("error: {} is already in use", server.addr)), "{line}");
 }
+
+#[test]
+fn addresses_are_read_one_way_and_mistakes_are_usage_errors() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_http_ws_server"));
+    // The URL a server prints is an address it accepts, and `:PORT` is this computer.
+    let mut first = Server::start_with(bin, &["--addr", "http://127.0.0.1:0/"], &[]);
+    let url = testkit::listening_url(&mut first);
+    drop(first);
+    let second = Server::start_with(bin, &["--addr", &url], &[]);
+    assert!(url.ends_with(&second.addr), "{url} vs {}", second.addr);
+    let third = Server::start_with(bin, &["--addr", ":0"], &[]);
+    assert!(third.addr.starts_with("127.0.0.1:"), "{}", third.addr);
+    testkit::assert_refuses_bad_addresses(bin);
+    let line = testkit::usage_error(bin, &["--heartbeat=-1"]);
+    assert!(line.contains("a number of seconds above 0"), "{line}");
+}

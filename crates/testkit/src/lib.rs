@@ -349,3 +349,41 @@ pub fn rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("a VmRSS line")
 }
+
+/// Runs `bin` with arguments it must refuse (a bad `--addr`, say) and expects what
+/// clap does with a usage error: exit status 2, no backtrace, nothing on stdout, and
+/// a first line on stderr that says what is wrong. Returns that line.
+pub fn usage_error(bin: &Path, args: &[&str]) -> String {
+    let finished = run(bin, args, &[], "", TIMEOUT);
+    assert_eq!(finished.status.code(), Some(2), "{finished:?}");
+    assert!(!finished.stderr.contains("panicked"), "{}", finished.stderr);
+    assert_eq!(finished.stdout, "", "nothing on stdout");
+    let line = finished.stderr.lines().next().unwrap_or_default().to_string();
+    assert!(line.starts_with("error: "), "{}", finished.stderr);
+    line
+}
+
+/// The URL on a server's `Listening on URL` line, exactly as it printed it.
+pub fn listening_url(server: &mut Server) -> String {
+    let line = server
+        .program
+        .output()
+        .into_iter()
+        .find(|line| line.starts_with("Listening on "))
+        .expect("the server printed its address");
+    line["Listening on ".len()..].split(' ').next().unwrap_or_default().to_string()
+}
+
+/// Checks that `bin` refuses the usual address mistakes with a usage error (exit 2)
+/// that names the problem, before it dials or listens anywhere.
+pub fn assert_refuses_bad_addresses(bin: &Path) {
+    for (bad, says) in [
+        ("5406", "write :5406 or 127.0.0.1:5406"),
+        ("127.0.0.1:99999", "ports go from 1 to 65535"),
+        ("example.com:5406", "is not an IP address"),
+        ("ftp://127.0.0.1:5406/", "not ftp://"),
+    ] {
+        let line = usage_error(bin, &["--addr", bad]);
+        assert!(line.contains("invalid value") && line.contains(says), "--addr {bad}: {line}");
+    }
+}

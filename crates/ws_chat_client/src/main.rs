@@ -19,7 +19,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::error::{Error as WsError, UrlError};
+use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -32,9 +32,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Parser)]
 #[command(about = "Lesson 06: a chat client")]
 struct Args {
-    /// The server to talk to: host:port, or a URL such as ws://127.0.0.1:5002/.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_CHAT_ADDR)]
-    addr: String,
+    /// The server to talk to: HOST:PORT, :PORT, or a URL such as ws://127.0.0.1:5002/.
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_CHAT_ADDR, value_parser = common::ws_address)]
+    addr: common::Address,
     /// A first message to send, before the lines you type.
     message: Vec<String>,
 }
@@ -56,8 +56,7 @@ async fn main() {
 
 async fn run(args: Args) -> Result<(), Error> {
     // A WebSocket address is a URL with its own scheme: ws:// (or wss:// with TLS).
-    let url =
-        if args.addr.contains("://") { args.addr.clone() } else { format!("ws://{}/", args.addr) };
+    let url = format!("ws://{}{}", args.addr.socket, args.addr.path_or("/"));
 
     let mut ws = connect(&url).await?;
 
@@ -136,11 +135,6 @@ async fn connect(url: &str) -> Result<Socket, Error> {
                 "{url} answered `{}`, not `101 Switching Protocols`: it is not a WebSocket server. \
                  Start lesson 05's with `cargo run -p ws_chat_server`",
                 response.status()
-            ));
-        }
-        Ok(Err(WsError::Url(UrlError::UnsupportedUrlScheme))) => {
-            return Err(format!(
-                "{url} is not a WebSocket URL: use ws://HOST:PORT/ (or just HOST:PORT)"
             ));
         }
         Ok(Err(err)) => return Err(format!("could not open a WebSocket to {url}: {err}")),

@@ -168,3 +168,15 @@ fn page_06_shows_what_the_client_prints() {
     assert_eq!(status.code(), Some(1));
     assert_matches(&block(page, "server-gone"), &output);
 }
+
+#[test]
+fn the_address_the_server_prints_is_accepted_and_mistakes_are_usage_errors() {
+    let mut server = chat_server();
+    let url = testkit::listening_url(&mut server);
+    let port = server.addr.rsplit_once(':').expect("HOST:PORT").1.to_string();
+    for addr in [url.as_str(), &format!(":{port}")] {
+        let finished = run(client(), &["--addr", addr], &[], "", TIMEOUT);
+        assert!(finished.status.success(), "--addr {addr}: {finished:?}");
+    }
+    testkit::assert_refuses_bad_addresses(client());
+}

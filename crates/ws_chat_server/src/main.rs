@@ -52,8 +52,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 #[command(about = "Lesson 05: a WebSocket chat server")]
 struct Args {
     /// Where to listen. 0.0.0.0:5002 lets other machines in; port 0 picks a free port.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_CHAT_ADDR)]
-    addr: String,
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_CHAT_ADDR, value_parser = common::server_address)]
+    addr: common::Address,
 }
 
 #[tokio::main]
@@ -63,7 +63,7 @@ async fn main() {
 
     // Binding claims the port. It fails if another program has it already: say so in
     // one line a beginner can act on, not with a backtrace.
-    let listener = match TcpListener::bind(&args.addr).await {
+    let listener = match TcpListener::bind(args.addr.socket).await {
         Ok(listener) => listener,
         Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
             eprintln!(

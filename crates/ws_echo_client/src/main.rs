@@ -18,7 +18,7 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::error::{Error as WsError, UrlError};
+use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -30,9 +30,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Parser)]
 #[command(about = "Lesson 04: a WebSocket client")]
 struct Args {
-    /// The server to talk to: host:port, or a URL such as ws://127.0.0.1:5001/.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_ECHO_ADDR)]
-    addr: String,
+    /// The server to talk to: HOST:PORT, :PORT, or a URL such as ws://127.0.0.1:5001/.
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_ECHO_ADDR, value_parser = common::ws_address)]
+    addr: common::Address,
     /// The message to send.
     #[arg(default_value = "Hello Server!")]
     message: Vec<String>,
@@ -55,8 +55,7 @@ async fn main() {
 
 async fn run(args: Args) -> Result<(), Error> {
     // A WebSocket address is a URL with its own scheme: ws:// (or wss:// with TLS).
-    let url =
-        if args.addr.contains("://") { args.addr.clone() } else { format!("ws://{}/", args.addr) };
+    let url = format!("ws://{}{}", args.addr.socket, args.addr.path_or("/"));
 
     let mut ws = connect(&url).await?;
 
@@ -107,11 +106,6 @@ async fn connect(url: &str) -> Result<Socket, Error> {
                 "{url} answered `{}`, not `101 Switching Protocols`: it is not a WebSocket server. \
                  Start lesson 03's with `cargo run -p ws_echo_server`",
                 response.status()
-            ));
-        }
-        Ok(Err(WsError::Url(UrlError::UnsupportedUrlScheme))) => {
-            return Err(format!(
-                "{url} is not a WebSocket URL: use ws://HOST:PORT/ (or just HOST:PORT)"
             ));
         }
         Ok(Err(err)) => return Err(format!("could not open a WebSocket to {url}: {err}")),

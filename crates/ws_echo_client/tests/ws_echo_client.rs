@@ -71,13 +71,17 @@ fn an_http_server_is_not_a_websocket_server() {
 }
 
 #[test]
-fn an_http_url_is_not_a_websocket_url() {
-    let server = echo_server();
-    let url = format!("http://{}/", server.addr);
-    assert_eq!(
-        error_line(&["--addr", &url]),
-        format!("error: {url} is not a WebSocket URL: use ws://HOST:PORT/ (or just HOST:PORT)")
-    );
+fn the_address_the_server_prints_is_accepted_and_mistakes_are_usage_errors() {
+    let mut server = echo_server();
+    let url = testkit::listening_url(&mut server);
+    let port = server.addr.rsplit_once(':').expect("HOST:PORT").1.to_string();
+    for addr in [url.as_str(), &format!(":{port}"), &format!("ws://localhost:{port}/")] {
+        let finished = run(client(), &["--addr", addr], &[], "", TIMEOUT);
+        assert!(finished.status.success(), "--addr {addr}: {finished:?}");
+    }
+    testkit::assert_refuses_bad_addresses(client());
+    let line = testkit::usage_error(client(), &["--addr", &format!("http://{}/", server.addr)]);
+    assert!(line.contains("a WebSocket URL starts with ws://"), "{line}");
 }
 
 #[test]

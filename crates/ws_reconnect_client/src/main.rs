@@ -49,12 +49,12 @@ const QUEUE_LIMIT: usize = 20;
 #[command(about = "Lesson 08: a client that survives")]
 struct Args {
     /// The server to talk to: host:port, or a URL such as http://127.0.0.1:5003/.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR)]
-    addr: String,
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR, value_parser = common::http_or_ws_address)]
+    addr: common::Address,
     /// Seconds between our Pings; two intervals without a word from the server
     /// mean the connection is dead.
-    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
-    heartbeat: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = common::seconds)]
+    heartbeat: Duration,
     /// A first message to send, before the lines you type.
     message: Vec<String>,
 }
@@ -83,14 +83,9 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    if !(args.heartbeat > 0.0 && args.heartbeat.is_finite()) {
-        return Err(
-            "--heartbeat must be a number of seconds above 0, such as 15 or 0.5".to_string()
-        );
-    }
-    let heartbeat = Duration::from_secs_f64(args.heartbeat);
+    let heartbeat = args.heartbeat;
     // One address, two protocols: http://ADDR/api/messages and ws://ADDR/ws.
-    let addr = args.addr.split("://").last().unwrap_or_default().trim_end_matches('/').to_string();
+    let addr = args.addr.to_string();
     let url = format!("ws://{addr}/ws");
     let mut handler = Printer::default();
 

@@ -224,3 +224,18 @@ fn without_attempt(line: &str) -> String {
         None => line.to_string(),
     }
 }
+
+#[test]
+fn the_addresses_the_server_prints_are_accepted_and_mistakes_are_usage_errors() {
+    let mut server = server_on("127.0.0.1:0");
+    let url = testkit::listening_url(&mut server);
+    let ws_url = format!("ws://{}/ws", server.addr);
+    let port = server.addr.rsplit_once(':').expect("HOST:PORT").1.to_string();
+    for addr in [url.as_str(), &ws_url, &format!(":{port}")] {
+        let finished = run(client(), &["--addr", addr], &[], "", TIMEOUT);
+        assert!(finished.status.success(), "--addr {addr}: {finished:?}");
+    }
+    testkit::assert_refuses_bad_addresses(client());
+    let line = testkit::usage_error(client(), &["--heartbeat", "0"]);
+    assert!(line.contains("a number of seconds above 0"), "{line}");
+}

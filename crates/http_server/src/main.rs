@@ -86,11 +86,15 @@ async fn main() {
     println!("Try: curl -i 'http://{addr}/hello?name=Alice'");
 
     // One set of HTTP/1.1 settings for every connection. hyper measures timeouts with
-    // the timer we give it; without one, the header read timeout is silently off.
+    // the timer we give it (it panics if a timeout is set without one).
+    // `half_close`: a client may shut its sending side once its request is out (`nc`
+    // does, at the end of its input) and still wait for the answer; without this,
+    // hyper would take that end of input for a hang-up and drop the request.
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(MAX_HEAD_BYTES);
+        .max_header_size(MAX_HEAD_BYTES)
+        .half_close(true);
 
     // Keeps track of open connections, so that Ctrl-C can wait for them to finish.
     let graceful = GracefulShutdown::new();

@@ -118,6 +118,20 @@ fn keep_alive_and_pipelining_are_logged_per_connection() {
 }
 
 #[test]
+fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
+    // `printf ... | nc` sends the request, then shuts its sending side (a TCP FIN) and
+    // waits for the answer. That is allowed: the answer must come, every time.
+    let server = server();
+    for _ in 0..20 {
+        let mut stream = connect(&server.addr);
+        stream.write_all(b"GET /hello?name=Raw HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+        stream.shutdown(std::net::Shutdown::Write).expect("half-close");
+        let response = read_response(&mut stream, false).expect("an answer, not a hang-up");
+        assert_eq!((response.status, response.body.as_str()), (200, "Hello, Raw!\n"));
+    }
+}
+
+#[test]
 fn garbage_gets_a_400_and_the_server_carries_on() {
     let mut server = server();
     let mut stream = connect(&server.addr);

@@ -108,11 +108,12 @@ async fn main() {
     println!("Open http://{addr}/ in a browser, or: curl -i http://{addr}/api/messages");
 
     // One set of HTTP/1.1 settings for every connection. hyper measures timeouts with
-    // the timer we give it; without one, the header read timeout is silently off.
+    // the timer we give it (it panics if a timeout is set without one).
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(MAX_HEAD_BYTES);
+        .max_header_size(MAX_HEAD_BYTES)
+        .half_close(true);
 
     let shared = Arc::new(Shared {
         room: Room::new(),

@@ -18,7 +18,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper::client::conn::http1;
 use hyper::header::{CONNECTION, HOST};
-use hyper::{Request, Response};
+use hyper::{Request, Response, Version};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -60,29 +60,72 @@ async fn run(args: Args) -> Result<(), Error> {
         .finish();
     let target = format!("/hello?{query}");
 
-    // Connection 1: two requests, one after the other, over the same TCP connection.
-    let (mut sender, connection) = connect(&addr, 1).await?;
+    // Connection 1: two requests, one after the other, over the same TCP connection,
+    // if the server agrees. Keep-alive is negotiated, not promised: a server may say
+    // it will close after this answer (`Connection: close`, or an HTTP/1.0 answer
+    // without `keep-alive`), and then the next request needs a new connection.
+    let mut connections = 1;
+    let (mut sender, mut connection) = connect(&addr, connections).await?;
+    let (mut served, mut open) = (0, true);
     for number in 1..=2 {
+        if !open {
+            connections += 1;
+            (sender, connection) = connect(&addr, connections).await?;
+            (served, open) = (0, true);
+        }
         let request = get(&addr, &target, false);
         println!("  Request {number}: GET {target}");
         let response = send(&mut sender, request, &addr).await?;
+        served += 1;
+        let closing = closes_after(&response);
         print_response(response, &addr).await?;
+        if let Some(why) = closing {
+            println!("  The server will close connection {connections}: {why}.");
+            let _ = (&mut connection).await;
+            open = false;
+        }
     }
-    // Dropping the sender tells hyper we have no more requests, so it closes the
-    // connection; waiting for the connection task lets us see that happen.
-    drop(sender);
-    let _ = connection.await;
-    println!("Connection 1 closed by us: two requests, one connection.");
+    if open {
+        // Dropping the sender tells hyper we have no more requests, so it closes the
+        // connection; waiting for the connection task lets us see that happen.
+        drop(sender);
+        let _ = connection.await;
+        let requests = if served == 2 { "two requests" } else { "one request" };
+        println!("Connection {connections} closed by us: {requests}, one connection.");
+    }
 
-    // Connection 2: one request that asks the server to close the connection after
-    // answering, as HTTP/1.0 used to do for every request.
-    let (mut sender, connection) = connect(&addr, 2).await?;
+    // One more connection: one request that asks the server to close the connection
+    // after answering, as HTTP/1.0 used to do for every request.
+    connections += 1;
+    let (mut sender, connection) = connect(&addr, connections).await?;
     println!("  Request 3: GET {target} (with Connection: close)");
     let response = send(&mut sender, get(&addr, &target, true), &addr).await?;
     print_response(response, &addr).await?;
     let _ = connection.await;
-    println!("Connection 2 closed by the server, as we asked.");
+    println!("Connection {connections} closed by the server, as we asked.");
     Ok(())
+}
+
+/// Why the server will close the connection after this response, if it will. HTTP/1.1
+/// keeps a connection open unless either side says `Connection: close`; HTTP/1.0 closes
+/// it unless the server says `Connection: keep-alive`.
+fn closes_after(response: &Response<hyper::body::Incoming>) -> Option<&'static str> {
+    // `Connection` holds a comma-separated list of tokens, in any case.
+    let tokens: Vec<String> = response
+        .headers()
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|token| token.trim().to_ascii_lowercase())
+        .collect();
+    if tokens.iter().any(|token| token == "close") {
+        Some("it answered with `connection: close`")
+    } else if response.version() == Version::HTTP_10 && !tokens.iter().any(|t| t == "keep-alive") {
+        Some("it answered in HTTP/1.0 without `connection: keep-alive`")
+    } else {
+        None
+    }
 }
 
 /// Opens a TCP connection and runs the HTTP/1.1 handshake over it. hyper splits the
@@ -170,6 +213,13 @@ async fn print_response(
             ));
         }
     };
-    println!("    body: {}", String::from_utf8_lossy(&body).trim_end());
+    // One line of body is enough to see what came back; an HTML error page is longer.
+    let body = String::from_utf8_lossy(&body);
+    let mut lines = body.trim_end().lines();
+    println!("    body: {}", lines.next().unwrap_or_default());
+    let more = lines.count();
+    if more > 0 {
+        println!("          ({more} more lines)");
+    }
     Ok(())
 }

@@ -78,14 +78,13 @@ fn no_server_gets_one_friendly_line() {
     assert_matches(&block("02-http-client.md", "no-server"), &[line]);
 }
 
-#[test]
-fn an_error_status_is_printed_not_a_crash() {
-    // A stand-in server that answers every request with a 500 and keeps the
-    // connection open, as a real server might.
+/// A stand-in server that gives every request `answer`, and then closes the
+/// connection if `close` is set (or the request asked it to). Returns its address.
+fn stand_in(answer: &'static [u8], close: bool) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("an address").to_string();
     thread::spawn(move || {
-        for stream in listener.incoming().take(2) {
+        for stream in listener.incoming().take(3) {
             let Ok(mut stream) = stream else { return };
             stream.set_read_timeout(Some(TIMEOUT)).expect("a timeout");
             thread::spawn(move || {
@@ -95,9 +94,8 @@ fn an_error_status_is_printed_not_a_crash() {
                     pending.extend_from_slice(&chunk[..n]);
                     while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
                         let head: Vec<u8> = pending.drain(..end + 4).collect();
-                        let close = String::from_utf8_lossy(&head).contains("connection: close");
-                        let answer = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 6\r\n\r\noops!\n";
-                        if stream.write_all(answer).is_err() || close {
+                        let asked = String::from_utf8_lossy(&head).contains("connection: close");
+                        if stream.write_all(answer).is_err() || close || asked {
                             return;
                         }
                     }
@@ -105,13 +103,59 @@ fn an_error_status_is_printed_not_a_crash() {
             });
         }
     });
-    let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
+    addr
+}
+
+#[test]
+fn an_error_status_is_printed_not_a_crash() {
+    // A 500 that keeps the connection open, as a real server might.
+    let answer = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 6\r\n\r\noops!\n";
+    let finished = run(client(), &["--addr", &stand_in(answer, false)], &[], "", TIMEOUT);
     assert!(finished.status.success(), "{finished:?}");
     assert_eq!(
         finished.stdout.matches("Response:  HTTP/1.1 500 Internal Server Error\n").count(),
         3
     );
     assert_eq!(finished.stdout.matches("body: oops!\n").count(), 3);
+}
+
+#[test]
+fn a_server_that_closes_after_answering_gets_a_new_connection_for_the_next_request() {
+    // HTTP/1.0 closes after each response unless the server says keep-alive; an
+    // HTTP/1.1 server may say `connection: close`. Either way, request 2 needs a new
+    // connection, and the client says why instead of failing.
+    for (answer, why) in [
+        (
+            &b"HTTP/1.0 200 OK\r\ncontent-length: 6\r\n\r\nHello\n"[..],
+            "it answered in HTTP/1.0 without `connection: keep-alive`.",
+        ),
+        (
+            &b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 6\r\n\r\nHello\n"[..],
+            "it answered with `connection: close`.",
+        ),
+    ] {
+        let finished = run(client(), &["--addr", &stand_in(answer, true)], &[], "", TIMEOUT);
+        assert!(finished.status.success(), "{finished:?}");
+        let stdout = finished.stdout;
+        for line in [
+            format!("  The server will close connection 1: {why}"),
+            format!("  The server will close connection 2: {why}"),
+            "Connection 3 closed by the server, as we asked.".to_string(),
+        ] {
+            assert!(stdout.contains(&line), "no {line:?} in:\n{stdout}");
+        }
+        assert_eq!(stdout.matches("body: Hello\n").count(), 3, "{stdout}");
+    }
+}
+
+#[test]
+fn lesson_03_answers_with_connection_close_and_the_client_carries_on() {
+    // Lesson 03 is a WebSocket server: a plain GET gets a 426 and `connection: close`.
+    let server = Server::start(&bin_path("ws_echo_server"));
+    let finished = run(client(), &["--addr", &server.addr], &[], "", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert_eq!(finished.stdout.matches("Response:  HTTP/1.1 426 Upgrade Required").count(), 3);
+    assert!(finished.stdout.contains("The server will close connection 2"), "{}", finished.stdout);
 }
 
 #[test]

@@ -255,7 +255,7 @@ async fn talk(
                     }
                     None => return Ended::Vanished,
                     Some(Ok(Message::Text(text))) => {
-                        debug!("conn #{conn} text: {:?}", text.as_str());
+                        debug!("conn #{conn} text: {}", preview(text.as_str()));
                         // Bad JSON or an unknown type gets an error message back, and
                         // the connection stays open: it is a mistake, not an attack.
                         let problem = match serde_json::from_str::<ClientMessage>(&text) {
@@ -332,4 +332,14 @@ async fn close(ws: &mut Socket, code: CloseCode, reason: &'static str) -> Ended 
     })
     .await;
     Ended::ClosedByUs(code, reason)
+}
+
+/// What the log shows of a message: all of a short one, the start of a long one, so
+/// that one 64 KiB message does not become a 64 KiB log line.
+fn preview(text: &str) -> String {
+    const SHOWN: usize = 60;
+    match text.char_indices().nth(SHOWN) {
+        None => format!("{text:?}"),
+        Some((end, _)) => format!("{:?}... ({} bytes)", &text[..end], text.len()),
+    }
 }

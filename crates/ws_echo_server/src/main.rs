@@ -218,7 +218,7 @@ async fn echo(
             }
             None => return Ended::Vanished,
             Some(Ok(Message::Text(text))) => {
-                info!("conn #{conn} text: {:?}", text.as_str());
+                info!("conn #{conn} text: {}", preview(text.as_str()));
                 Message::text(format!("Server received: {text}"))
             }
             Some(Ok(Message::Binary(bytes))) => {
@@ -352,5 +352,15 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(not(unix))]
     async {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// What the log shows of a message: all of a short one, the start of a long one, so
+/// that one 64 KiB message does not become a 64 KiB log line.
+fn preview(text: &str) -> String {
+    const SHOWN: usize = 60;
+    match text.char_indices().nth(SHOWN) {
+        None => format!("{text:?}"),
+        Some((end, _)) => format!("{:?}... ({} bytes)", &text[..end], text.len()),
     }
 }

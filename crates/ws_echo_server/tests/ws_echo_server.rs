@@ -91,6 +91,9 @@ fn an_oversized_message_closes_that_connection_with_1009_only() {
     // Exactly 64 KiB is fine, and the other client never noticed anything.
     ws::send(&mut other, TEXT, &vec![b'b'; 64 * 1024 - "x".len()], true);
     assert_eq!(ws::read_data(&mut other).payload.len(), "Server received: ".len() + 64 * 1024 - 1);
+    // The log shows the start of a long message, not 64 KiB of it.
+    let line = server.program.wait_for("conn #1 text:");
+    assert_eq!(line, format!(" INFO conn #1 text: {:?}... (65535 bytes)", "b".repeat(60)));
     ws::send_text(&mut other, "fine");
     assert_eq!(ws::read_data(&mut other).text(), "Server received: fine");
 }

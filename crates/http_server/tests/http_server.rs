@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use testkit::http::{self, connect, get, read_response, read_to_close, request};
-use testkit::{Program, Server};
+use testkit::{Program, Server, tools};
 
 fn server() -> Server {
     Server::start(Path::new(env!("CARGO_BIN_EXE_http_server")))
@@ -236,9 +236,9 @@ fn page_01_shows_what_the_server_prints() {
     let page = "01-http-server.md";
     for id in ["curl-root", "curl-hello", "curl-utf8", "curl-404", "curl-405", "curl-head"] {
         let block = testkit::page::block(page, id);
-        let command = block.commands.first().expect("a curl command").clone();
-        let (actual, _) = http::curl(&server.addr, &command);
+        let actual = tools::curl(&block, common::HTTP_ADDR, &server.addr);
         testkit::page::assert_matches(&block, &actual);
+        let command = block.command();
         // Wait for the log line, so the server's output is in the page's order.
         let target = command
             .split('\'')

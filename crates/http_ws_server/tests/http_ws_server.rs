@@ -345,7 +345,7 @@ fn page_07_shows_what_the_server_prints() {
         ("curl-ws", "GET /ws -> 426"),
     ] {
         let block = testkit::page::block(page, id);
-        let (lines, _) = testkit::http::curl(&server.addr, &block.commands[0]);
+        let lines = testkit::tools::curl(&block, common::HTTP_WS_ADDR, &server.addr);
         testkit::page::assert_matches(&block, &lines);
         server.program.wait_for(log);
     }

@@ -9,9 +9,11 @@
 
 pub mod http;
 pub mod page;
+pub mod tools;
 pub mod ws;
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -56,6 +58,9 @@ pub struct Program {
     stdin: Option<std::process::ChildStdin>,
     lines: Receiver<String>,
     seen: Vec<String>,
+    /// A shell command runs in a process group of its own, so that killing it kills
+    /// every program of its pipeline, not only the shell.
+    group: bool,
 }
 
 impl Program {
@@ -76,23 +81,49 @@ impl Program {
     }
 
     fn spawn(bin: &Path, args: &[&str], env: &[(&str, &str)], interactive: bool) -> Program {
-        let (reader, writer) = std::io::pipe().expect("a pipe");
         let mut command = Command::new(bin);
         command
             .args(args)
             .env("RUST_LOG", "info")
             .env_remove(common::ADDR_ENV)
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Program::spawn_command(command, interactive, true)
+    }
+
+    /// Starts `bin` in the folder `dir`, with stderr in the same pipe as stdout or
+    /// thrown away (for [`tools::shell`]).
+    pub(crate) fn spawn_in(
+        bin: &Path,
+        args: &[&str],
+        dir: &Path,
+        with_stderr: bool,
+        keyboard: bool,
+    ) -> Program {
+        let mut command = Command::new(bin);
+        command.args(args).current_dir(dir).env_remove(common::ADDR_ENV).process_group(0);
+        let mut program = Program::spawn_command(command, keyboard, with_stderr);
+        program.group = true;
+        program
+    }
+
+    fn spawn_command(mut command: Command, interactive: bool, with_stderr: bool) -> Program {
+        let bin = command.get_program().to_os_string();
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        command
             .stdin(if interactive { Stdio::piped() } else { Stdio::null() })
-            .stdout(writer.try_clone().expect("a second pipe end"))
-            .stderr(writer);
-        let mut child =
-            command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+            .stdout(writer.try_clone().expect("a second pipe end"));
+        if with_stderr {
+            command.stderr(writer);
+        } else {
+            command.stderr(Stdio::null());
+            drop(writer);
+        }
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {bin:?}: {e}"));
         // `command` holds our copies of the pipe's write end: drop it, so that the
         // reader sees the end of the output when the program exits.
         drop(command);
         let stdin = child.stdin.take();
-        Program { child, stdin, lines: read_lines(reader), seen: Vec::new() }
+        Program { child, stdin, lines: read_lines(reader), seen: Vec::new(), group: false }
     }
 
     /// Types `line` and Enter (for a program started with `start_interactive`).
@@ -135,6 +166,14 @@ impl Program {
         }
     }
 
+    /// The next line the program prints, or `None` if it ends first or prints
+    /// nothing more within `timeout`.
+    pub fn next_line(&mut self, timeout: Duration) -> Option<String> {
+        let line = self.lines.recv_timeout(timeout).ok()?;
+        self.seen.push(line.clone());
+        Some(line)
+    }
+
     /// The program's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -151,6 +190,11 @@ impl Program {
 
     /// Kills the program at once, as a crash or `kill -9` would.
     pub fn kill(&mut self) {
+        if self.group {
+            let group = format!("-{}", self.child.id());
+            let _ =
+                Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -189,8 +233,7 @@ impl Program {
 
 impl Drop for Program {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 

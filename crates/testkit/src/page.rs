@@ -28,6 +28,14 @@ pub struct Block {
 }
 
 impl Block {
+    /// The block's one command, for a block that shows exactly one.
+    pub fn command(&self) -> &str {
+        match self.commands.as_slice() {
+            [command] => command,
+            _ => panic!("block {} shows {} commands, not one", self.id, self.commands.len()),
+        }
+    }
+
     /// The arguments after `--` in the block's first `cargo run` command.
     pub fn cargo_run_args(&self) -> Vec<String> {
         let command = self

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use testkit::http::{connect, read_response, read_to_close};
 use testkit::page::{assert_matches, block};
 use testkit::ws::{self, BINARY, CLOSE, PING, PONG, TEXT};
-use testkit::{Server, TIMEOUT, bin_path, http};
+use testkit::{Server, TIMEOUT, bin_path, tools};
 
 fn server() -> Server {
     Server::start(Path::new(env!("CARGO_BIN_EXE_ws_echo_server")))
@@ -243,13 +243,12 @@ fn page_03_shows_what_the_programs_print() {
     server.program.wait_for("conn #1 closed by the client");
 
     let upgrade = block(page, "curl-upgrade");
-    let (lines, stream) = http::curl(&server.addr, &upgrade.commands[0]);
+    let lines = tools::curl_until_shown(&upgrade, common::WS_ECHO_ADDR, &server.addr);
     assert_matches(&upgrade, &lines);
-    drop(stream);
     server.program.wait_for("conn #2 vanished");
 
     let plain = block(page, "curl-plain");
-    let (mut lines, _) = http::curl(&server.addr, &plain.commands[0]);
+    let mut lines = tools::curl(&plain, common::WS_ECHO_ADDR, &server.addr);
     // The body names the server's address, so its length depends on how many digits
     // the port has: the page shows port 5001, four digits.
     let port_digits = server.addr.rsplit(':').next().map_or(0, str::len);

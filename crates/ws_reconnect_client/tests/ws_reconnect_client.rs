@@ -165,7 +165,7 @@ fn page_08_shows_what_server_and_client_print() {
     let addr = first.addr.clone();
 
     let before = block(page, "post-before");
-    let (lines, _) = testkit::http::curl(&addr, &before.commands[0]);
+    let lines = testkit::tools::curl(&before, common::HTTP_WS_ADDR, &addr);
     assert_matches(&before, &lines);
 
     let client_block = block(page, "client");
@@ -186,7 +186,7 @@ fn page_08_shows_what_server_and_client_print() {
     let mut second = server_on(&addr);
     client.wait_for_within("* guest-1 joined (1 online)", Duration::from_secs(30));
     let after = block(page, "post-after");
-    let (lines, _) = testkit::http::curl(&addr, &after.commands[0]);
+    let lines = testkit::tools::curl(&after, common::HTTP_WS_ADDR, &addr);
     assert_matches(&after, &lines);
     client.wait_for("curl: Hello again");
     client.end_input();

@@ -1,0 +1,189 @@
+//! Tools we did not write (curl, nc, websocat, wscat, Python's WebSocket libraries),
+//! run by the tests the way a lesson page tells a student to run them.
+//!
+//! `cargo test --workspace` must pass on a machine that has only Rust, so a test
+//! whose tool is missing prints one line (what it skipped, how to install the tool)
+//! and passes. CI installs every tool and sets `LESSONS_REQUIRE_TOOLS=1`, under
+//! which a missing tool fails the test instead: CI can never pass by skipping.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use std::time::Duration;
+
+use crate::page::Block;
+use crate::{Program, TIMEOUT};
+
+/// Set to `1` (as `.ci/run` does) to make a missing tool a failure, not a skip.
+pub const REQUIRE_ENV: &str = "LESSONS_REQUIRE_TOOLS";
+
+/// A tool that a page uses: how to tell it is there, and how to install it.
+pub struct Tool {
+    pub name: &'static str,
+    /// A command that succeeds only if the tool is installed.
+    probe: &'static [&'static str],
+    pub install: &'static str,
+}
+
+pub const CURL: Tool = Tool {
+    name: "curl",
+    probe: &["curl", "--version"],
+    install: "apt-get install curl (CI: 7.88, Debian 12)",
+};
+pub const NC: Tool = Tool {
+    name: "nc",
+    probe: &["nc", "-h"],
+    install: "apt-get install netcat-openbsd (CI: 1.219, Debian 12)",
+};
+pub const WEBSOCAT: Tool = Tool {
+    name: "websocat",
+    probe: &["websocat", "--version"],
+    install: "cargo install --locked websocat@1.14.1",
+};
+pub const WSCAT: Tool =
+    Tool { name: "wscat", probe: &["wscat", "--version"], install: "npm install -g wscat@6.1.0" };
+pub const PYTHON: Tool =
+    Tool { name: "python3", probe: &["python3", "--version"], install: "apt-get install python3" };
+pub const PY_WEBSOCKETS: Tool = Tool {
+    name: "python3 websockets",
+    probe: &["python3", "-c", "import websockets"],
+    install: "pip install websockets==15.0.1",
+};
+pub const PY_WEBSOCKET_CLIENT: Tool = Tool {
+    name: "python3 websocket-client",
+    probe: &["python3", "-c", "import websocket"],
+    install: "pip install websocket-client==1.8.0",
+};
+pub const SCRIPT: Tool = Tool {
+    name: "script",
+    probe: &["script", "--version"],
+    install: "apt-get install bsdutils (a terminal for wscat)",
+};
+
+/// True if every tool in `tools` is installed. If one is missing, prints one line
+/// naming the test's `what` and how to install the tool, and returns false; under
+/// `LESSONS_REQUIRE_TOOLS=1` it fails the test instead.
+pub fn available(what: &str, tools: &[&Tool]) -> bool {
+    for tool in tools {
+        let (program, args) = tool.probe.split_first().expect("a probe command");
+        let found = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !found {
+            let line = format!(
+                "skipped: {what}: {} is not installed (install it with: {})",
+                tool.name, tool.install
+            );
+            assert!(std::env::var(REQUIRE_ENV).as_deref() != Ok("1"), "{REQUIRE_ENV}=1: {line}");
+            eprintln!("{line}");
+            return false;
+        }
+    }
+    true
+}
+
+/// A page's command, pointed at the address a test's server got instead of the
+/// lesson's default: `127.0.0.1:5001` becomes `127.0.0.1:39411`, and the port alone
+/// (`nc 127.0.0.1 5001`, `websocat -s 5001`) becomes `39411`.
+pub fn at(command: &str, default: &str, actual: &str) -> String {
+    let (default_port, actual_port) = (port(default), port(actual));
+    let command = command.replace(default, actual);
+    command
+        .split(' ')
+        .map(|word| if word == default_port { actual_port } else { word })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn port(addr: &str) -> &str {
+    addr.rsplit(':').next().unwrap_or(addr)
+}
+
+/// Starts `command` with `sh -c`, in `dir`, as a student types it at a terminal:
+/// stdout and stderr arrive through one pipe, as the terminal shows them.
+pub fn shell(command: &str, dir: &Path) -> Program {
+    Program::spawn_in(Path::new("sh"), &["-c", command], dir, true, false)
+}
+
+/// [`shell`], keeping only stdout: curl, for one, prints a progress meter on stderr
+/// when its output is not a terminal, which a student never sees.
+pub fn shell_stdout(command: &str, dir: &Path) -> Program {
+    Program::spawn_in(Path::new("sh"), &["-c", command], dir, false, false)
+}
+
+/// Runs the command of a page's block (its one `$` line) with `sh -c`, pointed at
+/// `actual` instead of the lesson's `default` address, waits for it to end, and
+/// returns the lines it printed (stdout only if `stdout_only`).
+pub fn run_block(block: &Block, default: &str, actual: &str, stdout_only: bool) -> Vec<String> {
+    let command = at(block.command(), default, actual);
+    let dir = std::env::temp_dir();
+    let mut program =
+        if stdout_only { shell_stdout(&command, &dir) } else { shell(&command, &dir) };
+    program.wait_exit(TIMEOUT).1
+}
+
+/// For a command that does not end by itself (curl after an upgrade, a client that
+/// waits for more): runs it in a terminal, reads as many lines as the block shows,
+/// waits a moment for any line the page does not show, then stops it, as the student
+/// does with Ctrl-C.
+pub fn run_block_until_shown(block: &Block, default: &str, actual: &str) -> Vec<String> {
+    let command = at(block.command(), default, actual);
+    let mut program = terminal(&command, false);
+    let mut lines = Vec::new();
+    while lines.len() < block.output.len() {
+        match program.next_line(TIMEOUT) {
+            Some(line) => lines.push(plain(&line)),
+            None => break,
+        }
+    }
+    // Anything more would be output the page does not show: give it a chance to come.
+    while let Some(line) = program.next_line(Duration::from_millis(300)) {
+        lines.push(plain(&line));
+    }
+    program.kill();
+    lines
+}
+
+/// Runs `command` in a terminal of its own (a pseudo-terminal, made by `script`), as
+/// a student's shell does. Some tools behave differently when their output is not a
+/// terminal: curl holds its output back in a buffer, wscat prints nothing at all.
+/// Read its lines through [`plain`]. With `keyboard`, [`Program::type_line`] types.
+pub fn terminal(command: &str, keyboard: bool) -> Program {
+    Program::spawn_in(
+        Path::new("script"),
+        &["-qec", command, "/dev/null"],
+        &std::env::temp_dir(),
+        true,
+        keyboard,
+    )
+}
+
+/// A terminal's line as text: without colours and cursor moves, without the `\r`.
+pub fn plain(line: &str) -> String {
+    let text = strip_ansi_escapes::strip_str(line);
+    text.trim_end_matches('\r').to_string()
+}
+
+/// The output of a page's `curl` block, from the real curl. Without curl (and
+/// without `LESSONS_REQUIRE_TOOLS`), the test's own HTTP client sends the same
+/// request instead, so that the server's side of the page is still checked.
+pub fn curl(block: &Block, default: &str, actual: &str) -> Vec<String> {
+    if available(&format!("the real curl for block `{}`", block.id), &[&CURL]) {
+        run_block(block, default, actual, true)
+    } else {
+        crate::http::curl(actual, block.command()).0
+    }
+}
+
+/// [`curl`] for a command that does not end by itself (`curl -N` after a 101).
+pub fn curl_until_shown(block: &Block, default: &str, actual: &str) -> Vec<String> {
+    if available(&format!("the real curl for block `{}`", block.id), &[&CURL, &SCRIPT]) {
+        run_block_until_shown(block, default, actual)
+    } else {
+        crate::http::curl(actual, block.command()).0
+    }
+}

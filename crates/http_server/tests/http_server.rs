@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use testkit::http::{self, connect, get, read_response, read_to_close, request};
+use testkit::http::{connect, get, read_response, read_to_close, request};
 use testkit::{Program, Server, tools};
 
 fn server() -> Server {

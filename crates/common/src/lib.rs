@@ -39,3 +39,23 @@ pub fn init_logging() {
         .without_time()
         .init();
 }
+
+/// Makes a client exit quietly, as Unix tools do, when what reads its output goes
+/// away: `cargo run -p ws_chat_client | head -3` closes the pipe after three lines,
+/// and `println!` then panics ("failed printing to stdout: Broken pipe"). That one
+/// panic becomes a quiet exit with status 0; every other panic is reported as usual.
+pub fn exit_quietly_on_broken_pipe() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
+}

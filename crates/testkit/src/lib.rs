@@ -430,3 +430,54 @@ pub fn assert_refuses_bad_addresses(bin: &Path) {
         assert!(line.contains("invalid value") && line.contains(says), "--addr {bad}: {line}");
     }
 }
+
+/// Runs `bin` with its stdout read by something that stops after `n` lines and
+/// closes the pipe, as `| head -n` does, and `stdin` as its input, then
+/// `typed_after` once the pipe is closed. Returns its exit status, its stderr and
+/// the lines read.
+pub fn run_into_head(
+    bin: &Path,
+    args: &[&str],
+    stdin: &str,
+    n: usize,
+    typed_after: &str,
+) -> (ExitStatus, String, Vec<String>) {
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env_remove(common::ADDR_ENV)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let mut input = child.stdin.take().expect("piped stdin");
+    input.write_all(stdin.as_bytes()).expect("write the input");
+    let stderr = read_all(child.stderr.take().expect("piped stderr"));
+    let stdout = child.stdout.take().expect("piped stdout");
+    // `head`: read `n` lines, then close the pipe (the reader is dropped with the
+    // thread). The program's next print then has nowhere to go.
+    let (lines_tx, lines_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let lines: Vec<String> =
+            BufReader::new(stdout).lines().map_while(Result::ok).take(n).collect();
+        let _ = lines_tx.send(lines);
+    });
+    let read = lines_rx.recv_timeout(TIMEOUT).expect("the program printed its lines in time");
+    // More typing, whose answers have nowhere to go; then the input ends.
+    let _ = input.write_all(typed_after.as_bytes());
+    drop(input);
+    let pid = child.id();
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done_tx.send(child.wait());
+    });
+    let status = match done_rx.recv_timeout(TIMEOUT) {
+        Ok(status) => status.expect("wait for the program"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            panic!("{} did not exit within {TIMEOUT:?} after its stdout closed", bin.display());
+        }
+    };
+    (status, stderr.recv_timeout(TIMEOUT).unwrap_or_default(), read)
+}

@@ -12,6 +12,7 @@
 //! two things at once. The keyboard and the socket can each have something for us at
 //! any moment; `tokio::select!` waits for both and handles whichever comes first.
 
+use std::pin::pin;
 use std::time::Duration;
 
 use clap::Parser;
@@ -48,6 +49,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 async fn main() {
     let args = Args::parse();
     common::init_logging();
+    common::exit_quietly_on_broken_pipe();
     if let Err(message) = run(args).await {
         eprintln!("error: {message}");
         std::process::exit(1);
@@ -58,6 +60,9 @@ async fn run(args: Args) -> Result<(), Error> {
     // A WebSocket address is a URL with its own scheme: ws:// (or wss:// with TLS).
     let url = format!("ws://{}{}", args.addr.socket, args.addr.path_or("/"));
 
+    // Ctrl-C is ours from now on: it closes the connection properly instead of
+    // killing the program mid-conversation.
+    let mut ctrl_c = pin!(ctrl_c());
     let mut ws = connect(&url).await?;
 
     if !args.message.is_empty() {
@@ -69,8 +74,15 @@ async fn run(args: Args) -> Result<(), Error> {
     // `select!` waits for both at once and runs the branch of whichever is first;
     // the other keeps waiting for the next turn of the loop.
     let mut keyboard = keyboard_lines();
+    let mut goodbye = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
     loop {
         tokio::select! {
+            () = &mut ctrl_c => {
+                // 1001 "going away": what a browser says when its tab closes.
+                info!("Ctrl-C: closing the connection with 1001 (going away)");
+                goodbye = CloseFrame { code: CloseCode::Away, reason: "Ctrl-C".into() };
+                break;
+            }
             line = keyboard.recv() => match line {
                 Some(line) if line.trim() == "/quit" => break,
                 Some(line) if line.trim().is_empty() => {}
@@ -94,12 +106,12 @@ async fn run(args: Args) -> Result<(), Error> {
         }
     }
 
-    // The close handshake: we send a Close frame with a code (1000: normal), the
-    // server answers with its own Close, and only then is the TCP connection shut.
+    // The close handshake: we send a Close frame with a code (1000: normal, or 1001
+    // after Ctrl-C), the server answers with its own Close, and only then is the TCP
+    // connection shut.
     // The server answers each line we sent before it reads our Close, so the
     // answers to everything we typed arrive before its Close: we print them.
-    let frame = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
-    ws.close(Some(frame)).await.map_err(|e| format!("closing failed: {e}"))?;
+    ws.close(Some(goodbye)).await.map_err(|e| format!("closing failed: {e}"))?;
     match tokio::time::timeout(TIMEOUT, answer_to_close(&mut ws)).await {
         Ok(Some(frame)) => {
             info!("Closed: the server answered {} {:?}", frame.code, frame.reason.as_str())
@@ -186,4 +198,27 @@ async fn answer_to_close(ws: &mut Socket) -> Option<CloseFrame> {
         }
     }
     answer
+}
+
+/// Starts listening for Ctrl-C now, so that one pressed early is not missed, and
+/// returns a future that completes when it comes. Without a handler of our own,
+/// Ctrl-C ends the program at once, and the server never hears a Close.
+fn ctrl_c() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match interrupt {
+                Ok(mut interrupt) => {
+                    interrupt.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -180,3 +180,33 @@ fn the_address_the_server_prints_is_accepted_and_mistakes_are_usage_errors() {
     }
     testkit::assert_refuses_bad_addresses(client());
 }
+
+#[test]
+fn ctrl_c_closes_with_1001_and_says_so() {
+    let mut server = chat_server();
+    let mut client = typing_client(&server, "guest-1");
+    client.interrupt();
+    let (status, output) = client.wait_exit(TIMEOUT);
+    assert!(status.success(), "{output:?}");
+    assert!(
+        output.contains(&" INFO Ctrl-C: closing the connection with 1001 (going away)".to_string()),
+        "{output:?}"
+    );
+    assert!(
+        output.iter().any(|l| l.starts_with(" INFO Closed: the server answered 1001")),
+        "{output:?}"
+    );
+    server.program.wait_for("conn #1 closed by the client: 1001 \"Ctrl-C\"");
+}
+
+#[test]
+fn piped_into_head_it_exits_quietly() {
+    // `cargo run -p ws_chat_client | head -2`: once head has its two lines it
+    // closes the pipe, and the next line we print has nowhere to go.
+    let server = chat_server();
+    let args = ["--addr", &server.addr];
+    let (status, stderr, lines) = testkit::run_into_head(client(), &args, "one\n", 2, "two\n");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}

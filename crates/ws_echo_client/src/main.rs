@@ -47,6 +47,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 async fn main() {
     let args = Args::parse();
     common::init_logging();
+    common::exit_quietly_on_broken_pipe();
     if let Err(message) = run(args).await {
         eprintln!("error: {message}");
         std::process::exit(1);

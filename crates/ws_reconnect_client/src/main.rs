@@ -15,6 +15,7 @@
 //! exponential backoff and jitter.
 
 use std::collections::VecDeque;
+use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -64,6 +65,11 @@ type Error = String;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// What the user can do at any moment: type a line, or press Ctrl-C. Ctrl-C is a
+/// future kept across connections; boxed, so that functions can take it by name.
+type CtrlC = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+type Keyboard<'a> = (&'a mut mpsc::Receiver<String>, &'a mut CtrlC);
+
 /// How a connection ended.
 enum Session {
     /// `/quit` or the end of input: we are done.
@@ -76,6 +82,7 @@ enum Session {
 async fn main() {
     let args = Args::parse();
     common::init_logging();
+    common::exit_quietly_on_broken_pipe();
     if let Err(message) = run(args).await {
         eprintln!("error: {message}");
         std::process::exit(1);
@@ -100,6 +107,8 @@ async fn run(args: Args) -> Result<(), Error> {
         Err(FetchError::Other(err)) => return Err(err),
     }
 
+    // Ctrl-C closes the connection properly, as in lesson 06.
+    let mut ctrl_c: CtrlC = Box::pin(ctrl_c());
     let mut keyboard = keyboard_lines();
     let mut outbox: VecDeque<String> = VecDeque::new();
     if !args.message.is_empty() {
@@ -114,7 +123,8 @@ async fn run(args: Args) -> Result<(), Error> {
             Ok(ws) => {
                 handler.on_open(&url);
                 attempt = 0;
-                match session(ws, &mut handler, &mut keyboard, &mut outbox, heartbeat).await {
+                let keys = (&mut keyboard, &mut ctrl_c);
+                match session(ws, &mut handler, keys, &mut outbox, heartbeat).await {
                     Session::Quit => return Ok(()),
                     Session::Lost(why) => handler.on_close(&why),
                 }
@@ -133,7 +143,7 @@ async fn run(args: Args) -> Result<(), Error> {
             let wait = delay.mul_f64(0.5 + fastrand::f64() * 0.5);
             delay = (delay * 2).min(BACKOFF_MAX);
             info!("Reconnecting in {:.1} s (attempt {attempt})", wait.as_secs_f64());
-            if wait_offline(wait, &mut keyboard, &mut outbox).await {
+            if wait_offline(wait, (&mut keyboard, &mut ctrl_c), &mut outbox).await {
                 if !outbox.is_empty() {
                     warn!("Leaving with {} unsent lines", outbox.len());
                 }
@@ -175,7 +185,7 @@ fn catch_up(handler: &mut Printer, chats: &[handler::Chat]) {
 async fn session(
     mut ws: Socket,
     handler: &mut impl Handler,
-    keyboard: &mut mpsc::Receiver<String>,
+    (keyboard, ctrl_c): Keyboard<'_>,
     outbox: &mut VecDeque<String>,
     heartbeat: Duration,
 ) -> Session {
@@ -193,10 +203,14 @@ async fn session(
     let mut last_heard = Instant::now();
     loop {
         tokio::select! {
+            () = &mut *ctrl_c => {
+                info!("Ctrl-C: closing the connection with 1001 (going away)");
+                return goodbye(&mut ws, CloseCode::Away, "Ctrl-C").await;
+            }
             line = keyboard.recv() => match line {
                 // End of input (Ctrl-D, or the end of a pipe) or /quit: leave well.
-                None => return goodbye(&mut ws).await,
-                Some(line) if line.trim() == "/quit" => return goodbye(&mut ws).await,
+                None => return goodbye(&mut ws, CloseCode::Normal, "bye").await,
+                Some(line) if line.trim() == "/quit" => return goodbye(&mut ws, CloseCode::Normal, "bye").await,
                 Some(line) if line.trim().is_empty() => {}
                 Some(line) => {
                     if let Err(err) = ws.send(Message::text(to_json(&line))).await {
@@ -247,8 +261,8 @@ fn to_json(line: &str) -> String {
 }
 
 /// The close handshake, as in lesson 04: our Close, then the server's.
-async fn goodbye(ws: &mut Socket) -> Session {
-    let frame = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
+async fn goodbye(ws: &mut Socket, code: CloseCode, reason: &str) -> Session {
+    let frame = CloseFrame { code, reason: reason.into() };
     if ws.close(Some(frame)).await.is_ok() {
         let _ = tokio::time::timeout(TIMEOUT, async { while let Some(Ok(_)) = ws.next().await {} })
             .await;
@@ -262,14 +276,15 @@ async fn goodbye(ws: &mut Socket) -> Session {
 /// Returns true if the user wants to leave.
 async fn wait_offline(
     wait: Duration,
-    keyboard: &mut mpsc::Receiver<String>,
+    (keyboard, ctrl_c): Keyboard<'_>,
     outbox: &mut VecDeque<String>,
 ) -> bool {
-    let sleep = tokio::time::sleep(wait);
-    tokio::pin!(sleep);
+    let mut sleep = pin!(tokio::time::sleep(wait));
     loop {
         tokio::select! {
             () = &mut sleep => return false,
+            // Not connected: nobody to say goodbye to.
+            () = &mut *ctrl_c => return true,
             line = keyboard.recv() => match line {
                 None => return true,
                 Some(line) if line.trim() == "/quit" => return true,
@@ -309,4 +324,26 @@ fn keyboard_lines() -> mpsc::Receiver<String> {
         }
     });
     receiver
+}
+
+/// Starts listening for Ctrl-C now, so that one pressed early is not missed, and
+/// returns a future that completes when it comes (as in lesson 06).
+fn ctrl_c() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match interrupt {
+                Ok(mut interrupt) => {
+                    interrupt.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

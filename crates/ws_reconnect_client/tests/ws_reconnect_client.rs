@@ -239,3 +239,43 @@ fn the_addresses_the_server_prints_are_accepted_and_mistakes_are_usage_errors() 
     let line = testkit::usage_error(client(), &["--heartbeat", "0"]);
     assert!(line.contains("a number of seconds above 0"), "{line}");
 }
+
+#[test]
+fn ctrl_c_closes_with_1001_and_says_so() {
+    let mut server = server_on("127.0.0.1:0");
+    let mut client = typing_client(&server.addr, &[]);
+    client.wait_for("* guest-1 joined (1 online)");
+    client.interrupt();
+    let (status, output) = client.wait_exit(TIMEOUT);
+    assert!(status.success(), "{output:?}");
+    assert!(
+        output.contains(&" INFO Ctrl-C: closing the connection with 1001 (going away)".to_string()),
+        "{output:?}"
+    );
+    server.program.wait_for("closed by the client: 1001 \"Ctrl-C\"");
+}
+
+#[test]
+fn ctrl_c_while_waiting_to_reconnect_exits_at_once() {
+    let mut server = server_on("127.0.0.1:0");
+    let mut client = typing_client(&server.addr, &[]);
+    client.wait_for("* guest-1 joined (1 online)");
+    server.program.kill();
+    client.wait_for("Reconnecting in");
+    client.interrupt();
+    let (status, output) = client.wait_exit(TIMEOUT);
+    assert!(status.success(), "{output:?}");
+}
+
+#[test]
+fn piped_into_head_it_exits_quietly() {
+    let server = server_on("127.0.0.1:0");
+    for text in ["one", "two", "three", "four"] {
+        post(&server.addr, "curl", text);
+    }
+    let (status, stderr, lines) =
+        testkit::run_into_head(client(), &["--addr", &server.addr], "", 2, "");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}

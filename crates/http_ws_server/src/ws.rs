@@ -50,10 +50,11 @@ pub fn upgrade(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) -> Respo
             let mut response =
                 crate::text(status, format!("Not a WebSocket handshake: {problem}.\n"));
             if status == StatusCode::UPGRADE_REQUIRED {
-                // RFC 6455 4.4: say which version we speak.
-                response
-                    .headers_mut()
-                    .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+                // RFC 9110 15.5.22: a 426 names the protocol to upgrade to; RFC 6455
+                // 4.4: and the WebSocket version we speak.
+                let headers = response.headers_mut();
+                headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+                headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
             }
             return response;
         }

@@ -181,8 +181,10 @@ fn every_handshake_check() {
         let response = read_response(&mut stream, false).expect("a response");
         assert_eq!(response.status, status, "{what}: {}", response.body);
         assert!(response.body.contains(problem), "{what}: {}", response.body);
-        if what == "version 12" {
-            assert_eq!(response.header("sec-websocket-version"), Some("13"));
+        if status == 426 {
+            // RFC 9110: a 426 says which protocol to upgrade to.
+            assert_eq!(response.header("upgrade"), Some("websocket"), "{what}");
+            assert_eq!(response.header("sec-websocket-version"), Some("13"), "{what}");
         }
     }
 

@@ -37,6 +37,7 @@ function start(name, args, { stdin = "ignore" } = {}) {
   };
   child.stdout.on("data", onData);
   child.stderr.on("data", onData);
+  child.lines = lines;
   let seen = 0; // lines before this index have been matched already
   child.waitFor = (needle) =>
     new Promise((resolve, reject) => {
@@ -106,6 +107,8 @@ test("two pages and a terminal client chat, survive a restart, and show markup a
     // One after another: sessions started together sometimes stall.
     const a = await openPage(browser, addr);
     const b = await openPage(browser, addr);
+    // The page declares it has no icon, so no browser asks for /favicon.ico.
+    assert.ok(!server.lines.some((line) => line.includes("favicon")), server.lines.join("\n"));
     terminal = start("ws_reconnect_client", ["--addr", addr], { stdin: "pipe" });
     await terminal.waitFor("* you are guest-3");
 

@@ -54,6 +54,11 @@ pub const PY_WEBSOCKET_CLIENT: Tool = Tool {
     probe: &["python3", "-c", "import websocket"],
     install: "pip install websocket-client==1.8.0",
 };
+pub const TMUX: Tool = Tool {
+    name: "tmux",
+    probe: &["tmux", "-V"],
+    install: "apt-get install tmux (CI: 3.3a, Debian 12)",
+};
 pub const SCRIPT: Tool = Tool {
     name: "script",
     probe: &["script", "--version"],

@@ -285,3 +285,47 @@ fn addresses_are_read_one_way_and_mistakes_are_usage_errors() {
     assert!(third.addr.starts_with("127.0.0.1:"), "{}", third.addr);
     testkit::assert_refuses_bad_addresses(bin);
 }
+
+#[test]
+fn scripts_demo_chat_starts_a_chat_or_says_why_it_cannot() {
+    use testkit::tools::{self, TMUX};
+    if !tools::available("scripts/demo-chat", &[&TMUX]) {
+        return;
+    }
+    let script = testkit::workspace_root().join("scripts/demo-chat");
+    let session = format!("demo-chat-test-{}", std::process::id());
+    let env = [("DEMO_CHAT_SESSION", session.as_str())];
+    let help = testkit::run(&script, &["--help"], &env, "", Duration::from_secs(60));
+    assert!(
+        help.status.success() && help.stdout.starts_with("usage: scripts/demo-chat"),
+        "{help:?}"
+    );
+
+    // A port in use: the demo says so and fails, rather than claim to run.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = taken.local_addr().expect("an address").to_string();
+    let failed = testkit::run(&script, &["--detached", &addr], &env, "", Duration::from_secs(120));
+    assert_eq!(failed.status.code(), Some(1), "{failed:?}");
+    assert!(failed.stderr.contains("the server did not start"), "{}", failed.stderr);
+    assert!(failed.stderr.contains("is already in use"), "{}", failed.stderr);
+
+    // A free port: the server and three clients, all in the room.
+    let started =
+        testkit::run(&script, &["--detached", "127.0.0.1:0"], &env, "", Duration::from_secs(120));
+    assert!(started.status.success(), "{started:?}");
+    let deadline = Instant::now() + TIMEOUT;
+    let mut pane = String::new();
+    while Instant::now() < deadline && !pane.contains("joined as guest-3") {
+        let capture = testkit::run(
+            Path::new("tmux"),
+            &["capture-pane", "-p", "-J", "-t", &format!("{session}:chat.0")],
+            &[],
+            "",
+            TIMEOUT,
+        );
+        pane = capture.stdout;
+        thread::sleep(Duration::from_millis(100));
+    }
+    let _ = std::process::Command::new("tmux").args(["kill-session", "-t", &session]).status();
+    assert!(pane.contains("joined as guest-3"), "{pane}");
+}

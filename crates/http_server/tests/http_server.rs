@@ -265,3 +265,50 @@ fn addresses_are_read_one_way_and_mistakes_are_usage_errors() {
     assert!(third.addr.starts_with("127.0.0.1:"), "{}", third.addr);
     testkit::assert_refuses_bad_addresses(bin);
 }
+
+#[test]
+fn page_01_commands_for_other_tools_work_as_shown() {
+    use testkit::page::{assert_matches, block};
+    let page = "01-http-server.md";
+    let mut server = server();
+    let here = std::env::temp_dir();
+    if tools::available("page 01's nc commands", &[&tools::NC]) {
+        for id in ["nc-by-hand", "nc-hello"] {
+            let block = block(page, id);
+            assert_matches(
+                &block,
+                &tools::run_block(&block, common::HTTP_ADDR, &server.addr, false),
+            );
+        }
+        server.program.wait_for("closed: invalid HTTP method parsed");
+        // Break it: a request head that never ends is cut off after 5 s.
+        let command = "printf 'GET / HTTP/1.1\\r\\n' | nc 127.0.0.1 5000";
+        assert!(
+            std::fs::read_to_string(testkit::workspace_root().join("lessons").join(page))
+                .expect("the page")
+                .contains(&format!("`{command}`"))
+        );
+        let started = Instant::now();
+        let mut nc = tools::shell(&tools::at(command, common::HTTP_ADDR, &server.addr), &here);
+        let (_, lines) = nc.wait_exit(Duration::from_secs(15));
+        assert!(lines.is_empty(), "{lines:?}");
+        assert!(started.elapsed() >= Duration::from_secs(4), "{:?}", started.elapsed());
+        server.program.wait_for("closed: read header from client timeout");
+    }
+    if tools::available("page 01's curl commands", &[&tools::CURL]) {
+        let big = block(page, "curl-431");
+        assert_matches(&big, &tools::run_block(&big, common::HTTP_ADDR, &server.addr, true));
+        server.program.wait_for("closed: message head is too large");
+
+        // A slow request, then Ctrl-C: curl still gets its answer.
+        let slow = block(page, "curl-slow");
+        let mut curl =
+            tools::shell_stdout(&tools::at(slow.command(), common::HTTP_ADDR, &server.addr), &here);
+        server.program.wait_for("GET /slow: answering in 2 s");
+        server.program.interrupt();
+        let (_, lines) = curl.wait_exit(testkit::TIMEOUT);
+        assert_matches(&slow, &lines);
+        let (status, _) = server.program.wait_exit(testkit::TIMEOUT);
+        assert!(status.success(), "{status:?}");
+    }
+}

@@ -171,3 +171,30 @@ fn the_address_the_server_prints_is_accepted_and_mistakes_are_usage_errors() {
     let line = testkit::usage_error(client(), &["--addr", "ws://127.0.0.1:5001/"]);
     assert!(line.contains("an HTTP URL starts with http://"), "{line}");
 }
+
+#[test]
+fn page_02_commands_for_other_tools_work_as_shown() {
+    use testkit::tools::{self, CURL, PYTHON, SCRIPT};
+    let page = "02-http-client.md";
+    if tools::available("page 02's Python server", &[&PYTHON, &SCRIPT]) {
+        // In a terminal, as the student runs it: Python buffers its output otherwise.
+        let addr = testkit::free_addr();
+        let server_block = block(page, "python-server");
+        let command = tools::at(server_block.command(), common::HTTP_ADDR, &addr);
+        let mut python = tools::terminal(&command, false);
+        let first = python.wait_for("Serving HTTP on");
+        assert_matches(
+            &server_block,
+            &[tools::back(&tools::plain(&first), common::HTTP_ADDR, &addr)],
+        );
+        let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
+        assert!(finished.status.success(), "{finished:?}");
+        assert_matches(&block(page, "python-client"), &finished.stdout_lines());
+    }
+    if tools::available("page 02's curl command", &[&CURL]) {
+        let mut server = Server::start(&bin_path("http_server"));
+        let reuse = block(page, "curl-reuse");
+        assert_matches(&reuse, &tools::run_block(&reuse, common::HTTP_ADDR, &server.addr, false));
+        server.program.wait_for("conn #1 req #2");
+    }
+}

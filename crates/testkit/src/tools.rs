@@ -128,7 +128,27 @@ pub fn run_block(block: &Block, default: &str, actual: &str, stdout_only: bool) 
     let dir = std::env::temp_dir();
     let mut program =
         if stdout_only { shell_stdout(&command, &dir) } else { shell(&command, &dir) };
-    program.wait_exit(TIMEOUT).1
+    program.wait_exit(TIMEOUT).1.iter().map(|line| back(line, default, actual)).collect()
+}
+
+/// A line a tool printed about the test's address, written as if about the lesson's
+/// default address, as the page shows it: `port 39411` becomes `port 5000`.
+pub fn back(line: &str, default: &str, actual: &str) -> String {
+    let (default_port, actual_port) = (port(default), port(actual));
+    let line = line.replace(actual, default);
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line.as_str();
+    while let Some(at) = rest.find(actual_port) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + actual_port.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        let whole = !before.is_some_and(|c| c.is_ascii_digit())
+            && !after.is_some_and(|c| c.is_ascii_digit());
+        out.push_str(if whole { default_port } else { actual_port });
+        rest = &rest[at + actual_port.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// For a command that does not end by itself (curl after an upgrade, a client that
@@ -141,13 +161,13 @@ pub fn run_block_until_shown(block: &Block, default: &str, actual: &str) -> Vec<
     let mut lines = Vec::new();
     while lines.len() < block.output.len() {
         match program.next_line(TIMEOUT) {
-            Some(line) => lines.push(plain(&line)),
+            Some(line) => lines.push(back(&plain(&line), default, actual)),
             None => break,
         }
     }
     // Anything more would be output the page does not show: give it a chance to come.
     while let Some(line) = program.next_line(Duration::from_millis(300)) {
-        lines.push(plain(&line));
+        lines.push(back(&plain(&line), default, actual));
     }
     program.kill();
     lines
@@ -167,10 +187,13 @@ pub fn terminal(command: &str, keyboard: bool) -> Program {
     )
 }
 
-/// A terminal's line as text: without colours and cursor moves, without the `\r`.
+/// A terminal's line as the terminal shows it: without colours and cursor moves,
+/// and only what comes after a carriage return (`\r` goes back to the start of the
+/// line, where the next text overwrites the old).
 pub fn plain(line: &str) -> String {
     let text = strip_ansi_escapes::strip_str(line);
-    text.trim_end_matches('\r').to_string()
+    let text = text.trim_end_matches('\r');
+    text.rsplit('\r').next().unwrap_or_default().to_string()
 }
 
 /// The output of a page's `curl` block, from the real curl. Without curl (and

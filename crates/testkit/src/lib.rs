@@ -132,6 +132,12 @@ impl Program {
         stdin.write_all(format!("{line}\n").as_bytes()).expect("type a line");
     }
 
+    /// Types `keys` as they are: in a terminal ([`tools::terminal`]) Enter is `\r`.
+    pub fn type_keys(&mut self, keys: &str) {
+        let stdin = self.stdin.as_mut().expect("started with a keyboard");
+        stdin.write_all(keys.as_bytes()).expect("type");
+    }
+
     /// Ends the input, as Ctrl-D does at a terminal.
     pub fn end_input(&mut self) {
         self.stdin = None;

@@ -187,6 +187,23 @@ pub fn terminal(command: &str, keyboard: bool) -> Program {
     )
 }
 
+/// What a terminal shows after `lines` (read from a [`terminal`] program): each line
+/// of the screen, with colours, cursor moves and rewritten prompts applied, as a
+/// person sees them. Blank lines at the end are left out.
+pub fn screen(lines: &[String]) -> Vec<String> {
+    let mut parser = vt100::Parser::new(1000, 250, 0);
+    for line in lines {
+        parser.process(line.as_bytes());
+        parser.process(b"\n");
+    }
+    let mut rows: Vec<String> =
+        parser.screen().contents().lines().map(|row| row.trim_end().to_string()).collect();
+    while rows.last().is_some_and(String::is_empty) {
+        rows.pop();
+    }
+    rows
+}
+
 /// A terminal's line as the terminal shows it: without colours and cursor moves,
 /// and only what comes after a carriage return (`\r` goes back to the start of the
 /// line, where the next text overwrites the old).

@@ -280,3 +280,70 @@ fn addresses_are_read_one_way_and_mistakes_are_usage_errors() {
     assert!(third.addr.starts_with("127.0.0.1:"), "{}", third.addr);
     testkit::assert_refuses_bad_addresses(bin);
 }
+
+#[test]
+fn page_03_commands_for_other_tools_work_as_shown() {
+    use testkit::tools::{NC, SCRIPT, WEBSOCAT, WSCAT};
+    let page = "03-ws-echo-server.md";
+    let default = common::WS_ECHO_ADDR;
+    let mut server = server();
+    let addr = server.addr.clone();
+    let here = std::env::temp_dir();
+    if tools::available("page 03's websocat commands", &[&WEBSOCAT, &SCRIPT]) {
+        let echo = block(page, "websocat");
+        assert_matches(&echo, &tools::run_block(&echo, default, &addr, false));
+        server.program.wait_for(r#"text: "Hi there\n""#);
+
+        let big = block(page, "websocat-big");
+        let (status, lines) =
+            tools::shell(&tools::at(big.command(), default, &addr), &here).wait_exit(TIMEOUT);
+        assert!(status.success(), "{status:?}");
+        assert_matches(&big, &lines);
+        server.program.wait_for(r#"closed by us: 1009 "message too big: the limit is 64 KiB""#);
+
+        // A client that vanishes: websocat, in a terminal, killed with kill -9.
+        let mut vanishing =
+            tools::terminal(&tools::at("websocat ws://127.0.0.1:5001/", default, &addr), true);
+        server.program.wait_for("-> 101");
+        vanishing.kill();
+        server.program.wait_for("vanished without a close frame");
+    }
+    if tools::available("page 03's wscat session", &[&WSCAT, &SCRIPT]) {
+        let session = block(page, "wscat");
+        let mut wscat = tools::terminal(&tools::at(session.command(), default, &addr), true);
+        wscat.wait_for("Connected");
+        wscat.type_keys("Hi there\r");
+        wscat.wait_for("< Server received");
+        // The page leaves out wscat's next prompt, `>`, if it has come yet.
+        let mut shown = tools::screen(&wscat.output());
+        if shown.last().is_some_and(|line| line == ">") {
+            shown.pop();
+        }
+        assert_matches(&session, &shown);
+    }
+    if tools::available("page 03's nc command", &[&NC]) {
+        let started = Instant::now();
+        let command =
+            tools::at("printf 'GET / HTTP/1.1\\r\\n' | nc 127.0.0.1 5001", default, &addr);
+        let (_, lines) = tools::shell(&command, &here).wait_exit(Duration::from_secs(15));
+        assert!(lines.is_empty(), "{lines:?}");
+        assert!(started.elapsed() >= Duration::from_secs(4));
+        server.program.wait_for("no handshake within 5 s, dropped");
+    }
+    if tools::available("page 03's Ctrl-C with websocat clients", &[&WEBSOCAT, &SCRIPT]) {
+        let command = tools::at("websocat ws://127.0.0.1:5001/", default, &addr);
+        let mut clients = [tools::terminal(&command, true), tools::terminal(&command, true)];
+        server.program.wait_for("-> 101");
+        server.program.wait_for("-> 101");
+        server.program.interrupt();
+        // websocat answers the Close only when its input ends: the server gives up
+        // after its grace, and exits 0 anyway.
+        let (status, output) = server.program.wait_exit(TIMEOUT);
+        assert!(status.success(), "{output:?}");
+        assert_eq!(output.last().map(String::as_str), Some(" WARN Gave up waiting after 3 s"));
+        for client in &mut clients {
+            client.type_keys("\u{4}"); // Ctrl-D
+            client.wait_exit(TIMEOUT);
+        }
+    }
+}

@@ -441,3 +441,41 @@ fn addresses_are_read_one_way_and_mistakes_are_usage_errors() {
     let line = testkit::usage_error(bin, &["--heartbeat=-1"]);
     assert!(line.contains("a number of seconds above 0"), "{line}");
 }
+
+#[test]
+fn page_07_commands_for_other_tools_work_as_shown() {
+    use testkit::page::{assert_matches, block};
+    use testkit::tools::{self, CURL, SCRIPT, WEBSOCAT};
+    let page = "07-http-ws-server.md";
+    let default = common::HTTP_WS_ADDR;
+    let mut server =
+        Server::start_with(bin(), &["--addr", "127.0.0.1:0", "--heartbeat", "0.3"], &[]);
+    let here = std::env::temp_dir();
+    if tools::available("page 07's websocat commands", &[&WEBSOCAT, &SCRIPT]) {
+        let piped = block(page, "websocat");
+        assert_matches(&piped, &tools::run_block(&piped, default, &server.addr, false));
+        server.program.wait_for("conn #1 closed by the client");
+
+        // A client that stops answering: websocat --no-close, frozen as Ctrl-Z does.
+        let text = std::fs::read_to_string(testkit::workspace_root().join("lessons").join(page))
+            .expect("the page");
+        let frozen = "websocat --no-close ws://127.0.0.1:5003/ws";
+        assert!(text.contains(&format!("`{frozen}`")), "the page gives this command");
+        // Its input at an end, --no-close keeps it connected; it runs in our own
+        // process group, so that SIGSTOP reaches it as Ctrl-Z would.
+        let mut websocat = tools::shell(&tools::at(frozen, default, &server.addr), &here);
+        server.program.wait_for("joined as guest-2");
+        let group = format!("-{}", websocat.pid());
+        let stopped = std::process::Command::new("kill").args(["-STOP", "--", &group]).status();
+        assert!(stopped.is_ok_and(|s| s.success()));
+        server.program.wait_for("did not answer pings");
+        let _ = std::process::Command::new("kill").args(["-CONT", "--", &group]).status();
+        websocat.kill();
+    }
+    if tools::available("page 07's curl commands", &[&CURL]) {
+        for id in ["curl-huge", "curl-firefox"] {
+            let block = block(page, id);
+            assert_matches(&block, &tools::run_block(&block, default, &server.addr, true));
+        }
+    }
+}

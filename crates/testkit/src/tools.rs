@@ -194,7 +194,7 @@ pub fn screen(lines: &[String]) -> Vec<String> {
     let mut parser = vt100::Parser::new(1000, 250, 0);
     for line in lines {
         parser.process(line.as_bytes());
-        parser.process(b"\n");
+        parser.process(b"\r\n");
     }
     let mut rows: Vec<String> =
         parser.screen().contents().lines().map(|row| row.trim_end().to_string()).collect();

@@ -45,7 +45,11 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// A client whose connection takes nothing for this long (it stopped reading, or
 /// the network is gone) is dropped, so it cannot hold its place for ever.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long Ctrl-C waits for clients to answer our Close.
+/// How long a close handshake may take before we hang up anyway: a client that
+/// stopped reading would keep us waiting for ever.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long Ctrl-C waits for every connection to end. It is longer than a close
+/// handshake and the linger after it, so that even a silent client ends in time.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 #[derive(Parser)]
@@ -344,7 +348,7 @@ async fn close(
 ) -> Ended {
     let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
     // A client that stopped reading would keep us waiting for ever: give up in time.
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
         if ws.close(Some(frame)).await.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
         }

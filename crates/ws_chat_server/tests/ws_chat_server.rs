@@ -329,3 +329,36 @@ fn scripts_demo_chat_starts_a_chat_or_says_why_it_cannot() {
     let _ = std::process::Command::new("tmux").args(["kill-session", "-t", &session]).status();
     assert!(pane.contains("joined as guest-3"), "{pane}");
 }
+
+#[test]
+fn page_05_commands_for_other_tools_work_as_shown() {
+    use testkit::page::{assert_matches, block};
+    use testkit::tools::{self, WEBSOCAT};
+    if !tools::available("page 05's websocat commands", &[&WEBSOCAT]) {
+        return;
+    }
+    let page = "05-ws-chat-server.md";
+    let default = common::WS_CHAT_ADDR;
+    let mut server = server();
+    let here = std::env::temp_dir();
+    let piped = block(page, "websocat");
+    assert_matches(&piped, &tools::run_block(&piped, default, &server.addr, false));
+    server.program.wait_for("conn #1 closed by the client");
+
+    // Many clients at once: the page's loop, as it is.
+    let text = std::fs::read_to_string(testkit::workspace_root().join("lessons").join(page))
+        .expect("the page");
+    let many =
+        "for i in $(seq 50); do (sleep 30 | websocat ws://127.0.0.1:5002/ >/dev/null &); done";
+    assert!(text.contains(&format!("`{many}`")), "the page gives this loop");
+    let mut loop_ = tools::shell(&tools::at(many, default, &server.addr), &here);
+    server.program.wait_for_within("joined as guest-51", Duration::from_secs(30));
+    loop_.kill();
+
+    // A client that never reads: websocat into a pipe nobody reads.
+    let stuck = "websocat ws://127.0.0.1:5002/ | (sleep 3600)";
+    assert!(text.contains(&format!("`{stuck}`")), "the page gives this command");
+    let mut stuck = tools::shell(&tools::at(stuck, default, &server.addr), &here);
+    server.program.wait_for("joined as guest-52");
+    stuck.kill();
+}

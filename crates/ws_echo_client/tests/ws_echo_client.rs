@@ -96,3 +96,29 @@ fn a_message_over_the_limit_is_refused_by_the_server() {
         "{line}"
     );
 }
+
+#[test]
+fn page_04_websocat_as_the_server() {
+    use testkit::tools::{self, SCRIPT, WEBSOCAT};
+    if !tools::available("page 04's websocat server", &[&WEBSOCAT, &SCRIPT]) {
+        return;
+    }
+    let page = "04-ws-echo-client.md";
+    let addr = testkit::free_addr();
+    let server_block = block(page, "websocat-server");
+    // In a terminal whose keyboard stays open: websocat -s sends what is typed there.
+    let mut websocat =
+        tools::terminal(&tools::at(server_block.command(), common::WS_ECHO_ADDR, &addr), true);
+    websocat.wait_for("Listening on");
+    let finished = run(client(), &["--addr", &addr], &[], "", std::time::Duration::from_secs(30));
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    let mut lines = finished.stdout_lines();
+    lines.extend(finished.stderr.lines().map(str::to_string));
+    assert_matches(&block(page, "websocat-client"), &lines);
+    websocat.wait_for("Hello Server!");
+    let shown: Vec<String> = tools::screen(&websocat.output())
+        .iter()
+        .map(|line| tools::back(line, common::WS_ECHO_ADDR, &addr))
+        .collect();
+    assert_matches(&server_block, &shown);
+}

@@ -35,7 +35,11 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// with 1009 (message too big); tungstenite's default, 64 MiB, is far more than an
 /// echo needs and would let one client make the server hold 64 MiB.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// How long Ctrl-C waits for clients to answer our Close.
+/// How long a close handshake may take before we hang up anyway: a client that
+/// stopped reading would keep us waiting for ever.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long Ctrl-C waits for every connection to end. It is longer than a close
+/// handshake and the linger after it, so that even a silent client ends in time.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 #[derive(Parser)]
@@ -269,7 +273,7 @@ async fn close(
 ) -> Ended {
     let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
     // A client that stopped reading would keep us waiting for ever: give up in time.
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
         if ws.close(Some(frame)).await.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
         }

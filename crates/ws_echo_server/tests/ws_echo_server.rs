@@ -336,11 +336,15 @@ fn page_03_commands_for_other_tools_work_as_shown() {
         server.program.wait_for("-> 101");
         server.program.wait_for("-> 101");
         server.program.interrupt();
-        // websocat answers the Close only when its input ends: the server gives up
-        // after its grace, and exits 0 anyway.
+        // websocat answers the Close only when its input ends: the server hangs up
+        // after CLOSE_TIMEOUT, and ends cleanly within its grace.
+        let started = Instant::now();
         let (status, output) = server.program.wait_exit(TIMEOUT);
         assert!(status.success(), "{output:?}");
-        assert_eq!(output.last().map(String::as_str), Some(" WARN Gave up waiting after 3 s"));
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        let said = |text: &str| output.iter().filter(|line| line.contains(text)).count();
+        assert_eq!(said(r#"closed by us: 1001 "server shutting down""#), 2, "{output:?}");
+        assert_eq!(output.last().map(String::as_str), Some(" INFO All connections closed, bye"));
         for client in &mut clients {
             client.type_keys("\u{4}"); // Ctrl-D
             client.wait_exit(TIMEOUT);

@@ -479,3 +479,15 @@ fn page_07_commands_for_other_tools_work_as_shown() {
         }
     }
 }
+
+#[test]
+fn interop_a_python_client_against_lesson_07() {
+    use testkit::page::{assert_matches, block};
+    use testkit::tools::{self, PY_WEBSOCKETS};
+    if !tools::available("the interop page's Python client", &[&PY_WEBSOCKETS]) {
+        return;
+    }
+    let server = server();
+    let block = block("interop.md", "python-client-07");
+    assert_matches(&block, &tools::run_block(&block, common::HTTP_WS_ADDR, &server.addr, false));
+}

@@ -125,7 +125,8 @@ pub fn shell_stdout(command: &str, dir: &Path) -> Program {
 /// returns the lines it printed (stdout only if `stdout_only`).
 pub fn run_block(block: &Block, default: &str, actual: &str, stdout_only: bool) -> Vec<String> {
     let command = at(block.command(), default, actual);
-    let dir = std::env::temp_dir();
+    // From the top of the workspace, where the pages tell students to run commands.
+    let dir = crate::workspace_root();
     let mut program =
         if stdout_only { shell_stdout(&command, &dir) } else { shell(&command, &dir) };
     program.wait_exit(TIMEOUT).1.iter().map(|line| back(line, default, actual)).collect()
@@ -181,7 +182,7 @@ pub fn terminal(command: &str, keyboard: bool) -> Program {
     Program::spawn_in(
         Path::new("script"),
         &["-qec", command, "/dev/null"],
-        &std::env::temp_dir(),
+        &crate::workspace_root(),
         true,
         keyboard,
     )

@@ -210,3 +210,30 @@ fn piped_into_head_it_exits_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn interop_through_a_python_chat_server() {
+    use testkit::tools::{self, PY_WEBSOCKETS};
+    if !tools::available("the interop page's Python chat server", &[&PY_WEBSOCKETS]) {
+        return;
+    }
+    let addr = testkit::free_addr();
+    let command =
+        tools::at("python3 scripts/interop/chat_server.py 5002", common::WS_CHAT_ADDR, &addr);
+    let mut python = tools::shell(&command, &testkit::workspace_root());
+    python.wait_for("Listening on");
+    let client_block = block("interop.md", "python-chat-client");
+    let mut program = Program::start_with(client(), &["--addr", &addr, "hi", "everyone"], &[]);
+    // The client sends its arguments as a first message, then ends at the end of its
+    // (empty) input: the same as the page's `printf 'hi everyone\n' |`.
+    let (status, lines) = program.wait_exit(TIMEOUT);
+    assert!(status.success(), "{lines:?}");
+    let lines: Vec<String> =
+        lines.iter().map(|line| tools::back(line, common::WS_CHAT_ADDR, &addr)).collect();
+    let mut sorted = lines.clone();
+    sorted.sort();
+    let mut expected = client_block.output.clone();
+    expected.sort();
+    assert_eq!(sorted, expected, "{lines:?}");
+    assert_eq!(client_block.piped_input(), "hi everyone\n");
+}

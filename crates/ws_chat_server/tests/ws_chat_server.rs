@@ -362,3 +362,15 @@ fn page_05_commands_for_other_tools_work_as_shown() {
     server.program.wait_for("joined as guest-52");
     stuck.kill();
 }
+
+#[test]
+fn interop_a_python_client_against_lesson_05() {
+    use testkit::page::{assert_matches, block};
+    use testkit::tools::{self, PY_WEBSOCKETS};
+    if !tools::available("the interop page's Python client", &[&PY_WEBSOCKETS]) {
+        return;
+    }
+    let server = server();
+    let block = block("interop.md", "python-client-05");
+    assert_matches(&block, &tools::run_block(&block, common::WS_CHAT_ADDR, &server.addr, false));
+}

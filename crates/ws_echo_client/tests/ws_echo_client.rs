@@ -122,3 +122,21 @@ fn page_04_websocat_as_the_server() {
         .collect();
     assert_matches(&server_block, &shown);
 }
+
+#[test]
+fn interop_against_a_python_echo_server() {
+    use testkit::tools::{self, PY_WEBSOCKETS};
+    if !tools::available("the interop page's Python echo server", &[&PY_WEBSOCKETS]) {
+        return;
+    }
+    let page = "interop.md";
+    let addr = testkit::free_addr();
+    let server_block = block(page, "python-echo-server");
+    let command = tools::at(server_block.command(), common::WS_ECHO_ADDR, &addr);
+    let mut python = tools::shell(&command, &testkit::workspace_root());
+    let first = python.wait_for("Listening on");
+    assert_matches(&server_block, &[tools::back(&first, common::WS_ECHO_ADDR, &addr)]);
+    let finished = run(client(), &["--addr", &addr], &[], "", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert_matches(&block(page, "python-echo-client"), &finished.stdout_lines());
+}

@@ -351,3 +351,25 @@ fn page_03_commands_for_other_tools_work_as_shown() {
         }
     }
 }
+
+#[test]
+fn interop_python_clients_against_lesson_03() {
+    use testkit::tools::{PY_WEBSOCKET_CLIENT, PY_WEBSOCKETS};
+    if !tools::available(
+        "the interop page's Python clients",
+        &[&PY_WEBSOCKETS, &PY_WEBSOCKET_CLIENT],
+    ) {
+        return;
+    }
+    let page = "interop.md";
+    let default = common::WS_ECHO_ADDR;
+    let mut server = server();
+    for id in ["python-client-03", "app-client-03", "app-client-big"] {
+        let block = block(page, id);
+        assert_matches(&block, &tools::run_block(&block, default, &server.addr, false));
+    }
+    server.program.wait_for("closed by us: 1009");
+    drop(server);
+    let refused = block(page, "app-client-refused");
+    assert_matches(&refused, &tools::run_block(&refused, default, &testkit::free_addr(), false));
+}

@@ -11,7 +11,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 
@@ -67,6 +67,20 @@ async function startServer(addr) {
   return server;
 }
 
+// Another lesson's server, on a free port; `addr` is where it listens.
+async function startProgram(name, listening) {
+  const program = start(name, ["--addr", "127.0.0.1:0"]);
+  const line = await program.waitFor(listening);
+  program.addr = line.split("://")[1].replace(/\/$/, "");
+  return program;
+}
+
+const BROWSER_ARGS = [
+  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update",
+  "--disable-sync", "--disable-dev-shm-usage",
+];
+
 function stop(child, signal = "SIGINT") {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -94,14 +108,7 @@ const shown = (page) => page.locator("#messages li").allTextContents();
 test("two pages and a terminal client chat, survive a restart, and show markup as text", async () => {
   let server = await startServer("127.0.0.1:0");
   const addr = server.addr;
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--disable-dev-shm-usage",
-    ],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
   let terminal = null;
   try {
     // One after another: sessions started together sometimes stall.
@@ -159,5 +166,39 @@ test("two pages and a terminal client chat, survive a restart, and show markup a
       await stop(terminal);
     }
     await stop(server);
+  }
+});
+
+// The three lines pages 03 and 05 tell a student to type into the browser's console,
+// read from page 03 itself, typed one at a time as a person would: by the time the
+// third is typed, the socket is open.
+test("the console lines of pages 03 and 05 talk to lessons 03 and 05", async () => {
+  const page03 = readFileSync(path.resolve("../../../../lessons/03-ws-echo-server.md"), "utf8");
+  const snippet = page03.match(/```js\n([\s\S]*?)```/)[1].trim().split("\n").map((l) => l.trim());
+  assert.equal(snippet.length, 3, snippet.join("\n"));
+  const web = await startProgram("http_server", "Listening on http://");
+  const echo = await startProgram("ws_echo_server", "Listening on ws://");
+  const chat = await startProgram("ws_chat_server", "Listening on ws://");
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  try {
+    for (const [server, answer] of [
+      [echo, "Server received: from the browser"],
+      [chat, "you: from the browser"],
+    ]) {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT);
+      await page.goto(`http://${web.addr}/hello?name=console`);
+      const lines = snippet.map((line) => line.replace("ws://127.0.0.1:5001/", `ws://${server.addr}/`));
+      await page.evaluate(lines[0]);
+      await page.evaluate(lines[1]);
+      await page.waitForFunction(() => window.ws.readyState === WebSocket.OPEN);
+      const heard = page.waitForEvent("console", { predicate: (m) => m.text() === answer });
+      await page.evaluate(lines[2]);
+      await heard;
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    for (const program of [web, echo, chat]) await stop(program);
   }
 });

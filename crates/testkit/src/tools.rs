@@ -205,13 +205,9 @@ pub fn screen(lines: &[String]) -> Vec<String> {
     rows
 }
 
-/// A terminal's line as the terminal shows it: without colours and cursor moves,
-/// and only what comes after a carriage return (`\r` goes back to the start of the
-/// line, where the next text overwrites the old).
+/// One terminal line as the terminal shows it (see [`screen`]).
 pub fn plain(line: &str) -> String {
-    let text = strip_ansi_escapes::strip_str(line);
-    let text = text.trim_end_matches('\r');
-    text.rsplit('\r').next().unwrap_or_default().to_string()
+    screen(&[line.to_string()]).join("\n")
 }
 
 /// The output of a page's `curl` block, from the real curl. Without curl (and
@@ -231,5 +227,41 @@ pub fn curl_until_shown(block: &Block, default: &str, actual: &str) -> Vec<Strin
         run_block_until_shown(block, default, actual)
     } else {
         crate::http::curl(actual, block.command()).0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{at, back, plain, screen};
+
+    #[test]
+    fn commands_point_at_the_test_server_and_output_back_at_the_default() {
+        let default = "127.0.0.1:5001";
+        let actual = "127.0.0.1:39411";
+        assert_eq!(
+            at("printf 'x' | nc -q 1 127.0.0.1 5001", default, actual),
+            "printf 'x' | nc -q 1 127.0.0.1 39411"
+        );
+        assert_eq!(
+            at("websocat ws://127.0.0.1:5001/", default, actual),
+            "websocat ws://127.0.0.1:39411/"
+        );
+        assert_eq!(at("head -c 15001 x", default, actual), "head -c 15001 x");
+        assert_eq!(
+            back("port 39411 (http://127.0.0.1:39411/)", default, actual),
+            "port 5001 (http://127.0.0.1:5001/)"
+        );
+        assert_eq!(back("content-length: 394110", default, actual), "content-length: 394110");
+    }
+
+    #[test]
+    fn a_terminal_line_is_what_the_terminal_shows() {
+        assert_eq!(plain("\u{1b}[1mupgrade\u{1b}[0m: websocket\r\r"), "upgrade: websocket");
+        assert_eq!(plain("> \r< answer"), "< answer");
+        let lines = [
+            "\u{1b}[2K\u{1b}[3DConnected\r".to_string(),
+            "\u{1b}[1G\u{1b}[0J> \u{1b}[3Gx".to_string(),
+        ];
+        assert_eq!(screen(&lines), ["Connected", "> x"]);
     }
 }

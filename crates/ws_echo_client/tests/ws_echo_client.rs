@@ -110,7 +110,19 @@ fn page_04_websocat_as_the_server() {
     let mut websocat =
         tools::terminal(&tools::at(server_block.command(), common::WS_ECHO_ADDR, &addr), true);
     websocat.wait_for("Listening on");
-    let finished = run(client(), &["--addr", &addr], &[], "", std::time::Duration::from_secs(30));
+    // websocat prints `Listening on` a moment before it listens: try again while the
+    // connection is refused.
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let finished = loop {
+        let finished =
+            run(client(), &["--addr", &addr], &[], "", std::time::Duration::from_secs(30));
+        if !finished.stderr.contains("is the server running?")
+            || std::time::Instant::now() > deadline
+        {
+            break finished;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert_eq!(finished.status.code(), Some(1), "{finished:?}");
     let mut lines = finished.stdout_lines();
     lines.extend(finished.stderr.lines().map(str::to_string));

@@ -169,10 +169,11 @@ test("two pages and a terminal client chat, survive a restart, and show markup a
   }
 });
 
-// The three lines pages 03 and 05 tell a student to type into the browser's console,
+// What pages 01 and 02 ask a student to do in a browser, and the three lines pages 03
+// and 05 tell a student to type into the browser's console,
 // read from page 03 itself, typed one at a time as a person would: by the time the
 // third is typed, the socket is open.
-test("the console lines of pages 03 and 05 talk to lessons 03 and 05", async () => {
+test("pages 01 and 02 in the browser, and the console lines of pages 03 and 05", async () => {
   const page03 = readFileSync(path.resolve("../../../../lessons/03-ws-echo-server.md"), "utf8");
   const snippet = page03.match(/```js\n([\s\S]*?)```/)[1].trim().split("\n").map((l) => l.trim());
   assert.equal(snippet.length, 3, snippet.join("\n"));
@@ -181,6 +182,22 @@ test("the console lines of pages 03 and 05 talk to lessons 03 and 05", async () 
   const chat = await startProgram("ws_chat_server", "Listening on ws://");
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
   try {
+    // Page 01: the greeting in the address bar, a name the browser percent-encodes.
+    // Page 02: reloading quickly reuses the connection (the log says req #2).
+    const hello = await browser.newPage();
+    hello.setDefaultTimeout(WAIT);
+    await hello.goto(`http://${web.addr}/hello?name=Alice`);
+    assert.equal((await hello.textContent("body")).trim(), "Hello, Alice!");
+    await hello.goto(`http://${web.addr}/hello?name=小明`);
+    assert.equal((await hello.textContent("body")).trim(), "Hello, 小明!");
+    await web.waitFor("GET /hello?name=%E5%B0%8F%E6%98%8E -> 200 OK");
+    await hello.goto(`http://${web.addr}/`);
+    await web.waitFor("GET / -> 200 OK");
+    await hello.reload();
+    const again = await web.waitFor("GET / -> 200 OK");
+    assert.match(again, / req #([2-9]|\d\d+) /, "the reload came over a kept-alive connection");
+    await hello.close();
+
     for (const [server, answer] of [
       [echo, "Server received: from the browser"],
       [chat, "you: from the browser"],

@@ -73,7 +73,7 @@ fn names_are_percent_encoded() {
 #[test]
 fn no_server_gets_one_friendly_line() {
     // A port that was free a moment ago: nothing listens there now.
-    let addr = testkit::free_addr();
+    let addr = testkit::free_addr_as(common::HTTP_ADDR);
     let line = testkit::only_an_error_line(client(), &["--addr", &addr]);
     assert_matches(&block("02-http-client.md", "no-server"), &[line]);
 }

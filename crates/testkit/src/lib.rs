@@ -16,6 +16,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -34,20 +35,30 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The path of another lesson's binary, for a test that runs a client against its
-/// server. Cargo only tells a test where its own package's binaries are
-/// (`CARGO_BIN_EXE_<name>`); the others sit next to them in the same target folder,
-/// and `cargo test --workspace` builds them all before any test runs.
+/// The path of a lesson's binary, built first if need be, so that `cargo test -p
+/// <lesson>` alone tests what it runs: a client's test runs its server too, and an
+/// old build of it would check the page against old output. Cargo only tells a test
+/// where its own package's binaries are (`CARGO_BIN_EXE_<name>`); the others sit next
+/// to them in the same target folder, and `cargo build -p <name>` (a moment when
+/// nothing changed) brings them up to date.
 pub fn bin_path(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let exe = std::env::current_exe().expect("the test knows where it is");
     // target/debug/deps/<test> -> target/debug/<name>
     let dir = exe.parent().and_then(Path::parent).expect("tests run from target/*/deps");
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "this test also runs the `{name}` binary: run `cargo test --workspace`, \
-         or `cargo build -p {name}` first"
-    );
+    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !built.iter().any(|b| b == name) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", name, "--bin", name]);
+        if dir.file_name().is_some_and(|profile| profile == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "cargo build -p {name} failed");
+        built.push(name.to_string());
+    }
     path
 }
 
@@ -81,6 +92,7 @@ impl Program {
     }
 
     fn spawn(bin: &Path, args: &[&str], env: &[(&str, &str)], interactive: bool) -> Program {
+        page::record_run(bin, args);
         let mut command = Command::new(bin);
         command
             .args(args)
@@ -265,7 +277,18 @@ impl Server {
             .and_then(|rest| rest.split(['/', ' ']).next())
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .to_string();
+        // What this server prints about its address, the page shows about the
+        // lesson's default address.
+        if let Some(default) = page::default_address(bin) {
+            page::map_address(&addr, default);
+        }
         Server { program, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        page::unmap_address(&self.addr);
     }
 }
 
@@ -292,6 +315,7 @@ pub fn run(
     stdin: &str,
     timeout: Duration,
 ) -> Finished {
+    page::record_run(bin, args);
     let mut child = Command::new(bin)
         .args(args)
         .env("RUST_LOG", "info")
@@ -386,6 +410,15 @@ fn failing(bin: &Path, args: &[&str]) -> (String, String) {
 pub fn free_addr() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     listener.local_addr().expect("an address").to_string()
+}
+
+/// [`free_addr`], standing for `default` in what programs print about it: for a
+/// test of a page that shows the lesson's default address (`no server at
+/// 127.0.0.1:5000`).
+pub fn free_addr_as(default: &str) -> String {
+    let addr = free_addr();
+    page::map_address(&addr, default);
+    addr
 }
 
 /// The resident memory of process `pid`, in KiB, from /proc (Linux only).

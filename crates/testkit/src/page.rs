@@ -13,7 +13,10 @@
 //! pressing Ctrl-C. The rest is output. Port numbers and dates differ on every run,
 //! so both sides have them replaced by placeholders before comparing ([`normalise`]).
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 use crate::workspace_root;
 
@@ -86,9 +89,21 @@ pub fn block(page: &str, id: &str) -> Block {
     block
 }
 
-/// Replaces every `127.0.0.1:<port>` with `127.0.0.1:PORT`, the value of a `date:`
-/// header with `DATE`, WebSocket keys (random for each connection) with `KEY`, and
-/// trims line ends.
+/// The RFC 6455 example key (section 1.3) and its accept value: fixed, so a page
+/// that shows them must show them exactly.
+const RFC_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+const RFC_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+/// Ports from here up are the ones the system picks for a connection's client side
+/// (Linux picks from 32768-60999) and for port 0: they differ on every run. The
+/// lessons' own ports (5000-5004) and any port a page names are below.
+const FIRST_EPHEMERAL_PORT: u32 = 32768;
+
+/// Makes a line comparable across runs, changing only what truly varies: the value
+/// of a `date:` header (`DATE`); a random WebSocket key and its accept value (`KEY`),
+/// never the RFC's example; a client-side or system-picked port (`127.0.0.1:PORT`),
+/// never a lesson's port; and the jittered wait of a `Reconnecting in X s (attempt
+/// N)` line, which becomes `N.N` only if X is a wait the client can choose for
+/// attempt N (see [`reconnect_wait_is_possible`]). Line ends are trimmed.
 pub fn normalise(line: &str) -> String {
     if line.starts_with("date: ") {
         return "date: DATE".to_string();
@@ -98,20 +113,23 @@ pub fn normalise(line: &str) -> String {
         if let Some(at) = line.find(name) {
             let start = at + name.len();
             let end = line[start..].find([',', ')', ' ']).map_or(line.len(), |n| start + n);
-            line.replace_range(start..end, "KEY");
+            if ![RFC_KEY, RFC_ACCEPT].contains(&line[start..end].trim_end()) {
+                line.replace_range(start..end, "KEY");
+            }
         }
     }
-    // Waits with a random part (jitter) differ on every run: `0.4 s` -> `N.N s`.
-    let line = decimal_seconds(&line);
-    let line = line.as_str();
+    let line = reconnect_wait(&line);
     let mut out = String::with_capacity(line.len());
-    let mut rest = line;
+    let mut rest = line.as_str();
     while let Some(at) = rest.find("127.0.0.1:") {
         let (before, after) = rest.split_at(at + "127.0.0.1:".len());
         out.push_str(before);
         let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits > 0 {
+        let port: u32 = after[..digits].parse().unwrap_or(0);
+        if port >= FIRST_EPHEMERAL_PORT {
             out.push_str("PORT");
+        } else {
+            out.push_str(&after[..digits]);
         }
         rest = &after[digits..];
     }
@@ -119,27 +137,142 @@ pub fn normalise(line: &str) -> String {
     out.trim_end().to_string()
 }
 
-/// Replaces every `<digits>.<digits> s` with `N.N s`.
-fn decimal_seconds(line: &str) -> String {
-    let words: Vec<&str> = line.split(' ').collect();
-    let mut out = Vec::with_capacity(words.len());
-    for (i, word) in words.iter().enumerate() {
-        let decimal = word.split_once('.').is_some_and(|(a, b)| {
-            !a.is_empty()
-                && !b.is_empty()
-                && (a.chars().chain(b.chars())).all(|c| c.is_ascii_digit())
-        });
-        out.push(if decimal && words.get(i + 1) == Some(&"s") { "N.N" } else { word });
+/// `Reconnecting in 0.4 s (attempt 1)` -> `Reconnecting in N.N s (attempt 1)`, if 0.4
+/// s is a wait lesson 08 can choose for attempt 1; otherwise the line is left as it
+/// is, so that it matches nothing the client prints.
+fn reconnect_wait(line: &str) -> String {
+    let parsed = line.split_once("Reconnecting in ").and_then(|(before, rest)| {
+        let (seconds, rest) = rest.split_once(" s (attempt ")?;
+        let attempt: u32 = rest.trim_end().strip_suffix(')')?.parse().ok()?;
+        Some((before, seconds.parse::<f64>().ok()?, attempt))
+    });
+    match parsed {
+        Some((before, seconds, attempt)) if reconnect_wait_is_possible(seconds, attempt) => {
+            format!("{before}Reconnecting in N.N s (attempt {attempt})")
+        }
+        _ => line.to_string(),
     }
-    out.join(" ")
+}
+
+/// Lesson 08 waits a random 50-100 % of a delay that starts at 0.5 s and doubles
+/// after each failed attempt, up to 30 s. A wait printed with one decimal is possible
+/// for attempt N of an outage if it is in that range (give or take the rounding).
+pub fn reconnect_wait_is_possible(seconds: f64, attempt: u32) -> bool {
+    let exponent = i32::try_from(attempt.saturating_sub(1).min(16)).unwrap_or(16);
+    let delay = (0.5 * 2f64.powi(exponent)).min(30.0);
+    attempt >= 1 && seconds >= delay / 2.0 - 0.05 && seconds <= delay + 0.05
+}
+
+/// The addresses of the servers and tools a test started, each with the lesson's
+/// default address that a page shows instead: `(actual, default)`.
+static ADDRESSES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// From now on, `actual` in a program's output stands for `default` on the pages.
+pub(crate) fn map_address(actual: &str, default: &str) {
+    let mut addresses = ADDRESSES.lock().unwrap_or_else(PoisonError::into_inner);
+    addresses.retain(|(a, _)| a != actual);
+    addresses.push((actual.to_string(), default.to_string()));
+}
+
+/// `actual` is free again: a later connection may get its port.
+pub(crate) fn unmap_address(actual: &str) {
+    let mut addresses = ADDRESSES.lock().unwrap_or_else(PoisonError::into_inner);
+    addresses.retain(|(a, _)| a != actual);
+}
+
+/// The default address of a lesson server, by its binary's name.
+pub(crate) fn default_address(bin: &Path) -> Option<&'static str> {
+    match bin.file_stem()?.to_str()? {
+        "http_server" => Some(common::HTTP_ADDR),
+        "ws_echo_server" => Some(common::WS_ECHO_ADDR),
+        "ws_chat_server" => Some(common::WS_CHAT_ADDR),
+        "http_ws_server" => Some(common::HTTP_WS_ADDR),
+        _ => None,
+    }
+}
+
+/// A line a program printed, made comparable with a page's line: [`normalise`]d,
+/// after every test address in it is written as the default address the page shows.
+pub fn normalise_output(line: &str) -> String {
+    normalise(&as_on_the_page(line))
+}
+
+/// A line of output with every test address written as the default address the
+/// pages show.
+fn as_on_the_page(line: &str) -> String {
+    let addresses = ADDRESSES.lock().unwrap_or_else(PoisonError::into_inner);
+    addresses.iter().fold(line.to_string(), |line, (actual, default)| {
+        crate::tools::back(&line, default, actual)
+    })
+}
+
+thread_local! {
+    /// What this test ran: each lesson binary with its arguments, and each shell
+    /// command, so that a block's `$` lines can be checked against them.
+    static RUNS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Notes that this test (this thread) ran `bin` with `args`, as `cargo run -p NAME --
+/// ARGS` would, leaving out the `--addr` that points it at the test's address.
+/// `--addr` is recorded twice: left out (the test's way of reaching the page's
+/// default address) and as the page would write it.
+pub(crate) fn record_run(bin: &Path, args: &[&str]) {
+    let name = bin.file_stem().and_then(|n| n.to_str()).unwrap_or_default();
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match *arg {
+            "--addr" => {
+                let addr = args.next().copied().unwrap_or_default();
+                with.extend(["--addr".to_string(), as_on_the_page(addr)]);
+            }
+            arg => {
+                without.push(arg.to_string());
+                with.push(arg.to_string());
+            }
+        }
+    }
+    let command = |words: &[String]| {
+        if words.is_empty() {
+            format!("cargo run -p {name}")
+        } else {
+            format!("cargo run -p {name} -- {}", words.join(" "))
+        }
+    };
+    let (without, with) = (command(&without), command(&with));
+    RUNS.with(|runs| runs.borrow_mut().extend([without, with]));
+}
+
+/// Notes that this test ran a page's shell command as it is.
+pub(crate) fn record_command(command: &str) {
+    RUNS.with(|runs| runs.borrow_mut().push(command.to_string()));
+}
+
+/// Fails unless this test ran every command the block shows: a page that says
+/// `cargo run -p http_server` above a lesson 03 server's output is wrong.
+fn assert_commands_ran(block: &Block) {
+    let runs = RUNS.with(|runs| runs.borrow().clone());
+    for command in &block.commands {
+        // `printf '...' | cargo run -p NAME`: the input is checked by the test that
+        // types it; the program is checked here.
+        let program = command.rsplit(" | ").next().unwrap_or(command);
+        let ran = runs.iter().any(|run| run == command || run == program);
+        assert!(
+            ran,
+            "the page's block `{}` shows `$ {command}`, but the test ran none such; it ran:\n{}",
+            block.id,
+            runs.join("\n")
+        );
+    }
 }
 
 /// Fails, showing both sides, unless the page's block and the program's real output
 /// are the same lines once normalised. A line `...` in the block stands for any
 /// number of lines (the page says why: retries that depend on timing, say).
 pub fn assert_matches(block: &Block, actual: &[String]) {
+    assert_commands_ran(block);
     let expected: Vec<String> = block.output.iter().map(|l| normalise(l)).collect();
-    let actual: Vec<String> = actual.iter().map(|l| normalise(l)).collect();
+    let actual: Vec<String> = actual.iter().map(|l| normalise_output(l)).collect();
     if lines_match(&expected, &actual) {
         return;
     }
@@ -168,37 +301,74 @@ fn lines_match(expected: &[String], actual: &[String]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::normalise;
+    use super::{lines_match, normalise, reconnect_wait_is_possible};
+
+    fn same(page: &str, program: &str) -> bool {
+        normalise(page) == normalise(program)
+    }
 
     #[test]
-    fn ports_are_normalised() {
-        assert_eq!(
-            normalise("conn #1 127.0.0.1:53712 GET / -> 127.0.0.1:5000.  "),
-            "conn #1 127.0.0.1:PORT GET / -> 127.0.0.1:PORT."
-        );
-        assert_eq!(normalise("no address here"), "no address here");
+    fn only_what_varies_is_normalised() {
+        // Client-side ports vary; the lessons' ports do not.
+        assert!(same("conn #1 127.0.0.1:54236 GET /", "conn #1 127.0.0.1:38411 GET /"));
+        assert!(same("Listening on ws://127.0.0.1:5001", "Listening on ws://127.0.0.1:5001"));
+        assert!(!same("Listening on ws://127.0.0.1:9999", "Listening on ws://127.0.0.1:5001"));
+        assert!(!same("Listening on ws://127.0.0.1:5001", "Listening on ws://127.0.0.1:5002"));
         assert_eq!(normalise("127.0.0.1: x"), "127.0.0.1: x");
-        assert_eq!(
-            normalise("(sec-websocket-key: Qc/6at9G/+27ssy9QUVwfw==, sec-websocket-version: 13)"),
-            "(sec-websocket-key: KEY, sec-websocket-version: 13)"
-        );
-        assert_eq!(
-            normalise("    sec-websocket-accept: ljLGcFUw6PZmSgxWNrZLOH5AKKY="),
-            "    sec-websocket-accept: KEY"
-        );
-        assert_eq!(
-            normalise(" INFO Reconnecting in 0.4 s (attempt 1)"),
-            " INFO Reconnecting in N.N s (attempt 1)"
-        );
+        assert_eq!(normalise("date: Sun, 22 Nov 2026 15:14:55 GMT"), "date: DATE");
+        // A random key varies; the RFC's example does not.
+        assert!(same(
+            "(sec-websocket-key: Qc/6at9G/+27ssy9QUVwfw==, sec-websocket-version: 13)",
+            "(sec-websocket-key: V7cV+eqPOgufGlV0vXMSNg==, sec-websocket-version: 13)"
+        ));
+        assert!(same(
+            "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+            "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        ));
+        assert!(!same(
+            "sec-websocket-accept: nonsenseBiTxaQ9kYGzzhZRbK+xOo=",
+            "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        ));
         assert_eq!(normalise("version 1.0 is here"), "version 1.0 is here");
+    }
+
+    #[test]
+    fn a_jittered_wait_is_checked_against_its_real_range() {
+        let program = " INFO Reconnecting in 0.3 s (attempt 1)";
+        assert!(same(" INFO Reconnecting in 0.4 s (attempt 1)", program));
+        assert!(!same(" INFO Reconnecting in 29.9 s (attempt 1)", program));
+        assert!(!same(" INFO Reconnecting in 99.0 s (attempt 42)", program));
+        assert!(!same(" INFO Reconnecting in 0.4 s (attempt 2)", program));
+        assert!(reconnect_wait_is_possible(0.6, 2));
+        assert!(reconnect_wait_is_possible(30.0, 42) && reconnect_wait_is_possible(15.0, 7));
+        assert!(!reconnect_wait_is_possible(99.0, 42) && !reconnect_wait_is_possible(0.2, 3));
+    }
+
+    #[test]
+    fn the_wrong_edits_to_page_03_are_caught() {
+        // What lesson 03's server and curl print, as the test sees it once the test's
+        // port is written as the default.
+        let program = [
+            "Listening on ws://127.0.0.1:5001",
+            "Try: cargo run -p ws_echo_client -- --addr ws://127.0.0.1:5001",
+            "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+        ];
+        for (right, wrong) in [
+            (program[0], "Listening on ws://127.0.0.1:9999"),
+            (program[1], "Try: cargo run -p ws_echo_client -- --addr ws://127.0.0.1:5011"),
+            (program[2], "sec-websocket-accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        ] {
+            assert!(same(right, right), "{right}");
+            assert!(!same(wrong, right), "{wrong} must not pass for {right}");
+        }
     }
 
     #[test]
     fn dots_match_any_lines() {
         let lines = |s: &str| s.split(',').map(str::to_string).collect::<Vec<_>>();
-        assert!(super::lines_match(&lines("a,...,d"), &lines("a,b,c,d")));
-        assert!(super::lines_match(&lines("a,...,d"), &lines("a,d")));
-        assert!(!super::lines_match(&lines("a,...,d"), &lines("a,b,c")));
-        assert!(!super::lines_match(&lines("a,b"), &lines("a,b,c")));
+        assert!(lines_match(&lines("a,...,d"), &lines("a,b,c,d")));
+        assert!(lines_match(&lines("a,...,d"), &lines("a,d")));
+        assert!(!lines_match(&lines("a,...,d"), &lines("a,b,c")));
+        assert!(!lines_match(&lines("a,b"), &lines("a,b,c")));
     }
 }

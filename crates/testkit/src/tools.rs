@@ -95,6 +95,8 @@ pub fn available(what: &str, tools: &[&Tool]) -> bool {
 /// lesson's default: `127.0.0.1:5001` becomes `127.0.0.1:39411`, and the port alone
 /// (`nc 127.0.0.1 5001`, `websocat -s 5001`) becomes `39411`.
 pub fn at(command: &str, default: &str, actual: &str) -> String {
+    crate::page::map_address(actual, default);
+    crate::page::record_command(command);
     let (default_port, actual_port) = (port(default), port(actual));
     let command = command.replace(default, actual);
     command
@@ -217,6 +219,8 @@ pub fn curl(block: &Block, default: &str, actual: &str) -> Vec<String> {
     if available(&format!("the real curl for block `{}`", block.id), &[&CURL]) {
         run_block(block, default, actual, true)
     } else {
+        crate::page::map_address(actual, default);
+        crate::page::record_command(block.command());
         crate::http::curl(actual, block.command()).0
     }
 }
@@ -226,6 +230,8 @@ pub fn curl_until_shown(block: &Block, default: &str, actual: &str) -> Vec<Strin
     if available(&format!("the real curl for block `{}`", block.id), &[&CURL, &SCRIPT]) {
         run_block_until_shown(block, default, actual)
     } else {
+        crate::page::map_address(actual, default);
+        crate::page::record_command(block.command());
         crate::http::curl(actual, block.command()).0
     }
 }

@@ -114,36 +114,9 @@ fn a_killed_server_gets_one_line_too() {
 
 #[test]
 fn no_server_gets_one_friendly_line() {
-    let addr = testkit::free_addr();
+    let addr = testkit::free_addr_as(common::WS_CHAT_ADDR);
     let line = testkit::one_error_line(client(), &["--addr", &addr]);
     assert_matches(&block("06-ws-chat-client.md", "no-server"), &[line]);
-}
-
-#[test]
-fn page_05_shows_what_three_terminals_print() {
-    let page = "05-ws-chat-server.md";
-    let mut server = chat_server();
-    let mut watcher = typing_client(&server, "guest-1");
-
-    let talker_block = block(page, "talker");
-    let mut talker = Program::start_interactive(client(), &["--addr", &server.addr]);
-    for line in talker_block.piped_input().lines() {
-        talker.type_line(line);
-    }
-    talker.end_input();
-    let (status, talker_output) = talker.wait_exit(TIMEOUT);
-    assert!(status.success(), "{talker_output:?}");
-    assert_matches(&talker_block, &talker_output);
-
-    watcher.wait_for("Bob left (1 online)");
-    server.program.wait_for("conn #2 closed by the client");
-    server.program.interrupt();
-    let (status, watcher_output) = watcher.wait_exit(TIMEOUT);
-    assert_eq!(status.code(), Some(1));
-    assert_matches(&block(page, "watcher"), &watcher_output);
-    let (status, server_output) = server.program.wait_exit(TIMEOUT);
-    assert!(status.success());
-    assert_matches(&block(page, "server"), &server_output);
 }
 
 #[test]

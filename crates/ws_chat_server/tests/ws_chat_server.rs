@@ -374,3 +374,37 @@ fn interop_a_python_client_against_lesson_05() {
     let block = block("interop.md", "python-client-05");
     assert_matches(&block, &tools::run_block(&block, common::WS_CHAT_ADDR, &server.addr, false));
 }
+
+/// Page 05's three terminals: this server, a watcher and a talker (lesson 06's
+/// client, built by `bin_path` if need be), so that `cargo test -p ws_chat_server`
+/// alone checks its page.
+#[test]
+fn page_05_shows_what_three_terminals_print() {
+    use testkit::page::{assert_matches, block};
+    use testkit::{Program, bin_path};
+    let page = "05-ws-chat-server.md";
+    let client = bin_path("ws_chat_client");
+    let mut server = server();
+    let mut watcher = Program::start_interactive(&client, &["--addr", &server.addr]);
+    watcher.wait_for("guest-1 joined (");
+
+    let talker_block = block(page, "talker");
+    let mut talker = Program::start_interactive(&client, &["--addr", &server.addr]);
+    for line in talker_block.piped_input().lines() {
+        talker.type_line(line);
+    }
+    talker.end_input();
+    let (status, talker_output) = talker.wait_exit(TIMEOUT);
+    assert!(status.success(), "{talker_output:?}");
+    assert_matches(&talker_block, &talker_output);
+
+    watcher.wait_for("Bob left (1 online)");
+    server.program.wait_for("conn #2 closed by the client");
+    server.program.interrupt();
+    let (status, watcher_output) = watcher.wait_exit(TIMEOUT);
+    assert_eq!(status.code(), Some(1));
+    assert_matches(&block(page, "watcher"), &watcher_output);
+    let (status, server_output) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success());
+    assert_matches(&block(page, "server"), &server_output);
+}

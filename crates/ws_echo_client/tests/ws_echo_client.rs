@@ -58,7 +58,7 @@ fn the_arguments_are_the_message_and_a_full_url_works() {
 
 #[test]
 fn no_server_gets_one_friendly_line() {
-    let addr = testkit::free_addr();
+    let addr = testkit::free_addr_as(common::WS_ECHO_ADDR);
     let line = error_line(&["--addr", &addr]);
     assert_matches(&block("04-ws-echo-client.md", "no-server"), &[line]);
 }

@@ -205,7 +205,7 @@ fn page_08_shows_what_server_and_client_print() {
     let end =
         client_output.iter().position(|l| l.contains("the server restarted")).expect("the restart");
     for line in &client_output[start..end] {
-        let line = without_attempt(&testkit::page::normalise(line));
+        let line = without_attempt(&testkit::page::normalise_output(line));
         assert!(retry_kinds.contains(&line), "{line:?} is not one of {retry_kinds:?}");
     }
 

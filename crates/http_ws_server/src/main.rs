@@ -65,6 +65,10 @@ struct Args {
     /// Where to listen. 0.0.0.0:5003 lets other machines in; port 0 picks a free port.
     #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR, value_parser = common::server_address)]
     addr: common::Address,
+    /// A web page's origin (such as http://127.0.0.1:8080) whose scripts may open a
+    /// WebSocket here, besides this server's own page. Repeat it for more.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
     /// Seconds between the Pings that check each WebSocket client is still there.
     #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = common::seconds)]
     heartbeat: Duration,
@@ -74,6 +78,8 @@ struct Args {
 pub struct Shared {
     room: Room,
     heartbeat: Duration,
+    /// Other sites' origins whose pages may open a WebSocket here (`--allow-origin`).
+    allow_origins: Vec<String>,
     /// Ctrl-C sends `true` here. Every connection task, HTTP or WebSocket, holds a
     /// receiver; when the last one is gone, `closed()` tells `main`.
     shutdown: watch::Sender<bool>,
@@ -118,6 +124,7 @@ async fn main() {
     let shared = Arc::new(Shared {
         room: Room::new(),
         heartbeat: args.heartbeat,
+        allow_origins: args.allow_origins,
         shutdown: watch::channel(false).0,
     });
     let mut connections: u64 = 0;

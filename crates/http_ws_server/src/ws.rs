@@ -9,11 +9,11 @@ use futures_util::{SinkExt, StreamExt};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
-    CONNECTION, HeaderMap, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    CONNECTION, HOST, HeaderMap, HeaderValue, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use hyper::upgrade::Upgraded;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode, Version};
 use hyper_util::rt::TokioIo;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -44,7 +44,9 @@ type Socket = WebSocketStream<TokioIo<Upgraded>>;
 /// is `101 Switching Protocols`, and a new task takes the connection from hyper
 /// once that answer is sent; otherwise it is a 4xx that says what was wrong.
 pub fn upgrade(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) -> Response<Full<Bytes>> {
-    let key = match check_handshake(req.method(), req.headers()) {
+    let checked = check_handshake(req.method(), req.version(), req.headers())
+        .and_then(|key| check_origin(req.headers(), &shared.allow_origins).map(|()| key));
+    let key = match checked {
         Ok(key) => key,
         Err((status, problem)) => {
             let mut response =
@@ -124,14 +126,27 @@ pub fn upgrade(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) -> Respo
 
 /// The server's side of RFC 6455 section 4.2.1, one check at a time. Returns the
 /// client's key, or the status and the reason to refuse with.
-fn check_handshake(method: &Method, headers: &HeaderMap) -> Result<String, (StatusCode, String)> {
+fn check_handshake(
+    method: &Method,
+    version: Version,
+    headers: &HeaderMap,
+) -> Result<String, (StatusCode, String)> {
     let bad = |problem: &str| Err((StatusCode::BAD_REQUEST, problem.to_string()));
-    // 1. The method is GET (hyper has already checked that this is HTTP/1.1).
+    // 1. The method is GET, and the HTTP version at least 1.1: an HTTP/1.0 client
+    //    knows nothing of upgrades (hyper would answer it in HTTP/1.0, and then the
+    //    connection would be neither HTTP nor WebSocket).
     if method != Method::GET {
         return Err((
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{method} cannot open a WebSocket, only GET"),
         ));
+    }
+    if version < Version::HTTP_11 {
+        return bad("a WebSocket handshake needs HTTP/1.1");
+    }
+    // Step 2 of 4.2.1: a `Host` header, which HTTP/1.1 requires anyway.
+    if headers.get(HOST).is_none_or(|host| host.is_empty()) {
+        return bad("the request has no `Host` header");
     }
     // 2. `Upgrade` names websocket, in any case.
     let upgrade = headers.get(UPGRADE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -170,6 +185,32 @@ fn check_handshake(method: &Method, headers: &HeaderMap) -> Result<String, (Stat
         return bad("`Sec-WebSocket-Key` must be 16 bytes in base64 (24 characters)");
     }
     Ok(key.to_string())
+}
+
+/// Step 7 of RFC 6455 4.2.1, and its section 10.2: which web pages may open a
+/// WebSocket here. A browser lets any page a user visits open a WebSocket to any
+/// server, and sends the user's cookies for that server with it; only the `Origin`
+/// header tells the server which site's script is asking. Without this check, a page
+/// on another site could chat here in the user's name (cross-site WebSocket
+/// hijacking). So: this server's own page (its origin is `http://` and the `Host`
+/// the browser asked for), the origins given with `--allow-origin`, and clients that
+/// send no `Origin` at all. Those are not browsers (curl, websocat, our clients),
+/// and hold no user's cookies to misuse.
+fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), (StatusCode, String)> {
+    let Some(origin) = headers.get(ORIGIN) else { return Ok(()) };
+    let origin = origin.to_str().unwrap_or("(not text)");
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let own = format!("http://{host}");
+    if origin.eq_ignore_ascii_case(&own) || allowed.iter().any(|a| origin.eq_ignore_ascii_case(a)) {
+        return Ok(());
+    }
+    Err((
+        StatusCode::FORBIDDEN,
+        format!(
+            "a page from {origin} may not open a WebSocket here, only this server's own \
+             page; start the server with --allow-origin {origin} to let it"
+        ),
+    ))
 }
 
 /// How a WebSocket connection ended.

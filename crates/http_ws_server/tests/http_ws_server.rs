@@ -474,7 +474,7 @@ fn page_07_commands_for_other_tools_work_as_shown() {
         websocat.kill();
     }
     if tools::available("page 07's curl commands", &[&CURL]) {
-        for id in ["curl-huge", "curl-firefox"] {
+        for id in ["curl-huge", "curl-firefox", "curl-origin"] {
             let block = block(page, id);
             assert_matches(&block, &tools::run_block(&block, default, &server.addr, true));
         }
@@ -491,4 +491,45 @@ fn interop_a_python_client_against_lesson_07() {
     let server = server();
     let block = block("interop.md", "python-client-07");
     assert_matches(&block, &tools::run_block(&block, common::HTTP_WS_ADDR, &server.addr, false));
+}
+
+#[test]
+fn the_handshake_checks_version_host_and_origin() {
+    let key = format!("Sec-WebSocket-Key: {}\r\n", ws::KEY);
+    let upgrade =
+        format!("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n{key}");
+    let answer = |addr: &str, request_line: &str, headers: &str| {
+        let mut stream = connect(addr);
+        stream.write_all(format!("{request_line}\r\n{headers}\r\n").as_bytes()).expect("send");
+        read_response(&mut stream, false).expect("a response")
+    };
+    let server = server();
+    let host = format!("Host: {}\r\n", server.addr);
+
+    // HTTP/1.0 knows no upgrades; RFC 6455 asks for HTTP/1.1 at least.
+    let old = answer(&server.addr, "GET /ws HTTP/1.0", &format!("{host}{upgrade}"));
+    assert_eq!(old.status, 400, "{}", old.body);
+    assert!(old.body.contains("needs HTTP/1.1"), "{}", old.body);
+    // No Host header.
+    let hostless = answer(&server.addr, "GET /ws HTTP/1.1", &upgrade);
+    assert_eq!(hostless.status, 400, "{}", hostless.body);
+    assert!(hostless.body.contains("no `Host` header"), "{}", hostless.body);
+
+    // Origin: this server's own page may; no Origin (not a browser) may; another
+    // site's page may not, unless --allow-origin names it.
+    let own = format!("{host}Origin: http://{}\r\n{upgrade}", server.addr);
+    assert_eq!(answer(&server.addr, "GET /ws HTTP/1.1", &own).status, 101);
+    assert_eq!(answer(&server.addr, "GET /ws HTTP/1.1", &format!("{host}{upgrade}")).status, 101);
+    let evil = format!("{host}Origin: http://evil.example\r\n{upgrade}");
+    let refused = answer(&server.addr, "GET /ws HTTP/1.1", &evil);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("--allow-origin http://evil.example"), "{}", refused.body);
+
+    let open = Server::start_with(
+        bin(),
+        &["--addr", "127.0.0.1:0", "--allow-origin", "http://evil.example"],
+        &[],
+    );
+    let evil = format!("Host: {}\r\nOrigin: http://evil.example\r\n{upgrade}", open.addr);
+    assert_eq!(answer(&open.addr, "GET /ws HTTP/1.1", &evil).status, 101);
 }

@@ -373,3 +373,112 @@ fn interop_python_clients_against_lesson_03() {
     let refused = block(page, "app-client-refused");
     assert_matches(&refused, &tools::run_block(&refused, default, &testkit::free_addr(), false));
 }
+
+/// The bytes of one WebSocket frame as the page shows them: 16 to a line, in hex.
+fn hex_lines(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .chunks(16)
+        .map(|chunk| chunk.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// The first frame after the handshake in `bytes`: skips the HTTP head (up to the
+/// blank line), then reads a frame header to know the frame's length.
+fn first_frame(bytes: &[u8]) -> Vec<u8> {
+    let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP head") + 4;
+    let frame = &bytes[head..];
+    let masked = frame[1] & 0x80 != 0;
+    let length = usize::from(frame[1] & 0x7f);
+    assert!(length < 126, "a short frame");
+    frame[..2 + if masked { 4 } else { 0 } + length].to_vec()
+}
+
+#[test]
+fn page_03_shows_real_frames() {
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex};
+    use std::thread;
+
+    // A recording relay between lesson 04's client and this server: it passes every
+    // byte on, and keeps a copy of each direction.
+    let server = server();
+    let relay = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let relay_addr = relay.local_addr().expect("an address").to_string();
+    let upstream = server.addr.clone();
+    let record = Arc::new(Mutex::new((Vec::new(), Vec::new())));
+    let copy = Arc::clone(&record);
+    thread::spawn(move || {
+        let (client, _) = relay.accept().expect("the client");
+        let server = TcpStream::connect(&upstream).expect("the server");
+        let pass = |mut from: TcpStream,
+                    mut to: TcpStream,
+                    keep: Arc<Mutex<(Vec<u8>, Vec<u8>)>>,
+                    up: bool| {
+            thread::spawn(move || {
+                let mut chunk = [0u8; 4096];
+                while let Ok(n @ 1..) = from.read(&mut chunk) {
+                    let mut kept = keep.lock().expect("the record");
+                    if up {
+                        kept.0.extend_from_slice(&chunk[..n])
+                    } else {
+                        kept.1.extend_from_slice(&chunk[..n])
+                    }
+                    drop(kept);
+                    if to.write_all(&chunk[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to.shutdown(std::net::Shutdown::Write);
+            })
+        };
+        let up = pass(
+            client.try_clone().expect("clone"),
+            server.try_clone().expect("clone"),
+            Arc::clone(&copy),
+            true,
+        );
+        let down = pass(server, client, copy, false);
+        let _ = (up.join(), down.join());
+    });
+    let finished =
+        testkit::run(&bin_path("ws_echo_client"), &["--addr", &relay_addr], &[], "", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    let (sent, received) = record.lock().expect("the record").clone();
+    let client_frame = first_frame(&sent);
+    let server_frame = first_frame(&received);
+
+    // The client's frame: FIN and text (0x81), the mask bit and 13 (0x8d), a random
+    // masking key, then "Hello Server!" XORed with it.
+    let page = block("03-ws-echo-server.md", "frames");
+    let text = page.output.join("\n");
+    let dump = |title: &str| -> Vec<u8> {
+        let is_hex = |line: &&str| {
+            !line.is_empty()
+                && line.split(' ').all(|b| b.len() == 2 && u8::from_str_radix(b, 16).is_ok())
+        };
+        let after = text.split(title).nth(1).expect(title);
+        let lines: Vec<&str> = after.lines().skip(1).take_while(is_hex).collect();
+        lines.join(" ").split(' ').map(|b| u8::from_str_radix(b, 16).expect("hex")).collect()
+    };
+    let shown_client = dump("client -> server");
+    let shown_server = dump("server -> client");
+    let actual = format!(
+        "client -> server\n{}\nserver -> client\n{}",
+        hex_lines(&client_frame).join("\n"),
+        hex_lines(&server_frame).join("\n")
+    );
+    // The server's frame is the same on every run: it must match byte for byte.
+    assert_eq!(shown_server, server_frame, "the page's server frame; this run:\n{actual}");
+    // The client's masking key is new for every frame, so the page's bytes differ
+    // from this run's: the header must match, and the page's own key must unmask its
+    // own payload to the same text.
+    assert_eq!(shown_client.len(), client_frame.len(), "this run:\n{actual}");
+    assert_eq!(shown_client[..2], client_frame[..2], "this run:\n{actual}");
+    let unmask = |frame: &[u8]| -> Vec<u8> {
+        frame[6..].iter().enumerate().map(|(i, b)| b ^ frame[2 + i % 4]).collect()
+    };
+    assert_eq!(unmask(&client_frame), b"Hello Server!");
+    assert_eq!(unmask(&shown_client), b"Hello Server!", "the page's key must unmask its payload");
+    assert_ne!(client_frame[6..], b"Hello Server!"[..], "the client masks what it sends");
+}

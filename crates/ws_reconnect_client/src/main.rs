@@ -205,12 +205,12 @@ async fn session(
         tokio::select! {
             () = &mut *ctrl_c => {
                 info!("Ctrl-C: closing the connection with 1001 (going away)");
-                return goodbye(&mut ws, CloseCode::Away, "Ctrl-C").await;
+                return goodbye(&mut ws, handler, CloseCode::Away, "Ctrl-C").await;
             }
             line = keyboard.recv() => match line {
                 // End of input (Ctrl-D, or the end of a pipe) or /quit: leave well.
-                None => return goodbye(&mut ws, CloseCode::Normal, "bye").await,
-                Some(line) if line.trim() == "/quit" => return goodbye(&mut ws, CloseCode::Normal, "bye").await,
+                None => return goodbye(&mut ws, handler, CloseCode::Normal, "bye").await,
+                Some(line) if line.trim() == "/quit" => return goodbye(&mut ws, handler, CloseCode::Normal, "bye").await,
                 Some(line) if line.trim().is_empty() => {}
                 Some(line) => {
                     if let Err(err) = ws.send(Message::text(to_json(&line))).await {
@@ -260,12 +260,26 @@ fn to_json(line: &str) -> String {
     message.to_string()
 }
 
-/// The close handshake, as in lesson 04: our Close, then the server's.
-async fn goodbye(ws: &mut Socket, code: CloseCode, reason: &str) -> Session {
+/// The close handshake, as in lesson 06: our Close, then the server's, showing the
+/// messages that arrive before it (the answers to the last lines we sent).
+async fn goodbye(
+    ws: &mut Socket,
+    handler: &mut impl Handler,
+    code: CloseCode,
+    reason: &str,
+) -> Session {
     let frame = CloseFrame { code, reason: reason.into() };
     if ws.close(Some(frame)).await.is_ok() {
-        let _ = tokio::time::timeout(TIMEOUT, async { while let Some(Ok(_)) = ws.next().await {} })
-            .await;
+        let last_words = async {
+            while let Some(Ok(message)) = ws.next().await {
+                if let Message::Text(text) = message
+                    && let Ok(message) = serde_json::from_str::<ServerMessage>(&text)
+                {
+                    handler.on_message(message);
+                }
+            }
+        };
+        let _ = tokio::time::timeout(TIMEOUT, last_words).await;
     }
     info!("Closed");
     Session::Quit
@@ -312,22 +326,28 @@ async fn connect(url: &str) -> Result<Socket, Error> {
 }
 
 /// The lines typed on the keyboard (or piped in), as a channel that `select!` can
-/// wait on, read on a thread of their own as in lesson 06.
+/// wait on. Reading the terminal blocks, and a blocking read cannot be cancelled, so
+/// it gets a thread of its own instead of a task: tokio's own `stdin` would keep the
+/// program from exiting until you pressed Enter.
 fn keyboard_lines() -> mpsc::Receiver<String> {
     let (lines, receiver) = mpsc::channel(16);
     std::thread::spawn(move || {
         for line in std::io::stdin().lines() {
             let Ok(line) = line else { break };
+            // `blocking_send` waits while the channel is full: if the network is
+            // slower than the typing, the keyboard waits, not our memory.
             if lines.blocking_send(line).is_err() {
                 break;
             }
         }
+        // Dropping `lines` here closes the channel: `recv` then returns `None`.
     });
     receiver
 }
 
 /// Starts listening for Ctrl-C now, so that one pressed early is not missed, and
-/// returns a future that completes when it comes (as in lesson 06).
+/// returns a future that completes when it comes. Without a handler of our own,
+/// Ctrl-C ends the program at once, and the server never hears a Close.
 fn ctrl_c() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {

@@ -279,3 +279,13 @@ fn piped_into_head_it_exits_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn the_answer_to_the_last_line_is_shown_before_leaving() {
+    // A pipe ends right after its last line: the server's echo of that line arrives
+    // after our Close has gone, and must still be shown (as lesson 06 does).
+    let server = server_on("127.0.0.1:0");
+    let finished = run(client(), &["--addr", &server.addr], &[], "last words\n", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(finished.stdout.contains("guest-1: last words"), "{}", finished.stdout);
+}

@@ -129,9 +129,10 @@ fn closes_after(response: &Response<hyper::body::Incoming>) -> Option<&'static s
     }
 }
 
-/// Opens a TCP connection and runs the HTTP/1.1 handshake over it. hyper splits the
-/// result in two: a `SendRequest` to send requests with, and the connection itself,
-/// a future that does the reading and writing and must be polled: we spawn it.
+/// Opens a TCP connection and hands it to hyper's HTTP/1.1 client. `handshake` sends
+/// nothing (HTTP/1.1 has no handshake of its own); it splits the result in two: a
+/// `SendRequest` to send requests with, and the connection itself, a future that does
+/// the reading and writing and must be polled: we spawn it.
 async fn connect(
     addr: &str,
     number: u32,
@@ -156,7 +157,7 @@ async fn connect(
 
     let (sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| format!("HTTP handshake with {addr} failed: {e}"))?;
+        .map_err(|e| format!("setting up HTTP/1.1 with {addr} failed: {e}"))?;
     let task = tokio::spawn(async move {
         if let Err(err) = connection.await {
             tracing::warn!("connection {number} failed: {err}");
@@ -203,7 +204,8 @@ async fn print_response(
         let value = response.headers().get(name).and_then(|v| v.to_str().ok());
         println!("    {name}: {}", value.unwrap_or("(not sent)"));
     }
-    // The body arrives in pieces (frames); `collect` gathers them all.
+    // The body arrives in pieces, as the bytes come in; hyper knows where it ends from
+    // `content-length` (or, for a chunked body, the last chunk). `collect` gathers it.
     let body = match tokio::time::timeout(TIMEOUT, response.into_body().collect()).await {
         Ok(Ok(body)) => body.to_bytes(),
         Ok(Err(err)) => return Err(format!("reading the body from {addr} failed: {err}")),

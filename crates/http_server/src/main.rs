@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
-use http_body_util::Full;
+use http_body_util::channel::Channel;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
@@ -42,11 +44,14 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long `GET /slow` takes, so you can watch a request in flight.
 const SLOW_DELAY: Duration = Duration::from_secs(2);
+/// The pause between the lines of `GET /count`, so you can watch them arrive.
+const COUNT_DELAY: Duration = Duration::from_millis(500);
 
 const ROUTES: &str = "\
 GET /                  a greeting
 GET /hello?name=NAME   a greeting for NAME
 GET /slow              a greeting that takes 2 seconds
+GET /count             three lines, half a second apart, sent in chunks
 ";
 
 #[derive(Parser)]
@@ -163,7 +168,7 @@ async fn handle(
     conn: u64,
     request: u64,
     peer: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Body>, Infallible> {
     let method = req.method();
     let path = req.uri().path();
     // HEAD asks for the headers a GET would get, without the body: hyper leaves the
@@ -184,8 +189,9 @@ async fn handle(
             tokio::time::sleep(SLOW_DELAY).await;
             text(StatusCode::OK, "Hello, World! Sorry to keep you waiting.\n")
         }
+        "/count" if is_get => count(),
         // The path exists but not for this method: 405, and `Allow` says which do.
-        "/" | "/hello" | "/slow" => {
+        "/" | "/hello" | "/slow" | "/count" => {
             let mut response = text(
                 StatusCode::METHOD_NOT_ALLOWED,
                 format!("{method} is not allowed on {path}. Allowed: GET, HEAD\n"),
@@ -233,9 +239,36 @@ fn valid_escapes(s: &str) -> bool {
     })
 }
 
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
+/// A response body: all of it at once (`Full`, sent with `content-length`), or
+/// written while it is sent (`Channel`, sent in chunks). Boxed, so that `handle` can
+/// return either.
+type Body = BoxBody<Bytes, Infallible>;
+
+/// `GET /count`: an answer written while it is being sent, a line every half second.
+/// hyper cannot know its length in advance, so instead of `content-length` it says
+/// `transfer-encoding: chunked` and sends each piece as its size in hex, a line
+/// break, the bytes and a line break; a piece of size 0 ends the body.
+fn count() -> Response<Body> {
+    let (mut sender, body) = Channel::<Bytes, Infallible>::new(1);
+    tokio::spawn(async move {
+        for line in ["one\n", "two\n", "three\n"] {
+            if sender.send_data(Bytes::from_static(line.as_bytes())).await.is_err() {
+                return; // the client went away (or asked with HEAD): stop writing
+            }
+            tokio::time::sleep(COUNT_DELAY).await;
+        }
+        // Dropping the sender ends the body: hyper sends the last, empty chunk.
+    });
+    with_text_type(Response::new(body.boxed()))
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut response = with_text_type(Response::new(Full::new(body.into()).boxed()));
     *response.status_mut() = status;
+    response
+}
+
+fn with_text_type(mut response: Response<Body>) -> Response<Body> {
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));

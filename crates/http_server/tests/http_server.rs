@@ -234,7 +234,15 @@ fn ctrl_c_lets_a_request_in_flight_finish_and_exits_0() {
 fn page_01_shows_what_the_server_prints() {
     let mut server = server();
     let page = "01-http-server.md";
-    for id in ["curl-root", "curl-hello", "curl-utf8", "curl-404", "curl-405", "curl-head"] {
+    for id in [
+        "curl-root",
+        "curl-hello",
+        "curl-utf8",
+        "curl-404",
+        "curl-405",
+        "curl-head",
+        "curl-chunked",
+    ] {
         let block = testkit::page::block(page, id);
         let actual = tools::curl(&block, common::HTTP_ADDR, &server.addr);
         testkit::page::assert_matches(&block, &actual);

@@ -80,6 +80,9 @@ pub struct Shared {
     heartbeat: Duration,
     /// Other sites' origins whose pages may open a WebSocket here (`--allow-origin`).
     allow_origins: Vec<String>,
+    /// New at every start, sent with the history: a client that sees it change knows
+    /// the server restarted and its history (kept in memory) began again.
+    instance: HeaderValue,
     /// Ctrl-C sends `true` here. Every connection task, HTTP or WebSocket, holds a
     /// receiver; when the last one is gone, `closed()` tells `main`.
     shutdown: watch::Sender<bool>,
@@ -125,6 +128,7 @@ async fn main() {
         room: Room::new(),
         heartbeat: args.heartbeat,
         allow_origins: args.allow_origins,
+        instance: new_instance(),
         shutdown: watch::channel(false).0,
     });
     let mut connections: u64 = 0;
@@ -217,7 +221,11 @@ async fn handle(
 
     let response = match path.as_str() {
         "/" if is_get => html(PAGE),
-        "/api/messages" if is_get => json(StatusCode::OK, shared.room.history_json()),
+        "/api/messages" if is_get => {
+            let mut response = json(StatusCode::OK, shared.room.history_json());
+            response.headers_mut().insert("server-instance", shared.instance.clone());
+            response
+        }
         "/api/messages" if method == Method::POST => post_message(req, &shared.room).await,
         "/api/online" if is_get => json(StatusCode::OK, shared.room.online_json()),
         "/ws" if method == Method::GET => ws::upgrade(req, conn, &shared),
@@ -269,6 +277,14 @@ async fn post_message(req: Request<Incoming>, room: &Room) -> Response<Full<Byte
         }
         Err(why) => json_error(&why),
     }
+}
+
+/// An id for this run of the server: the time it started, in milliseconds, in hex.
+fn new_instance() -> HeaderValue {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    HeaderValue::from_str(&format!("{started:x}")).expect("hex digits are a valid header")
 }
 
 fn json_error(message: &str) -> Response<Full<Bytes>> {

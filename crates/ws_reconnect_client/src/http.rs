@@ -23,9 +23,16 @@ pub enum FetchError {
     Other(String),
 }
 
-/// Asks `GET /api/messages` on `addr` (host:port) and returns the recent chat
-/// messages, oldest first.
-pub async fn fetch_history(addr: &str) -> Result<Vec<Chat>, FetchError> {
+/// What `GET /api/messages` answers.
+pub struct History {
+    /// The recent chat messages, oldest first.
+    pub chats: Vec<Chat>,
+    /// The server's `server-instance` header: new every time it starts.
+    pub instance: Option<String>,
+}
+
+/// Asks `GET /api/messages` on `addr` (host:port) and returns the recent history.
+pub async fn fetch_history(addr: &str) -> Result<History, FetchError> {
     let stream = match tokio::time::timeout(TIMEOUT, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
@@ -57,10 +64,15 @@ pub async fn fetch_history(addr: &str) -> Result<Vec<Chat>, FetchError> {
         sender.ready().await.map_err(|e| e.to_string())?;
         let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
         let status = response.status();
+        let instance = response
+            .headers()
+            .get("server-instance")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        Ok::<_, String>((status, body))
+        Ok::<_, String>((status, instance, body))
     };
-    let (status, body) = match tokio::time::timeout(TIMEOUT, ask).await {
+    let (status, instance, body) = match tokio::time::timeout(TIMEOUT, ask).await {
         Ok(Ok(answer)) => answer,
         Ok(Err(err)) => {
             return Err(FetchError::Other(format!("GET /api/messages on {addr} failed: {err}")));
@@ -77,9 +89,10 @@ pub async fn fetch_history(addr: &str) -> Result<Vec<Chat>, FetchError> {
             "GET /api/messages on {addr} answered {status}: is this lesson 07's server?"
         )));
     }
-    serde_json::from_slice(&body).map_err(|e| {
+    let chats = serde_json::from_slice(&body).map_err(|e| {
         FetchError::Other(format!(
             "GET /api/messages on {addr} sent something else than messages: {e}"
         ))
-    })
+    })?;
+    Ok(History { chats, instance })
 }

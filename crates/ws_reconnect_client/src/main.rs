@@ -32,7 +32,7 @@ use tracing::{info, warn};
 mod handler;
 mod http;
 use handler::{Handler, Printer, ServerMessage};
-use http::{FetchError, fetch_history};
+use http::{FetchError, History, fetch_history};
 
 /// How long we wait for the server to connect or to answer before giving up. A
 /// server that never answers must not leave the client hanging for ever.
@@ -97,15 +97,18 @@ async fn run(args: Args) -> Result<(), Error> {
     let mut handler = Printer::default();
 
     // First the history, over HTTP: a question with one answer.
-    match fetch_history(&addr).await {
-        Ok(chats) => chats.iter().for_each(|chat| handler.show_chat(chat)),
+    let mut instance = match fetch_history(&addr).await {
+        Ok(history) => {
+            history.chats.iter().for_each(|chat| handler.show_chat(chat));
+            history.instance
+        }
         Err(FetchError::Refused) => {
             return Err(format!(
                 "could not connect to {addr}: is the server running? Start it with `cargo run -p http_ws_server`"
             ));
         }
         Err(FetchError::Other(err)) => return Err(err),
-    }
+    };
 
     // Ctrl-C closes the connection properly, as in lesson 06.
     let mut ctrl_c: CtrlC = Box::pin(ctrl_c());
@@ -152,8 +155,8 @@ async fn run(args: Args) -> Result<(), Error> {
             // What did we miss? Ask over HTTP; this also tells us whether the
             // server is back at all.
             match fetch_history(&addr).await {
-                Ok(chats) => {
-                    catch_up(&mut handler, &chats);
+                Ok(history) => {
+                    catch_up(&mut handler, &mut instance, history);
                     break;
                 }
                 Err(FetchError::Refused) => {
@@ -165,19 +168,24 @@ async fn run(args: Args) -> Result<(), Error> {
     }
 }
 
-/// Shows the messages sent while we were away. If the newest id the server knows is
-/// older than ours, the server restarted and its history began again.
-fn catch_up(handler: &mut Printer, chats: &[handler::Chat]) {
-    let newest = chats.last().map_or(0, |chat| chat.id);
-    if newest < handler.last_id {
+/// Shows the messages sent while we were away. A server that restarted has a new
+/// `instance` and a history that began again (ids from 1): every message in it is
+/// new to us. Comparing ids alone would miss a restart after which the new server
+/// already has as many messages as we saw; ids going back is the sign we keep for a
+/// server that sends no instance.
+fn catch_up(handler: &mut Printer, instance: &mut Option<String>, history: History) {
+    let newest = history.chats.last().map_or(0, |chat| chat.id);
+    let new_instance = history.instance.is_some() && history.instance != *instance;
+    if new_instance || newest < handler.last_id {
         println!("* the server restarted: its history starts again");
         handler.last_id = 0;
     }
-    let missed = chats.iter().filter(|chat| chat.id > handler.last_id).count();
+    *instance = history.instance;
+    let missed = history.chats.iter().filter(|chat| chat.id > handler.last_id).count();
     if missed > 0 {
         println!("* {missed} messages while you were away:");
     }
-    chats.iter().for_each(|chat| handler.show_chat(chat));
+    history.chats.iter().for_each(|chat| handler.show_chat(chat));
 }
 
 /// One connection: sends what was typed (and what waited in `outbox`), hands what

@@ -289,3 +289,27 @@ fn the_answer_to_the_last_line_is_shown_before_leaving() {
     assert!(finished.status.success(), "{finished:?}");
     assert!(finished.stdout.contains("guest-1: last words"), "{}", finished.stdout);
 }
+
+#[test]
+fn a_restart_is_noticed_even_when_the_new_server_has_as_many_messages() {
+    // Before: one message (id 1), seen. After the restart the new server gets two
+    // (ids 1 and 2) before the client is back: comparing ids alone would take the
+    // new server for the old one and skip its message 1.
+    let first = server_on("127.0.0.1:0");
+    let addr = first.addr.clone();
+    post(&addr, "curl", "before the restart");
+    let mut client = typing_client(&addr, &[]);
+    client.wait_for("curl: before the restart");
+    client.wait_for("* guest-1 joined (1 online)");
+    drop(first);
+    client.wait_for("Reconnecting in");
+    let _second = server_on(&addr);
+    post(&addr, "curl", "first after the restart");
+    post(&addr, "curl", "second after the restart");
+    client.wait_for_within(
+        "* the server restarted: its history starts again",
+        Duration::from_secs(30),
+    );
+    client.wait_for("curl: first after the restart");
+    client.type_line("/quit");
+}

@@ -31,7 +31,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[command(about = "Lesson 02: an HTTP client on raw hyper")]
 struct Args {
     /// The server to talk to: HOST:PORT, :PORT, or a URL such as http://127.0.0.1:5000.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_ADDR, value_parser = common::http_address)]
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_ADDR)]
+    #[arg(value_parser = common::http_address)]
     addr: common::Address,
     /// The name to greet.
     #[arg(default_value = "Alice")]

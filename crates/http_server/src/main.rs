@@ -58,7 +58,8 @@ GET /count             three lines, half a second apart, sent in chunks
 #[command(about = "Lesson 01: an HTTP server on raw hyper")]
 struct Args {
     /// Where to listen. 0.0.0.0:5000 lets other machines in; port 0 picks a free port.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_ADDR, value_parser = common::server_address)]
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_ADDR)]
+    #[arg(value_parser = common::server_address)]
     addr: common::Address,
 }
 

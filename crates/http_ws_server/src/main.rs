@@ -63,7 +63,8 @@ GET  /api/online     who is online, as JSON
 #[command(about = "Lesson 07: one port, two protocols")]
 struct Args {
     /// Where to listen. 0.0.0.0:5003 lets other machines in; port 0 picks a free port.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR, value_parser = common::server_address)]
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR)]
+    #[arg(value_parser = common::server_address)]
     addr: common::Address,
     /// A web page's origin (such as http://127.0.0.1:8080) whose scripts may open a
     /// WebSocket here, besides this server's own page. Repeat it for more.

@@ -34,7 +34,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[command(about = "Lesson 06: a chat client")]
 struct Args {
     /// The server to talk to: HOST:PORT, :PORT, or a URL such as ws://127.0.0.1:5002/.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_CHAT_ADDR, value_parser = common::ws_address)]
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_CHAT_ADDR)]
+    #[arg(value_parser = common::ws_address)]
     addr: common::Address,
     /// A first message to send, before the lines you type.
     message: Vec<String>,

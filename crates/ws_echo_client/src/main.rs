@@ -31,7 +31,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[command(about = "Lesson 04: a WebSocket client")]
 struct Args {
     /// The server to talk to: HOST:PORT, :PORT, or a URL such as ws://127.0.0.1:5001/.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_ECHO_ADDR, value_parser = common::ws_address)]
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_ECHO_ADDR)]
+    #[arg(value_parser = common::ws_address)]
     addr: common::Address,
     /// The message to send.
     #[arg(default_value = "Hello Server!")]

@@ -46,7 +46,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 #[command(about = "Lesson 03: a WebSocket echo server")]
 struct Args {
     /// Where to listen. 0.0.0.0:5001 lets other machines in; port 0 picks a free port.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_ECHO_ADDR, value_parser = common::server_address)]
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_ECHO_ADDR)]
+    #[arg(value_parser = common::server_address)]
     addr: common::Address,
 }
 

@@ -50,7 +50,8 @@ const QUEUE_LIMIT: usize = 20;
 #[command(about = "Lesson 08: a client that survives")]
 struct Args {
     /// The server to talk to: host:port, or a URL such as http://127.0.0.1:5003/.
-    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR, value_parser = common::http_or_ws_address)]
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR)]
+    #[arg(value_parser = common::http_or_ws_address)]
     addr: common::Address,
     /// Seconds between our Pings; two intervals without a word from the server
     /// mean the connection is dead.

@@ -408,3 +408,40 @@ fn page_05_shows_what_three_terminals_print() {
     assert!(status.success());
     assert_matches(&block(page, "server"), &server_output);
 }
+
+#[test]
+fn page_05_slow_client_lab_shows_the_lag_every_time() {
+    use testkit::page::{assert_matches, block};
+    use testkit::tools::{self, WEBSOCAT};
+    if !tools::available("page 05's slow-client lab", &[&WEBSOCAT, &tools::SCRIPT]) {
+        return;
+    }
+    let mut server = server();
+    let here = testkit::workspace_root();
+    let stuck = tools::at(
+        "websocat ws://127.0.0.1:5002/ | (sleep 3600)",
+        common::WS_CHAT_ADDR,
+        &server.addr,
+    );
+    // In a terminal, as a student runs it: its keyboard stays open, so websocat
+    // keeps the connection; only its output, into `sleep`, is never read.
+    let mut stuck = tools::terminal(&stuck, true);
+    server.program.wait_for("conn #1 joined as guest-1");
+
+    // The page's flood, with lesson 06's binary where it says `cargo run`.
+    let flood = block("05-ws-chat-server.md", "flood");
+    let client = testkit::bin_path("ws_chat_client");
+    let command = tools::at(flood.command(), common::WS_CHAT_ADDR, &server.addr).replace(
+        "cargo run -p ws_chat_client",
+        &format!("{} --addr {}", client.display(), server.addr),
+    );
+    let (status, lines) = tools::shell(&command, &here).wait_exit(Duration::from_secs(60));
+    assert!(status.success(), "{lines:?}");
+    testkit::page::record_ran(flood.command());
+    assert_matches(&flood, &lines);
+    // The stuck client took nothing: after SEND_TIMEOUT it is dropped, every time.
+    server
+        .program
+        .wait_for_within("conn #1 dropped: it took nothing for 30 s", Duration::from_secs(45));
+    stuck.kill();
+}

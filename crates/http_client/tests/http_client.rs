@@ -193,8 +193,7 @@ fn page_02_commands_for_other_tools_work_as_shown() {
     }
     if tools::available("page 02's curl command", &[&CURL]) {
         let mut server = Server::start(&bin_path("http_server"));
-        let reuse = block(page, "curl-reuse");
-        assert_matches(&reuse, &tools::run_block(&reuse, common::HTTP_ADDR, &server.addr, false));
+        tools::check_block(page, "curl-reuse", common::HTTP_ADDR, &server.addr, false);
         server.program.wait_for("conn #1 req #2");
     }
 }

@@ -263,15 +263,7 @@ fn page_01_shows_what_the_server_prints() {
 #[test]
 fn addresses_are_read_one_way_and_mistakes_are_usage_errors() {
     let bin = Path::new(env!("CARGO_BIN_EXE_http_server"));
-    // The URL a server prints is an address it accepts, and `:PORT` is this computer.
-    let mut first = Server::start_with(bin, &["--addr", "http://127.0.0.1:0/"], &[]);
-    let url = testkit::listening_url(&mut first);
-    drop(first);
-    let second = Server::start_with(bin, &["--addr", &url], &[]);
-    assert!(url.ends_with(&second.addr), "{url} vs {}", second.addr);
-    let third = Server::start_with(bin, &["--addr", ":0"], &[]);
-    assert!(third.addr.starts_with("127.0.0.1:"), "{}", third.addr);
-    testkit::assert_refuses_bad_addresses(bin);
+    testkit::assert_server_reads_addresses(bin, "http");
 }
 
 #[test]
@@ -282,11 +274,7 @@ fn page_01_commands_for_other_tools_work_as_shown() {
     let here = std::env::temp_dir();
     if tools::available("page 01's nc commands", &[&tools::NC]) {
         for id in ["nc-by-hand", "nc-hello"] {
-            let block = block(page, id);
-            assert_matches(
-                &block,
-                &tools::run_block(&block, common::HTTP_ADDR, &server.addr, false),
-            );
+            tools::check_block(page, id, common::HTTP_ADDR, &server.addr, false);
         }
         server.program.wait_for("closed: invalid HTTP method parsed");
         // Break it: a request head that never ends is cut off after 5 s.
@@ -304,8 +292,7 @@ fn page_01_commands_for_other_tools_work_as_shown() {
         server.program.wait_for("closed: read header from client timeout");
     }
     if tools::available("page 01's curl commands", &[&tools::CURL]) {
-        let big = block(page, "curl-431");
-        assert_matches(&big, &tools::run_block(&big, common::HTTP_ADDR, &server.addr, true));
+        tools::check_block(page, "curl-431", common::HTTP_ADDR, &server.addr, true);
         server.program.wait_for("closed: message head is too large");
 
         // A slow request, then Ctrl-C: curl still gets its answer.

@@ -430,22 +430,13 @@ fn a_port_in_use_gets_one_friendly_line() {
 #[test]
 fn addresses_are_read_one_way_and_mistakes_are_usage_errors() {
     let bin = Path::new(env!("CARGO_BIN_EXE_http_ws_server"));
-    // The URL a server prints is an address it accepts, and `:PORT` is this computer.
-    let mut first = Server::start_with(bin, &["--addr", "http://127.0.0.1:0/"], &[]);
-    let url = testkit::listening_url(&mut first);
-    drop(first);
-    let second = Server::start_with(bin, &["--addr", &url], &[]);
-    assert!(url.ends_with(&second.addr), "{url} vs {}", second.addr);
-    let third = Server::start_with(bin, &["--addr", ":0"], &[]);
-    assert!(third.addr.starts_with("127.0.0.1:"), "{}", third.addr);
-    testkit::assert_refuses_bad_addresses(bin);
+    testkit::assert_server_reads_addresses(bin, "http");
     let line = testkit::usage_error(bin, &["--heartbeat=-1"]);
     assert!(line.contains("a number of seconds above 0"), "{line}");
 }
 
 #[test]
 fn page_07_commands_for_other_tools_work_as_shown() {
-    use testkit::page::{assert_matches, block};
     use testkit::tools::{self, CURL, SCRIPT, WEBSOCAT};
     let page = "07-http-ws-server.md";
     let default = common::HTTP_WS_ADDR;
@@ -453,8 +444,7 @@ fn page_07_commands_for_other_tools_work_as_shown() {
         Server::start_with(bin(), &["--addr", "127.0.0.1:0", "--heartbeat", "0.3"], &[]);
     let here = std::env::temp_dir();
     if tools::available("page 07's websocat commands", &[&WEBSOCAT, &SCRIPT]) {
-        let piped = block(page, "websocat");
-        assert_matches(&piped, &tools::run_block(&piped, default, &server.addr, false));
+        tools::check_block(page, "websocat", default, &server.addr, false);
         server.program.wait_for("conn #1 closed by the client");
 
         // A client that stops answering: websocat --no-close, frozen as Ctrl-Z does.
@@ -475,22 +465,19 @@ fn page_07_commands_for_other_tools_work_as_shown() {
     }
     if tools::available("page 07's curl commands", &[&CURL]) {
         for id in ["curl-huge", "curl-firefox", "curl-origin"] {
-            let block = block(page, id);
-            assert_matches(&block, &tools::run_block(&block, default, &server.addr, true));
+            tools::check_block(page, id, default, &server.addr, true);
         }
     }
 }
 
 #[test]
 fn interop_a_python_client_against_lesson_07() {
-    use testkit::page::{assert_matches, block};
     use testkit::tools::{self, PY_WEBSOCKETS};
     if !tools::available("the interop page's Python client", &[&PY_WEBSOCKETS]) {
         return;
     }
     let server = server();
-    let block = block("interop.md", "python-client-07");
-    assert_matches(&block, &tools::run_block(&block, common::HTTP_WS_ADDR, &server.addr, false));
+    tools::check_block("interop.md", "python-client-07", common::HTTP_WS_ADDR, &server.addr, false);
 }
 
 #[test]

@@ -456,6 +456,20 @@ pub fn listening_url(server: &mut Server) -> String {
     line["Listening on ".len()..].split(' ').next().unwrap_or_default().to_string()
 }
 
+/// Checks how a lesson server reads `--addr`: the URL it prints (`scheme://...`) is
+/// an address it accepts, `:PORT` means this computer, and the usual mistakes are
+/// usage errors ([`assert_refuses_bad_addresses`]).
+pub fn assert_server_reads_addresses(bin: &Path, scheme: &str) {
+    let mut first = Server::start_with(bin, &["--addr", &format!("{scheme}://127.0.0.1:0/")], &[]);
+    let url = listening_url(&mut first);
+    drop(first);
+    let second = Server::start_with(bin, &["--addr", &url], &[]);
+    assert!(url.ends_with(&second.addr), "{url} vs {}", second.addr);
+    let third = Server::start_with(bin, &["--addr", ":0"], &[]);
+    assert!(third.addr.starts_with("127.0.0.1:"), "{}", third.addr);
+    assert_refuses_bad_addresses(bin);
+}
+
 /// Checks that `bin` refuses the usual address mistakes with a usage error (exit 2)
 /// that names the problem, before it dials or listens anywhere.
 pub fn assert_refuses_bad_addresses(bin: &Path) {

@@ -243,12 +243,6 @@ pub(crate) fn record_run(bin: &Path, args: &[&str]) {
     RUNS.with(|runs| runs.borrow_mut().extend([without, with]));
 }
 
-/// Notes that this test ran a page's command, with the lesson binary in place of
-/// `cargo run -p NAME` (the test cannot run cargo inside cargo test).
-pub fn record_ran(command: &str) {
-    record_command(command);
-}
-
 /// Notes that this test ran a page's shell command as it is.
 pub(crate) fn record_command(command: &str) {
     RUNS.with(|runs| runs.borrow_mut().push(command.to_string()));

@@ -93,7 +93,9 @@ pub fn available(what: &str, tools: &[&Tool]) -> bool {
 
 /// A page's command, pointed at the address a test's server got instead of the
 /// lesson's default: `127.0.0.1:5001` becomes `127.0.0.1:39411`, and the port alone
-/// (`nc 127.0.0.1 5001`, `websocat -s 5001`) becomes `39411`.
+/// (`nc 127.0.0.1 5001`, `websocat -s 5001`) becomes `39411`. It also notes, for the
+/// page checker, that the test ran the page's command and that `actual` stands for
+/// `default` in what programs print.
 pub fn at(command: &str, default: &str, actual: &str) -> String {
     crate::page::map_address(actual, default);
     crate::page::record_command(command);
@@ -108,6 +110,20 @@ pub fn at(command: &str, default: &str, actual: &str) -> String {
 
 fn port(addr: &str) -> &str {
     addr.rsplit(':').next().unwrap_or(addr)
+}
+
+/// [`at`] for a page command that also runs a lesson (`... | cargo run -p NAME`):
+/// each `cargo run -p NAME` becomes that lesson's binary, built if need be, pointed at
+/// `actual` with `--addr` (a test cannot run cargo inside cargo test).
+pub fn lesson_command(command: &str, default: &str, actual: &str) -> String {
+    let mut command = at(command, default, actual);
+    while let Some(start) = command.find("cargo run -p ") {
+        let rest = &command[start + "cargo run -p ".len()..];
+        let name = rest.split([' ', '|', ')']).next().unwrap_or_default().to_string();
+        let binary = format!("{} --addr {actual}", crate::bin_path(&name).display());
+        command.replace_range(start..start + "cargo run -p ".len() + name.len(), &binary);
+    }
+    command
 }
 
 /// Starts `command` with `sh -c`, in `dir`, as a student types it at a terminal:
@@ -132,6 +148,13 @@ pub fn run_block(block: &Block, default: &str, actual: &str, stdout_only: bool) 
     let mut program =
         if stdout_only { shell_stdout(&command, &dir) } else { shell(&command, &dir) };
     program.wait_exit(TIMEOUT).1.iter().map(|line| back(line, default, actual)).collect()
+}
+
+/// Runs the command of the block `id` on `page` ([`run_block`]) and checks that it
+/// prints what the block shows.
+pub fn check_block(page: &str, id: &str, default: &str, actual: &str, stdout_only: bool) {
+    let block = crate::page::block(page, id);
+    crate::page::assert_matches(&block, &run_block(&block, default, actual, stdout_only));
 }
 
 /// A line a tool printed about the test's address, written as if about the lesson's

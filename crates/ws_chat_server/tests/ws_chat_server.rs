@@ -275,15 +275,7 @@ fn a_port_in_use_gets_one_friendly_line() {
 #[test]
 fn addresses_are_read_one_way_and_mistakes_are_usage_errors() {
     let bin = Path::new(env!("CARGO_BIN_EXE_ws_chat_server"));
-    // The URL a server prints is an address it accepts, and `:PORT` is this computer.
-    let mut first = Server::start_with(bin, &["--addr", "ws://127.0.0.1:0/"], &[]);
-    let url = testkit::listening_url(&mut first);
-    drop(first);
-    let second = Server::start_with(bin, &["--addr", &url], &[]);
-    assert!(url.ends_with(&second.addr), "{url} vs {}", second.addr);
-    let third = Server::start_with(bin, &["--addr", ":0"], &[]);
-    assert!(third.addr.starts_with("127.0.0.1:"), "{}", third.addr);
-    testkit::assert_refuses_bad_addresses(bin);
+    testkit::assert_server_reads_addresses(bin, "ws");
 }
 
 #[test]
@@ -332,7 +324,6 @@ fn scripts_demo_chat_starts_a_chat_or_says_why_it_cannot() {
 
 #[test]
 fn page_05_commands_for_other_tools_work_as_shown() {
-    use testkit::page::{assert_matches, block};
     use testkit::tools::{self, WEBSOCAT};
     if !tools::available("page 05's websocat commands", &[&WEBSOCAT]) {
         return;
@@ -341,8 +332,7 @@ fn page_05_commands_for_other_tools_work_as_shown() {
     let default = common::WS_CHAT_ADDR;
     let mut server = server();
     let here = std::env::temp_dir();
-    let piped = block(page, "websocat");
-    assert_matches(&piped, &tools::run_block(&piped, default, &server.addr, false));
+    tools::check_block(page, "websocat", default, &server.addr, false);
     server.program.wait_for("conn #1 closed by the client");
 
     // Many clients at once: the page's loop, as it is.
@@ -365,14 +355,12 @@ fn page_05_commands_for_other_tools_work_as_shown() {
 
 #[test]
 fn interop_a_python_client_against_lesson_05() {
-    use testkit::page::{assert_matches, block};
     use testkit::tools::{self, PY_WEBSOCKETS};
     if !tools::available("the interop page's Python client", &[&PY_WEBSOCKETS]) {
         return;
     }
     let server = server();
-    let block = block("interop.md", "python-client-05");
-    assert_matches(&block, &tools::run_block(&block, common::WS_CHAT_ADDR, &server.addr, false));
+    tools::check_block("interop.md", "python-client-05", common::WS_CHAT_ADDR, &server.addr, false);
 }
 
 /// Page 05's three terminals: this server, a watcher and a talker (lesson 06's
@@ -430,14 +418,9 @@ fn page_05_slow_client_lab_shows_the_lag_every_time() {
 
     // The page's flood, with lesson 06's binary where it says `cargo run`.
     let flood = block("05-ws-chat-server.md", "flood");
-    let client = testkit::bin_path("ws_chat_client");
-    let command = tools::at(flood.command(), common::WS_CHAT_ADDR, &server.addr).replace(
-        "cargo run -p ws_chat_client",
-        &format!("{} --addr {}", client.display(), server.addr),
-    );
+    let command = tools::lesson_command(flood.command(), common::WS_CHAT_ADDR, &server.addr);
     let (status, lines) = tools::shell(&command, &here).wait_exit(Duration::from_secs(60));
     assert!(status.success(), "{lines:?}");
-    testkit::page::record_ran(flood.command());
     assert_matches(&flood, &lines);
     // The stuck client took nothing: after SEND_TIMEOUT it is dropped, every time.
     server

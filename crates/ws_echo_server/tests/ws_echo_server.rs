@@ -270,15 +270,7 @@ fn page_03_shows_what_the_programs_print() {
 #[test]
 fn addresses_are_read_one_way_and_mistakes_are_usage_errors() {
     let bin = Path::new(env!("CARGO_BIN_EXE_ws_echo_server"));
-    // The URL a server prints is an address it accepts, and `:PORT` is this computer.
-    let mut first = Server::start_with(bin, &["--addr", "ws://127.0.0.1:0/"], &[]);
-    let url = testkit::listening_url(&mut first);
-    drop(first);
-    let second = Server::start_with(bin, &["--addr", &url], &[]);
-    assert!(url.ends_with(&second.addr), "{url} vs {}", second.addr);
-    let third = Server::start_with(bin, &["--addr", ":0"], &[]);
-    assert!(third.addr.starts_with("127.0.0.1:"), "{}", third.addr);
-    testkit::assert_refuses_bad_addresses(bin);
+    testkit::assert_server_reads_addresses(bin, "ws");
 }
 
 #[test]
@@ -290,8 +282,7 @@ fn page_03_commands_for_other_tools_work_as_shown() {
     let addr = server.addr.clone();
     let here = std::env::temp_dir();
     if tools::available("page 03's websocat commands", &[&WEBSOCAT, &SCRIPT]) {
-        let echo = block(page, "websocat");
-        assert_matches(&echo, &tools::run_block(&echo, default, &addr, false));
+        tools::check_block(page, "websocat", default, &addr, false);
         server.program.wait_for(r#"text: "Hi there\n""#);
 
         let big = block(page, "websocat-big");
@@ -365,13 +356,11 @@ fn interop_python_clients_against_lesson_03() {
     let default = common::WS_ECHO_ADDR;
     let mut server = server();
     for id in ["python-client-03", "app-client-03", "app-client-big"] {
-        let block = block(page, id);
-        assert_matches(&block, &tools::run_block(&block, default, &server.addr, false));
+        tools::check_block(page, id, default, &server.addr, false);
     }
     server.program.wait_for("closed by us: 1009");
     drop(server);
-    let refused = block(page, "app-client-refused");
-    assert_matches(&refused, &tools::run_block(&refused, default, &testkit::free_addr(), false));
+    tools::check_block(page, "app-client-refused", default, &testkit::free_addr(), false);
 }
 
 /// The bytes of one WebSocket frame as the page shows them: 16 to a line, in hex.

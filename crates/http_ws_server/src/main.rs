@@ -119,6 +119,9 @@ async fn main() {
 
     // One set of HTTP/1.1 settings for every connection. hyper measures timeouts with
     // the timer we give it (it panics if a timeout is set without one).
+    // `half_close`: a client may shut its sending side once its request is out (`nc`
+    // does, at the end of its input) and still wait for the answer; without this,
+    // hyper would take that end of input for a hang-up and drop the request.
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)

@@ -448,10 +448,7 @@ fn page_07_commands_for_other_tools_work_as_shown() {
         server.program.wait_for("conn #1 closed by the client");
 
         // A client that stops answering: websocat --no-close, frozen as Ctrl-Z does.
-        let text = std::fs::read_to_string(testkit::workspace_root().join("lessons").join(page))
-            .expect("the page");
-        let frozen = "websocat --no-close ws://127.0.0.1:5003/ws";
-        assert!(text.contains(&format!("`{frozen}`")), "the page gives this command");
+        let frozen = tools::inline_command(page, "websocat --no-close ws://127.0.0.1:5003/ws");
         // Its input at an end, --no-close keeps it connected; it runs in our own
         // process group, so that SIGSTOP reaches it as Ctrl-Z would.
         let mut websocat = tools::shell(&tools::at(frozen, default, &server.addr), &here);

@@ -150,6 +150,16 @@ pub fn run_block(block: &Block, default: &str, actual: &str, stdout_only: bool) 
     program.wait_exit(TIMEOUT).1.iter().map(|line| back(line, default, actual)).collect()
 }
 
+/// A command that `page` gives inline, in backquotes rather than in a block (`nc
+/// 127.0.0.1 5000`, typed by hand in a lab): fails unless the page says exactly
+/// this, so that the test runs what the student reads. Returns it.
+pub fn inline_command<'a>(page: &str, command: &'a str) -> &'a str {
+    let path = crate::workspace_root().join("lessons").join(page);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {page}: {e}"));
+    assert!(text.contains(&format!("`{command}`")), "{page} does not give `{command}`");
+    command
+}
+
 /// Runs the command of the block `id` on `page` ([`run_block`]) and checks that it
 /// prints what the block shows.
 pub fn check_block(page: &str, id: &str, default: &str, actual: &str, stdout_only: bool) {

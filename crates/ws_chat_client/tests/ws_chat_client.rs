@@ -191,8 +191,11 @@ fn interop_through_a_python_chat_server() {
         return;
     }
     let addr = testkit::free_addr();
-    let command =
-        tools::at("python3 scripts/interop/chat_server.py 5002", common::WS_CHAT_ADDR, &addr);
+    let command = tools::at(
+        tools::inline_command("interop.md", "python3 scripts/interop/chat_server.py 5002"),
+        common::WS_CHAT_ADDR,
+        &addr,
+    );
     let mut python = tools::shell(&command, &testkit::workspace_root());
     python.wait_for("Listening on");
     let client_block = block("interop.md", "python-chat-client");

@@ -336,18 +336,16 @@ fn page_05_commands_for_other_tools_work_as_shown() {
     server.program.wait_for("conn #1 closed by the client");
 
     // Many clients at once: the page's loop, as it is.
-    let text = std::fs::read_to_string(testkit::workspace_root().join("lessons").join(page))
-        .expect("the page");
-    let many =
-        "for i in $(seq 50); do (sleep 30 | websocat ws://127.0.0.1:5002/ >/dev/null &); done";
-    assert!(text.contains(&format!("`{many}`")), "the page gives this loop");
+    let many = tools::inline_command(
+        page,
+        "for i in $(seq 50); do (sleep 30 | websocat ws://127.0.0.1:5002/ >/dev/null &); done",
+    );
     let mut loop_ = tools::shell(&tools::at(many, default, &server.addr), &here);
     server.program.wait_for_within("joined as guest-51", Duration::from_secs(30));
     loop_.kill();
 
     // A client that never reads: websocat into a pipe nobody reads.
-    let stuck = "websocat ws://127.0.0.1:5002/ | (sleep 3600)";
-    assert!(text.contains(&format!("`{stuck}`")), "the page gives this command");
+    let stuck = tools::inline_command(page, "websocat ws://127.0.0.1:5002/ | (sleep 3600)");
     let mut stuck = tools::shell(&tools::at(stuck, default, &server.addr), &here);
     server.program.wait_for("joined as guest-52");
     stuck.kill();
@@ -406,8 +404,9 @@ fn page_05_slow_client_lab_shows_the_lag_every_time() {
     }
     let mut server = server();
     let here = testkit::workspace_root();
+    let stuck = "websocat ws://127.0.0.1:5002/ | (sleep 3600)";
     let stuck = tools::at(
-        "websocat ws://127.0.0.1:5002/ | (sleep 3600)",
+        tools::inline_command("05-ws-chat-server.md", stuck),
         common::WS_CHAT_ADDR,
         &server.addr,
     );

@@ -293,8 +293,14 @@ fn page_03_commands_for_other_tools_work_as_shown() {
         server.program.wait_for(r#"closed by us: 1009 "message too big: the limit is 64 KiB""#);
 
         // A client that vanishes: websocat, in a terminal, killed with kill -9.
-        let mut vanishing =
-            tools::terminal(&tools::at("websocat ws://127.0.0.1:5001/", default, &addr), true);
+        let mut vanishing = tools::terminal(
+            &tools::at(
+                tools::inline_command(page, "websocat ws://127.0.0.1:5001/"),
+                default,
+                &addr,
+            ),
+            true,
+        );
         server.program.wait_for("-> 101");
         vanishing.kill();
         server.program.wait_for("vanished without a close frame");
@@ -314,15 +320,19 @@ fn page_03_commands_for_other_tools_work_as_shown() {
     }
     if tools::available("page 03's nc command", &[&NC]) {
         let started = Instant::now();
-        let command =
-            tools::at("printf 'GET / HTTP/1.1\\r\\n' | nc 127.0.0.1 5001", default, &addr);
+        let command = tools::at(
+            tools::inline_command(page, "printf 'GET / HTTP/1.1\\r\\n' | nc 127.0.0.1 5001"),
+            default,
+            &addr,
+        );
         let (_, lines) = tools::shell(&command, &here).wait_exit(Duration::from_secs(15));
         assert!(lines.is_empty(), "{lines:?}");
         assert!(started.elapsed() >= Duration::from_secs(4));
         server.program.wait_for("no handshake within 5 s, dropped");
     }
     if tools::available("page 03's Ctrl-C with websocat clients", &[&WEBSOCAT, &SCRIPT]) {
-        let command = tools::at("websocat ws://127.0.0.1:5001/", default, &addr);
+        let command =
+            tools::at(tools::inline_command(page, "websocat ws://127.0.0.1:5001/"), default, &addr);
         let mut clients = [tools::terminal(&command, true), tools::terminal(&command, true)];
         server.program.wait_for("-> 101");
         server.program.wait_for("-> 101");

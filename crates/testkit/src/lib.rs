@@ -209,9 +209,19 @@ impl Program {
     /// Kills the program at once, as a crash or `kill -9` would.
     pub fn kill(&mut self) {
         if self.group {
-            let group = format!("-{}", self.child.id());
-            let _ =
-                Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+            // Every program the shell started dies first, the deepest first, and in
+            // the same instant as far as they can tell: `script` runs its command in a
+            // session of its own, out of reach of the group, and a program that
+            // outlived it for a moment would see its terminal close and exit cleanly
+            // (websocat sends a Close frame), which is not what `kill -9` shows.
+            let mut pids: Vec<String> =
+                descendants(self.child.id()).iter().rev().map(u32::to_string).collect();
+            pids.push(format!("-{}", self.child.id()));
+            let _ = Command::new("kill")
+                .args(["-KILL", "--"])
+                .args(&pids)
+                .stderr(Stdio::null())
+                .status();
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -533,4 +543,30 @@ pub fn run_into_head(
         }
     };
     (status, stderr.recv_timeout(TIMEOUT).unwrap_or_default(), read)
+}
+
+/// The processes started by `pid`, by its children, and so on, parents before their
+/// children, read from `/proc` (Linux).
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|name| name.parse().ok()) else {
+            continue;
+        };
+        // /proc/PID/stat: "PID (COMMAND) STATE PPID ...", and COMMAND may hold spaces.
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let after_command = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        if let Some(parent) = after_command.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            parents.push((child, parent));
+        }
+    }
+    let mut found = vec![pid];
+    let mut next = 0;
+    while next < found.len() {
+        let parent = found[next];
+        found.extend(parents.iter().filter(|(_, p)| *p == parent).map(|(c, _)| *c));
+        next += 1;
+    }
+    found.remove(0);
+    found
 }

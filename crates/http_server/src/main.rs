@@ -31,8 +31,11 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::TcpStream;
 use tracing::{debug, info, warn};
+
+mod listen;
+mod shutdown;
 
 /// A client that has not sent its whole request head by then is cut off, so that a
 /// slow (or malicious) client cannot hold a connection for ever.
@@ -68,86 +71,26 @@ async fn main() {
     let args = Args::parse();
     common::init_logging();
 
-    // Binding claims the port. It fails if another program has it already: say so in
-    // one line a beginner can act on, not with a backtrace.
-    let listener = match TcpListener::bind(args.addr.socket).await {
-        Ok(listener) => listener,
-        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
-            eprintln!(
-                "error: {} is already in use (is another copy of this lesson still running?). \
-                 Stop it, or choose another port: cargo run -p http_server -- --addr 127.0.0.1:5050",
-                args.addr
-            );
-            std::process::exit(1);
-        }
-        Err(err) => {
-            eprintln!("error: cannot listen on {}: {err}", args.addr);
-            std::process::exit(1);
-        }
-    };
-    // From here on, Ctrl-C is ours to handle (see `shutdown_signal`).
-    let mut shutdown = pin!(shutdown_signal());
+    let listener = listen::bind(&args.addr).await;
+    // From here on, Ctrl-C is ours to handle (see `shutdown.rs`).
+    let mut shutdown = pin!(shutdown::signal());
     let addr = listener.local_addr().expect("a bound socket has an address");
     println!("Listening on http://{addr}");
     println!("Try: curl -i 'http://{addr}/hello?name=Alice'");
 
-    // One set of HTTP/1.1 settings for every connection. hyper measures timeouts with
-    // the timer we give it (it panics if a timeout is set without one).
-    // `half_close`: a client may shut its sending side once its request is out (`nc`
-    // does, at the end of its input) and still wait for the answer; without this,
-    // hyper would take that end of input for a hang-up and drop the request.
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_header_size(MAX_HEAD_BYTES)
-        .half_close(true);
-
+    let http = http_settings();
     // Keeps track of open connections, so that Ctrl-C can wait for them to finish.
     let graceful = GracefulShutdown::new();
     let mut connections: u64 = 0;
 
     loop {
-        // Wait for whichever comes first: a new connection, or Ctrl-C. `accept` is
-        // not a busy loop: this task sleeps until the operating system hands us a
-        // connection, and the other tasks run meanwhile.
+        // Wait for whichever comes first: a new connection, or Ctrl-C.
         let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    // Usually "too many open files": wait a little for some to close
-                    // rather than spinning on the same error.
-                    warn!("accept failed: {err}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
+            accepted = listen::accept(&listener) => accepted,
             () = &mut shutdown => break,
         };
         connections += 1;
-        let conn = connections;
-
-        // One TCP connection can carry many requests, one after another (HTTP/1.1
-        // keep-alive): hyper calls our service once for each of them.
-        let requests = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&requests);
-        let service = service_fn(move |req| {
-            let request = counter.fetch_add(1, Ordering::Relaxed) + 1;
-            handle(req, conn, request, peer)
-        });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-
-        // Each connection gets its own task, so a slow client never holds up the
-        // others: tokio runs thousands of these on a few threads.
-        tokio::spawn(async move {
-            let result = connection.await;
-            let served = requests.load(Ordering::Relaxed);
-            match result {
-                Ok(()) => debug!("conn #{conn} closed after {served} requests"),
-                // hyper has already answered a malformed request with a 400 or 431;
-                // this is only a note for whoever reads the log.
-                Err(err) => info!("conn #{conn} {peer} closed: {err}"),
-            }
-        });
+        serve(&http, &graceful, stream, connections, peer);
     }
 
     // Stop accepting (dropping the listener closes the port), then let the requests
@@ -160,6 +103,50 @@ async fn main() {
             warn!("Gave up waiting after {} s", SHUTDOWN_GRACE.as_secs());
         }
     }
+}
+
+/// One set of HTTP/1.1 settings for every connection. hyper measures timeouts with
+/// the timer we give it (it panics if a timeout is set without one).
+fn http_settings() -> http1::Builder {
+    // `half_close`: a client may shut its sending side once its request is out (`nc`
+    // does, at the end of its input) and still wait for the answer; without this,
+    // hyper would take that end of input for a hang-up and drop the request.
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_header_size(MAX_HEAD_BYTES)
+        .half_close(true);
+    http
+}
+
+/// Serves one connection in a task of its own, so a slow client never holds up the
+/// others: tokio runs thousands of these on a few threads.
+fn serve(
+    http: &http1::Builder,
+    graceful: &GracefulShutdown,
+    stream: TcpStream,
+    conn: u64,
+    peer: SocketAddr,
+) {
+    // One TCP connection can carry many requests, one after another (HTTP/1.1
+    // keep-alive): hyper calls our service once for each of them.
+    let requests = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&requests);
+    let service = service_fn(move |req| {
+        let request = counter.fetch_add(1, Ordering::Relaxed) + 1;
+        handle(req, conn, request, peer)
+    });
+    let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+    tokio::spawn(async move {
+        let result = connection.await;
+        let served = requests.load(Ordering::Relaxed);
+        match result {
+            Ok(()) => debug!("conn #{conn} closed after {served} requests"),
+            // hyper has already answered a malformed request with a 400 or 431;
+            // this is only a note for whoever reads the log.
+            Err(err) => info!("conn #{conn} {peer} closed: {err}"),
+        }
+    });
 }
 
 /// Answers one request. It never fails: every problem becomes a response with the
@@ -274,31 +261,4 @@ fn with_text_type(mut response: Response<Body>) -> Response<Body> {
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
-}
-
-/// Starts listening for Ctrl-C and SIGTERM (what `kill` and service managers send)
-/// and returns a future that completes when either arrives. Listening starts when
-/// this is called, not at the first `.await`, so an early Ctrl-C is not missed.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let signals = signal(SignalKind::interrupt()).and_then(|interrupt| {
-            signal(SignalKind::terminate()).map(|terminate| (interrupt, terminate))
-        });
-        async move {
-            match signals {
-                Ok((mut interrupt, mut terminate)) => tokio::select! {
-                    _ = interrupt.recv() => {}
-                    _ = terminate.recv() => {}
-                },
-                // Without our own handlers, Ctrl-C simply ends the program.
-                Err(_) => std::future::pending().await,
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -133,7 +133,7 @@ fn plain_http_gets_a_426_that_explains_and_the_server_carries_on() {
     assert_eq!(response.status, 426);
     assert_eq!(response.header("upgrade"), Some("websocket"));
     assert!(
-        response.body.starts_with("This is a WebSocket server (lesson 03)"),
+        response.body.starts_with("This is a WebSocket server (ws_echo_server)"),
         "{}",
         response.body
     );

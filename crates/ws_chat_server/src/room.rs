@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 const QUEUE_LENGTH: usize = 256;
 
 /// The chat room: who is online, and a queue of lines for every connection.
-pub struct Room {
+pub(crate) struct Room {
     /// Who is online, by connection number. A plain (not async) mutex: it is held
     /// for a moment at a time and never across an `.await`.
     names: Mutex<BTreeMap<u64, String>>,
@@ -28,20 +28,20 @@ pub struct Room {
 /// One line for the room's clients. `Utf8Bytes` is reference-counted, so handing a
 /// line to a thousand receivers copies a pointer, not the text.
 #[derive(Clone)]
-pub struct Line {
+pub(crate) struct Line {
     /// The connection that said it, if any: it has had its own copy already.
-    pub from: Option<u64>,
-    pub text: Utf8Bytes,
+    pub(crate) from: Option<u64>,
+    pub(crate) text: Utf8Bytes,
 }
 
 impl Room {
-    pub fn new() -> Room {
+    pub(crate) fn new() -> Room {
         let (lines, _) = broadcast::channel(QUEUE_LENGTH);
         Room { names: Mutex::new(BTreeMap::new()), lines, guests: AtomicU64::new(0) }
     }
 
     /// Adds a connection to the room under a guest name, and tells everyone.
-    pub fn join(&self, conn: u64) -> (String, broadcast::Receiver<Line>) {
+    pub(crate) fn join(&self, conn: u64) -> (String, broadcast::Receiver<Line>) {
         let name = format!("guest-{}", self.guests.fetch_add(1, Ordering::Relaxed) + 1);
         let mut names = self.names.lock().expect("no task panics holding the lock");
         // Subscribe before announcing, so the newcomer sees its own arrival.
@@ -54,7 +54,7 @@ impl Room {
     /// Removes a connection, however it ended, and tells everyone who is left. This
     /// runs for every connection that joined, so the count stays right even when a
     /// client vanishes without a word.
-    pub fn leave(&self, conn: u64) {
+    pub(crate) fn leave(&self, conn: u64) {
         let mut names = self.names.lock().expect("no task panics holding the lock");
         if let Some(name) = names.remove(&conn) {
             self.announce(None, format!("{name} left ({} online)", names.len()));
@@ -62,7 +62,7 @@ impl Room {
     }
 
     /// Renames a connection, if the new name is valid and free.
-    pub fn rename(&self, conn: u64, new: &str) -> Result<(), String> {
+    pub(crate) fn rename(&self, conn: u64, new: &str) -> Result<(), String> {
         let valid = (1..=20).contains(&new.chars().count())
             && new.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
         if !valid {
@@ -79,7 +79,7 @@ impl Room {
 
     /// Queues a line for every connection. It never waits: the ring overwrites its
     /// oldest line, and a receiver that had not read it yet will be told it missed it.
-    pub fn announce(&self, from: Option<u64>, text: String) {
+    pub(crate) fn announce(&self, from: Option<u64>, text: String) {
         // An error only means nobody is listening right now.
         let _ = self.lines.send(Line { from, text: text.into() });
     }

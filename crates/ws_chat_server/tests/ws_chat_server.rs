@@ -238,7 +238,7 @@ fn plain_http_and_half_handshakes_do_not_hurt() {
     stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
     let response = read_response(&mut stream, false).expect("an answer");
     assert_eq!(response.status, 426);
-    assert!(response.body.contains("chat server (lesson 05)"), "{}", response.body);
+    assert!(response.body.contains("WebSocket server (ws_chat_server)"), "{}", response.body);
 
     let mut half = connect(&server.addr);
     half.write_all(b"GET / HTTP/1.1\r\n").expect("send");

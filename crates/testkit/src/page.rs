@@ -168,7 +168,7 @@ pub fn reconnect_wait_is_possible(seconds: f64, attempt: u32) -> bool {
 static ADDRESSES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
 /// From now on, `actual` in a program's output stands for `default` on the pages.
-pub(crate) fn map_address(actual: &str, default: &str) {
+pub fn map_address(actual: &str, default: &str) {
     let mut addresses = ADDRESSES.lock().unwrap_or_else(PoisonError::into_inner);
     addresses.retain(|(a, _)| a != actual);
     addresses.push((actual.to_string(), default.to_string()));

@@ -9,9 +9,9 @@
 //!     curl -i http://127.0.0.1:5003/api/messages
 //!     curl -i -d '{"name": "curl", "text": "hi from HTTP"}' http://127.0.0.1:5003/api/messages
 //!
-//! Builds on: lesson 01 (hyper, routing, timeouts) and lesson 05 (the room, in
-//! `room.rs`). Adds: one hyper server serves a page, a JSON API and, at `/ws`, a
-//! WebSocket whose upgrade we do by hand (`ws.rs`).
+//! Builds on: lesson 01 (hyper, routing, timeouts) and lesson 05 (the chat and the
+//! room, in `chat.rs` and `room.rs`). Adds: one hyper server serves a page, a JSON
+//! API and, at `/ws`, a WebSocket whose upgrade we do by hand (`upgrade.rs`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -21,20 +21,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use serde::Deserialize;
-use tokio::net::TcpListener;
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
+mod api;
+mod chat;
+mod listen;
 mod room;
-mod ws;
+mod shutdown;
+mod upgrade;
+mod websocket;
 use room::Room;
 
 /// A client that has not sent its whole request head by then is cut off, so that a
@@ -43,8 +47,6 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most a request's head (request line and headers) may take, in bytes. Browsers
 /// send 1-2 KiB; hyper answers anything larger with 431 Request Header Fields Too Large.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
-/// The largest body `POST /api/messages` reads. More is refused, never buffered.
-const MAX_BODY_BYTES: usize = 16 * 1024;
 /// How long Ctrl-C waits for requests in flight and for WebSocket goodbyes.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -76,7 +78,7 @@ struct Args {
 }
 
 /// What every connection's task shares.
-pub struct Shared {
+pub(crate) struct Shared {
     room: Room,
     heartbeat: Duration,
     /// Other sites' origins whose pages may open a WebSocket here (`--allow-origin`).
@@ -94,45 +96,19 @@ async fn main() {
     let args = Args::parse();
     common::init_logging();
 
-    // Binding claims the port. It fails if another program has it already: say so in
-    // one line a beginner can act on, not with a backtrace.
-    let listener = match TcpListener::bind(args.addr.socket).await {
-        Ok(listener) => listener,
-        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
-            eprintln!(
-                "error: {} is already in use (is another copy of this lesson still running?). \
-                 Stop it, or choose another port: cargo run -p http_ws_server -- --addr 127.0.0.1:5053",
-                args.addr
-            );
-            std::process::exit(1);
-        }
-        Err(err) => {
-            eprintln!("error: cannot listen on {}: {err}", args.addr);
-            std::process::exit(1);
-        }
-    };
-    // From here on, Ctrl-C is ours to handle (see `shutdown_signal`).
-    let mut shutdown = pin!(shutdown_signal());
+    let listener = listen::bind(&args.addr).await;
+    // From here on, Ctrl-C is ours to handle (see `shutdown.rs`).
+    let mut shutdown = pin!(shutdown::signal());
     let addr = listener.local_addr().expect("a bound socket has an address");
     println!("Listening on http://{addr}");
     println!("Open http://{addr}/ in a browser, or: curl -i http://{addr}/api/messages");
 
-    // One set of HTTP/1.1 settings for every connection. hyper measures timeouts with
-    // the timer we give it (it panics if a timeout is set without one).
-    // `half_close`: a client may shut its sending side once its request is out (`nc`
-    // does, at the end of its input) and still wait for the answer; without this,
-    // hyper would take that end of input for a hang-up and drop the request.
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_header_size(MAX_HEAD_BYTES)
-        .half_close(true);
-
+    let http = http_settings();
     let shared = Arc::new(Shared {
         room: Room::new(),
         heartbeat: args.heartbeat,
         allow_origins: args.allow_origins,
-        instance: new_instance(),
+        instance: api::new_instance(),
         shutdown: watch::channel(false).0,
     });
     let mut connections: u64 = 0;
@@ -140,59 +116,13 @@ async fn main() {
     loop {
         // Wait for whichever comes first: a new connection, or Ctrl-C.
         let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    // Usually "too many open files": wait a little for some to close
-                    // rather than spinning on the same error.
-                    warn!("accept failed: {err}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
+            accepted = listen::accept(&listener) => accepted,
             () = &mut shutdown => break,
         };
         connections += 1;
-        let conn = connections;
         // No Nagle delay on small writes, as in lessons 03 and 05.
         let _ = stream.set_nodelay(true);
-
-        // One TCP connection can carry many requests, one after another (HTTP/1.1
-        // keep-alive): hyper calls our service once for each of them.
-        let requests = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&requests);
-        let service_shared = Arc::clone(&shared);
-        let service = service_fn(move |req| {
-            let request = counter.fetch_add(1, Ordering::Relaxed) + 1;
-            handle(req, conn, request, peer, Arc::clone(&service_shared))
-        });
-        // `with_upgrades` lets hyper hand the connection over after a 101. hyper's
-        // `GracefulShutdown` does not take such connections, so each task watches
-        // our own shutdown channel instead.
-        let connection = http.serve_connection(TokioIo::new(stream), service).with_upgrades();
-        let mut stop = shared.shutdown.subscribe();
-
-        // Each connection gets its own task, so a slow client never holds up the
-        // others: tokio runs thousands of these on a few threads.
-        tokio::spawn(async move {
-            let mut connection = pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                _ = stop.changed() => {
-                    // Finish the request in flight, then close; an idle keep-alive
-                    // connection closes at once.
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            let served = requests.load(Ordering::Relaxed);
-            match result {
-                Ok(()) => debug!("conn #{conn} closed after {served} requests"),
-                // hyper has already answered a malformed request with a 400 or 431;
-                // this is only a note for whoever reads the log.
-                Err(err) => info!("conn #{conn} {peer} closed: {err}"),
-            }
-        });
+        serve(&http, &shared, stream, connections, peer);
     }
 
     // Stop accepting (dropping the listener closes the port), then tell every
@@ -207,6 +137,64 @@ async fn main() {
             warn!("Gave up waiting after {} s", SHUTDOWN_GRACE.as_secs());
         }
     }
+}
+
+/// One set of HTTP/1.1 settings for every connection. hyper measures timeouts with
+/// the timer we give it (it panics if a timeout is set without one).
+fn http_settings() -> http1::Builder {
+    // `half_close`: a client may shut its sending side once its request is out (`nc`
+    // does, at the end of its input) and still wait for the answer; without this,
+    // hyper would take that end of input for a hang-up and drop the request.
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_header_size(MAX_HEAD_BYTES)
+        .half_close(true);
+    http
+}
+
+/// Serves one connection in a task of its own, so a slow client never holds up the
+/// others: tokio runs thousands of these on a few threads.
+fn serve(
+    http: &http1::Builder,
+    shared: &Arc<Shared>,
+    stream: TcpStream,
+    conn: u64,
+    peer: SocketAddr,
+) {
+    // One TCP connection can carry many requests, one after another (HTTP/1.1
+    // keep-alive): hyper calls our service once for each of them.
+    let requests = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&requests);
+    let service_shared = Arc::clone(shared);
+    let service = service_fn(move |req| {
+        let request = counter.fetch_add(1, Ordering::Relaxed) + 1;
+        handle(req, conn, request, peer, Arc::clone(&service_shared))
+    });
+    // `with_upgrades` lets hyper hand the connection over after a 101. hyper's
+    // `GracefulShutdown` does not take such connections, so each task watches our
+    // own shutdown channel instead.
+    let connection = http.serve_connection(TokioIo::new(stream), service).with_upgrades();
+    let mut stop = shared.shutdown.subscribe();
+    tokio::spawn(async move {
+        let mut connection = pin!(connection);
+        let result = tokio::select! {
+            result = connection.as_mut() => result,
+            () = websocket::shutting_down(&mut stop) => {
+                // Finish the request in flight, then close; an idle keep-alive
+                // connection closes at once.
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        let served = requests.load(Ordering::Relaxed);
+        match result {
+            Ok(()) => debug!("conn #{conn} closed after {served} requests"),
+            // hyper has already answered a malformed request with a 400 or 431;
+            // this is only a note for whoever reads the log.
+            Err(err) => info!("conn #{conn} {peer} closed: {err}"),
+        }
+    });
 }
 
 /// Answers one request. It never fails: every problem becomes a response with the
@@ -225,14 +213,10 @@ async fn handle(
 
     let response = match path.as_str() {
         "/" if is_get => html(PAGE),
-        "/api/messages" if is_get => {
-            let mut response = json(StatusCode::OK, shared.room.history_json());
-            response.headers_mut().insert("server-instance", shared.instance.clone());
-            response
-        }
-        "/api/messages" if method == Method::POST => post_message(req, &shared.room).await,
-        "/api/online" if is_get => json(StatusCode::OK, shared.room.online_json()),
-        "/ws" if method == Method::GET => ws::upgrade(req, conn, &shared),
+        "/api/messages" if is_get => api::messages(&shared.room, &shared.instance),
+        "/api/messages" if method == Method::POST => api::post_message(req, &shared.room).await,
+        "/api/online" if is_get => api::json(StatusCode::OK, shared.room.online_json()),
+        "/ws" if method == Method::GET => upgrade::upgrade(req, conn, &shared),
         // The path exists but not for this method: 405, and `Allow` says which do.
         "/" | "/api/messages" | "/api/online" | "/ws" => {
             let allow = match path.as_str() {
@@ -254,60 +238,15 @@ async fn handle(
     Ok(response)
 }
 
-/// `POST /api/messages`: `{"name": "...", "text": "..."}` becomes a chat message that
-/// every WebSocket client sees at once, and that the history keeps.
-async fn post_message(req: Request<Incoming>, room: &Room) -> Response<Full<Bytes>> {
-    #[derive(Deserialize)]
-    struct Post {
-        name: String,
-        text: String,
-    }
-    // Read the body, but never more than MAX_BODY_BYTES of it: a client that sends
-    // more gets an error, not our memory.
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-            return json_error(&format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024));
-        }
-        Err(err) => return json_error(&format!("the body could not be read: {err}")),
-    };
-    let post: Post = match serde_json::from_slice(&body) {
-        Ok(post) => post,
-        Err(err) => return json_error(&format!("the body is not a message: {err}")),
-    };
-    match room.say(&post.name, &post.text) {
-        Ok(chat) => {
-            json(StatusCode::CREATED, serde_json::to_string(&chat).expect("a chat serializes"))
-        }
-        Err(why) => json_error(&why),
-    }
-}
-
-/// An id for this run of the server: the time it started, in milliseconds, in hex.
-fn new_instance() -> HeaderValue {
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis());
-    HeaderValue::from_str(&format!("{started:x}")).expect("hex digits are a valid header")
-}
-
-fn json_error(message: &str) -> Response<Full<Bytes>> {
-    json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": message }).to_string())
-}
-
-fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    respond(status, "application/json", body)
-}
-
 fn html(body: &'static str) -> Response<Full<Bytes>> {
     respond(StatusCode::OK, "text/html; charset=utf-8", body)
 }
 
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     respond(status, "text/plain; charset=utf-8", body)
 }
 
-fn respond(
+pub(crate) fn respond(
     status: StatusCode,
     content_type: &'static str,
     body: impl Into<Bytes>,
@@ -316,31 +255,4 @@ fn respond(
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
-}
-
-/// Starts listening for Ctrl-C and SIGTERM (what `kill` and service managers send)
-/// and returns a future that completes when either arrives. Listening starts when
-/// this is called, not at the first `.await`, so an early Ctrl-C is not missed.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let signals = signal(SignalKind::interrupt()).and_then(|interrupt| {
-            signal(SignalKind::terminate()).map(|terminate| (interrupt, terminate))
-        });
-        async move {
-            match signals {
-                Ok((mut interrupt, mut terminate)) => tokio::select! {
-                    _ = interrupt.recv() => {}
-                    _ = terminate.recv() => {}
-                },
-                // Without our own handlers, Ctrl-C simply ends the program.
-                Err(_) => std::future::pending().await,
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

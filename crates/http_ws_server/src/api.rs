@@ -1,0 +1,66 @@
+//! The JSON API: the chat's history and who is online, for any HTTP client, and a
+//! way to say something without a WebSocket.
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::HeaderValue;
+use hyper::{Request, Response, StatusCode};
+use serde::Deserialize;
+
+use crate::room::Room;
+
+/// The largest body `POST /api/messages` reads. More is refused, never buffered.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// `GET /api/messages`: the history, oldest first, with this run's instance id in
+/// the `server-instance` header.
+pub(crate) fn messages(room: &Room, instance: &HeaderValue) -> Response<Full<Bytes>> {
+    let mut response = json(StatusCode::OK, room.history_json());
+    response.headers_mut().insert("server-instance", instance.clone());
+    response
+}
+
+/// `POST /api/messages`: `{"name": "...", "text": "..."}` becomes a chat message that
+/// every WebSocket client sees at once, and that the history keeps.
+pub(crate) async fn post_message(req: Request<Incoming>, room: &Room) -> Response<Full<Bytes>> {
+    #[derive(Deserialize)]
+    struct Post {
+        name: String,
+        text: String,
+    }
+    // Read the body, but never more than MAX_BODY_BYTES of it: a client that sends
+    // more gets an error, not our memory.
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+            return json_error(&format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024));
+        }
+        Err(err) => return json_error(&format!("the body could not be read: {err}")),
+    };
+    let post: Post = match serde_json::from_slice(&body) {
+        Ok(post) => post,
+        Err(err) => return json_error(&format!("the body is not a message: {err}")),
+    };
+    match room.say(&post.name, &post.text) {
+        Ok(chat) => {
+            json(StatusCode::CREATED, serde_json::to_string(&chat).expect("a chat serializes"))
+        }
+        Err(why) => json_error(&why),
+    }
+}
+
+fn json_error(message: &str) -> Response<Full<Bytes>> {
+    json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": message }).to_string())
+}
+
+pub(crate) fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    crate::respond(status, "application/json", body)
+}
+
+/// An id for this run of the server: the time it started, in milliseconds, in hex.
+pub(crate) fn new_instance() -> HeaderValue {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    HeaderValue::from_str(&format!("{started:x}")).expect("hex digits are a valid header")
+}

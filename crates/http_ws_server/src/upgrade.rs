@@ -1,0 +1,187 @@
+//! `/ws`: the upgrade from HTTP to WebSocket, done by hand, check by check, as RFC
+//! 6455 section 4.2 describes it (lessons 03 and 05 let tungstenite do it). Then the
+//! connection joins the chat (`chat.rs`).
+
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{
+    CONNECTION, HOST, HeaderMap, HeaderValue, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use hyper::{Method, Request, Response, StatusCode, Version};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tracing::info;
+
+use crate::websocket;
+use crate::{Shared, chat};
+
+/// Checks that `req` is a WebSocket handshake and answers it. On success the answer
+/// is `101 Switching Protocols`, and a new task takes the connection from hyper
+/// once that answer is sent; otherwise it is a 4xx that says what was wrong.
+pub(crate) fn upgrade(
+    req: Request<Incoming>,
+    conn: u64,
+    shared: &Arc<Shared>,
+) -> Response<Full<Bytes>> {
+    let checked = check_handshake(req.method(), req.version(), req.headers())
+        .and_then(|key| check_origin(req.headers(), &shared.allow_origins).map(|()| key));
+    match checked {
+        Ok(key) => {
+            let response = switching_protocols(&key);
+            take_over(req, conn, shared);
+            response
+        }
+        Err((status, problem)) => refusal(status, &problem),
+    }
+}
+
+/// The 101 answer. Its Accept value proves we read this very request: SHA-1 of the
+/// key and a fixed GUID, in base64 (tungstenite computes it; lesson 03 shows the
+/// recipe).
+fn switching_protocols(key: &str) -> Response<Full<Bytes>> {
+    let accept = derive_accept_key(key.as_bytes());
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(
+        SEC_WEBSOCKET_ACCEPT,
+        HeaderValue::from_str(&accept).expect("base64 is a valid header"),
+    );
+    response
+}
+
+/// The 4xx answer to a request that is not a handshake we take.
+fn refusal(status: StatusCode, problem: &str) -> Response<Full<Bytes>> {
+    let mut response = crate::text(status, format!("Not a WebSocket handshake: {problem}.\n"));
+    if status == StatusCode::UPGRADE_REQUIRED {
+        // RFC 9110 15.5.22: a 426 names the protocol to upgrade to; RFC 6455 4.4: and
+        // the WebSocket version we speak.
+        let headers = response.headers_mut();
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+    }
+    response
+}
+
+/// Takes the connection from hyper once it has sent our 101, and chats on it.
+/// hyper sends the 101 when `upgrade` returns it, and only then gives up the
+/// connection: so the waiting happens in a task of its own.
+fn take_over(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) {
+    // Subscribe to the shutdown signal now, while this HTTP connection's task is
+    // still holding one.
+    let shared = Arc::clone(shared);
+    let mut shutdown = shared.shutdown.subscribe();
+    tokio::spawn(async move {
+        // `on` takes the request itself, so that its headers are freed once the
+        // connection is ours, rather than kept for as long as the client stays.
+        let upgraded = match hyper::upgrade::on(req).await {
+            Ok(upgraded) => upgraded,
+            Err(err) => {
+                info!("conn #{conn} upgrade failed: {err}");
+                return;
+            }
+        };
+        // The handshake is done (by us), so tungstenite starts straight at frames,
+        // with the same limits and buffers as lessons 03 and 05.
+        let io = TokioIo::new(upgraded);
+        let ws =
+            WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket::config())).await;
+        chat::chat(ws, conn, &mut shutdown, &shared).await.log(conn);
+    });
+}
+
+/// The server's side of RFC 6455 section 4.2.1, one check at a time. Returns the
+/// client's key, or the status and the reason to refuse with.
+fn check_handshake(
+    method: &Method,
+    version: Version,
+    headers: &HeaderMap,
+) -> Result<String, (StatusCode, String)> {
+    let bad = |problem: &str| Err((StatusCode::BAD_REQUEST, problem.to_string()));
+    // 1. The method is GET, and the HTTP version at least 1.1: an HTTP/1.0 client
+    //    knows nothing of upgrades (hyper would answer it in HTTP/1.0, and then the
+    //    connection would be neither HTTP nor WebSocket).
+    if method != Method::GET {
+        return Err((
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} cannot open a WebSocket, only GET"),
+        ));
+    }
+    if version < Version::HTTP_11 {
+        return bad("a WebSocket handshake needs HTTP/1.1");
+    }
+    // Step 2 of 4.2.1: a `Host` header, which HTTP/1.1 requires anyway.
+    if headers.get(HOST).is_none_or(|host| host.is_empty()) {
+        return bad("the request has no `Host` header");
+    }
+    // 2. `Upgrade` names websocket, in any case.
+    let upgrade = headers.get(UPGRADE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err((
+            StatusCode::UPGRADE_REQUIRED,
+            "the request has no `Upgrade: websocket` header".to_string(),
+        ));
+    }
+    // 3. `Connection` is a list of tokens, and one of them is `Upgrade`. Firefox
+    //    sends `keep-alive, Upgrade`; a server that compares the whole header with
+    //    "Upgrade" turns Firefox away.
+    let connection_has_upgrade = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    if !connection_has_upgrade {
+        return bad("the `Connection` header does not include `Upgrade`");
+    }
+    // 4. The version is 13, the only one RFC 6455 defines. Otherwise 426 Upgrade
+    //    Required, with the version we speak.
+    if headers.get(SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()) != Some("13") {
+        return Err((
+            StatusCode::UPGRADE_REQUIRED,
+            "`Sec-WebSocket-Version` must be 13".to_string(),
+        ));
+    }
+    // 5. The key is 16 random bytes in base64: 24 characters.
+    let Some(key) = headers.get(SEC_WEBSOCKET_KEY).and_then(|v| v.to_str().ok()) else {
+        return bad("the `Sec-WebSocket-Key` header is missing");
+    };
+    let decoded = data_encoding::BASE64.decode(key.as_bytes());
+    if key.len() != 24 || decoded.map(|bytes| bytes.len()) != Ok(16) {
+        return bad("`Sec-WebSocket-Key` must be 16 bytes in base64 (24 characters)");
+    }
+    Ok(key.to_string())
+}
+
+/// Step 7 of RFC 6455 4.2.1, and its section 10.2: which web pages may open a
+/// WebSocket here. A browser lets any page a user visits open a WebSocket to any
+/// server, and sends the user's cookies for that server with it; only the `Origin`
+/// header tells the server which site's script is asking. Without this check, a page
+/// on another site could chat here in the user's name (cross-site WebSocket
+/// hijacking). So: this server's own page (its origin is `http://` and the `Host`
+/// the browser asked for), the origins given with `--allow-origin`, and clients that
+/// send no `Origin` at all. Those are not browsers (curl, websocat, our clients),
+/// and hold no user's cookies to misuse.
+fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), (StatusCode, String)> {
+    let Some(origin) = headers.get(ORIGIN) else { return Ok(()) };
+    let origin = origin.to_str().unwrap_or("(not text)");
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let own = format!("http://{host}");
+    if origin.eq_ignore_ascii_case(&own) || allowed.iter().any(|a| origin.eq_ignore_ascii_case(a)) {
+        return Ok(());
+    }
+    Err((
+        StatusCode::FORBIDDEN,
+        format!(
+            "a page from {origin} may not open a WebSocket here, only this server's own \
+             page; start the server with --allow-origin {origin} to let it"
+        ),
+    ))
+}

@@ -18,13 +18,14 @@ use std::time::Duration;
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::{debug, info};
+
+mod keyboard;
 
 /// How long we wait for the server to connect or to answer before giving up. A
 /// server that never answers must not leave the client hanging for ever.
@@ -63,59 +64,81 @@ async fn run(args: Args) -> Result<(), Error> {
 
     // Ctrl-C is ours from now on: it closes the connection properly instead of
     // killing the program mid-conversation.
-    let mut ctrl_c = pin!(ctrl_c());
+    let mut ctrl_c = pin!(keyboard::ctrl_c());
     let mut ws = connect(&url).await?;
 
     if !args.message.is_empty() {
-        let text = args.message.join(" ");
-        ws.send(Message::text(text)).await.map_err(|e| format!("sending to {url} failed: {e}"))?;
+        send(&mut ws, &url, args.message.join(" ")).await?;
     }
 
     // Two things can happen at any moment: you type a line, or a message arrives.
     // `select!` waits for both at once and runs the branch of whichever is first;
     // the other keeps waiting for the next turn of the loop.
-    let mut keyboard = keyboard_lines();
-    let mut goodbye = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
-    loop {
+    let mut keyboard = keyboard::lines();
+    let goodbye = loop {
         tokio::select! {
             () = &mut ctrl_c => {
                 // 1001 "going away": what a browser says when its tab closes.
                 info!("Ctrl-C: closing the connection with 1001 (going away)");
-                goodbye = CloseFrame { code: CloseCode::Away, reason: "Ctrl-C".into() };
-                break;
+                break CloseFrame { code: CloseCode::Away, reason: "Ctrl-C".into() };
             }
             line = keyboard.recv() => match line {
-                Some(line) if line.trim() == "/quit" => break,
+                Some(line) if line.trim() == "/quit" => break bye(),
                 Some(line) if line.trim().is_empty() => {}
-                Some(line) => ws.send(Message::text(line)).await.map_err(|e| format!("sending to {url} failed: {e}"))?,
+                Some(line) => send(&mut ws, &url, line).await?,
                 // End of input: Ctrl-D on the keyboard, or the end of a pipe.
-                None => break,
+                None => break bye(),
             },
-            message = ws.next() => match message {
-                Some(Ok(Message::Text(text))) => println!("{text}"),
-                Some(Ok(Message::Close(frame))) => {
-                    // tungstenite has queued our answering Close; send it on its way.
-                    let _ = ws.flush().await;
-                    let why = frame.map_or_else(|| "no code".to_string(), |f| format!("{} {:?}", f.code, f.reason.as_str()));
-                    return Err(format!("the server closed the connection: {why}"));
-                }
-                // tungstenite answers Pings for us; this chat sends no binary.
-                Some(Ok(_)) => {}
-                Some(Err(err)) => return Err(format!("the connection to {url} broke: {err}")),
-                None => return Err(format!("{url} went away without a close frame")),
-            },
+            message = ws.next() => received(message, &mut ws, &url).await?,
         }
-    }
+    };
+    close(ws, goodbye).await
+}
 
-    // The close handshake: we send a Close frame with a code (1000: normal, or 1001
-    // after Ctrl-C), the server answers with its own Close, and only then is the TCP
-    // connection shut.
+/// The Close frame for an ordinary goodbye: 1000, normal.
+fn bye() -> CloseFrame {
+    CloseFrame { code: CloseCode::Normal, reason: "bye".into() }
+}
+
+async fn send(ws: &mut Socket, url: &str, line: String) -> Result<(), Error> {
+    ws.send(Message::text(line)).await.map_err(|e| format!("sending to {url} failed: {e}"))
+}
+
+/// What the server sent: a line to print, or the end of the conversation.
+async fn received(
+    message: Option<Result<Message, WsError>>,
+    ws: &mut Socket,
+    url: &str,
+) -> Result<(), Error> {
+    match message {
+        Some(Ok(Message::Text(text))) => println!("{text}"),
+        Some(Ok(Message::Close(frame))) => {
+            // tungstenite has queued our answering Close; send it on its way.
+            let _ = ws.flush().await;
+            let why = frame.map_or_else(
+                || "no code".to_string(),
+                |f| format!("{} {:?}", f.code, f.reason.as_str()),
+            );
+            return Err(format!("the server closed the connection: {why}"));
+        }
+        // tungstenite answers Pings for us; this chat sends no binary.
+        Some(Ok(_)) => {}
+        Some(Err(err)) => return Err(format!("the connection to {url} broke: {err}")),
+        None => return Err(format!("{url} went away without a close frame")),
+    }
+    Ok(())
+}
+
+/// The close handshake: we send a Close frame with a code (1000: normal, or 1001
+/// after Ctrl-C), the server answers with its own Close, and only then is the TCP
+/// connection shut.
+async fn close(mut ws: Socket, goodbye: CloseFrame) -> Result<(), Error> {
     // The server answers each line we sent before it reads our Close, so the
     // answers to everything we typed arrive before its Close: we print them.
     ws.close(Some(goodbye)).await.map_err(|e| format!("closing failed: {e}"))?;
     match tokio::time::timeout(TIMEOUT, answer_to_close(&mut ws)).await {
         Ok(Some(frame)) => {
-            info!("Closed: the server answered {} {:?}", frame.code, frame.reason.as_str())
+            info!("Closed: the server answered {} {:?}", frame.code, frame.reason.as_str());
         }
         Ok(None) => info!("Closed: the server answered without a code"),
         Err(_) => {
@@ -167,26 +190,6 @@ async fn connect(url: &str) -> Result<Socket, Error> {
     Ok(ws)
 }
 
-/// The lines typed on the keyboard (or piped in), as a channel that `select!` can
-/// wait on. Reading the terminal blocks, and a blocking read cannot be cancelled, so
-/// it gets a thread of its own instead of a task: tokio's own `stdin` would keep the
-/// program from exiting until you pressed Enter.
-fn keyboard_lines() -> mpsc::Receiver<String> {
-    let (lines, receiver) = mpsc::channel(16);
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lines() {
-            let Ok(line) = line else { break };
-            // `blocking_send` waits while the channel is full: if the network is
-            // slower than the typing, the keyboard waits, not our memory.
-            if lines.blocking_send(line).is_err() {
-                break;
-            }
-        }
-        // Dropping `lines` here closes the channel: `recv` then returns `None`.
-    });
-    receiver
-}
-
 /// Reads until the server's answering Close arrives and the stream ends, printing
 /// the messages that come before it.
 async fn answer_to_close(ws: &mut Socket) -> Option<CloseFrame> {
@@ -199,27 +202,4 @@ async fn answer_to_close(ws: &mut Socket) -> Option<CloseFrame> {
         }
     }
     answer
-}
-
-/// Starts listening for Ctrl-C now, so that one pressed early is not missed, and
-/// returns a future that completes when it comes. Without a handler of our own,
-/// Ctrl-C ends the program at once, and the server never hears a Close.
-fn ctrl_c() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let interrupt = signal(SignalKind::interrupt());
-        async move {
-            match interrupt {
-                Ok(mut interrupt) => {
-                    interrupt.recv().await;
-                }
-                Err(_) => std::future::pending().await,
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -1,14 +1,18 @@
 //! The events of a WebSocket client, as browsers and most libraries present them:
-//! `on_open`, `on_message`, `on_error`, `on_close`. The connection code in `main.rs`
-//! calls them; what they do (here: print) is up to the handler.
+//! `on_open`, `on_message`, `on_error`, `on_close`, and here `on_history` for what
+//! came over HTTP. The connection code in `main.rs` calls them and knows nothing of
+//! what they do; what they do (here: print) is all in this file. A browser takes
+//! them as callbacks (`ws.onmessage = ...`); in Rust, methods of one type will do.
 
 use serde::Deserialize;
 use tracing::{info, warn};
 
+use crate::http::History;
+
 /// What lesson 07's server sends, as JSON with a `type` field.
 #[derive(Deserialize, Debug)]
 #[serde(tag = "type", rename_all = "lowercase")]
-pub enum ServerMessage {
+pub(crate) enum ServerMessage {
     Welcome { name: String, online: usize },
     Chat(Chat),
     Joined { name: String, online: usize },
@@ -19,37 +23,28 @@ pub enum ServerMessage {
 
 /// A chat message. `id` grows by one for each message the server sees.
 #[derive(Deserialize, Debug)]
-pub struct Chat {
-    pub id: u64,
-    pub from: String,
-    pub text: String,
-}
-
-/// What a client does when something happens on its connection.
-pub trait Handler {
-    /// The connection is open and the server has answered 101.
-    fn on_open(&mut self, url: &str);
-    /// A message arrived.
-    fn on_message(&mut self, message: ServerMessage);
-    /// Something went wrong: the connection failed, or broke, or the server sent
-    /// something we do not understand.
-    fn on_error(&mut self, error: &str);
-    /// The connection is over, for the reason given.
-    fn on_close(&mut self, why: &str);
+pub(crate) struct Chat {
+    pub(crate) id: u64,
+    pub(crate) from: String,
+    pub(crate) text: String,
 }
 
 /// Prints chat lines to stdout and the connection's ups and downs to stderr, and
 /// remembers the newest message it has shown, so that after a reconnect it can
 /// show only what it missed.
 #[derive(Default)]
-pub struct Printer {
-    pub last_id: u64,
+pub(crate) struct Printer {
+    /// The id of the newest chat message shown.
+    last_id: u64,
+    /// The server run the last history came from (its `server-instance` header),
+    /// once a history has come.
+    instance: Option<Option<String>>,
 }
 
 impl Printer {
     /// Prints a chat message unless it was shown already (the history fetched over
     /// HTTP and the live stream can overlap).
-    pub fn show_chat(&mut self, chat: &Chat) {
+    fn show_chat(&mut self, chat: &Chat) {
         if chat.id > self.last_id {
             self.last_id = chat.id;
             println!("{}: {}", chat.from, chat.text);
@@ -57,12 +52,29 @@ impl Printer {
     }
 }
 
-impl Handler for Printer {
-    fn on_open(&mut self, url: &str) {
+impl Printer {
+    /// The history fetched over HTTP: at the start, and before each reconnect. The
+    /// second time on, it shows the messages sent while we were away.
+    pub(crate) fn on_history(&mut self, history: History) {
+        if let Some(instance) = &self.instance {
+            if restarted(instance.as_deref(), self.last_id, &history) {
+                println!("* the server restarted: its history starts again");
+                self.last_id = 0;
+            }
+            let missed = history.chats.iter().filter(|chat| chat.id > self.last_id).count();
+            if missed > 0 {
+                println!("* {missed} messages while you were away:");
+            }
+        }
+        self.instance = Some(history.instance);
+        history.chats.iter().for_each(|chat| self.show_chat(chat));
+    }
+
+    pub(crate) fn on_open(&mut self, url: &str) {
         info!("Connected to {url}");
     }
 
-    fn on_message(&mut self, message: ServerMessage) {
+    pub(crate) fn on_message(&mut self, message: ServerMessage) {
         match message {
             ServerMessage::Welcome { name, online } => {
                 println!("* you are {name} ({online} online)");
@@ -75,11 +87,63 @@ impl Handler for Printer {
         }
     }
 
-    fn on_error(&mut self, error: &str) {
+    pub(crate) fn on_error(&mut self, error: &str) {
         warn!("{error}");
     }
 
-    fn on_close(&mut self, why: &str) {
+    pub(crate) fn on_close(&mut self, why: &str) {
         warn!("Disconnected: {why}");
+    }
+}
+
+/// Whether the server restarted since the history we saw last, from run `instance`
+/// with newest message `last_id`. A server that restarted has a new instance and a
+/// history that began again (ids from 1), so every message in it is new to us.
+/// Comparing ids alone would miss a restart after which the new server already has
+/// as many messages as we saw; ids going back is the sign we keep for a server that
+/// sends no instance.
+fn restarted(instance: Option<&str>, last_id: u64, history: &History) -> bool {
+    let newest = history.chats.last().map_or(0, |chat| chat.id);
+    let new_instance = history.instance.is_some() && history.instance.as_deref() != instance;
+    new_instance || newest < last_id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(instance: Option<&str>, ids: &[u64]) -> History {
+        let chats = ids
+            .iter()
+            .map(|&id| Chat { id, from: "a".to_string(), text: "hi".to_string() })
+            .collect();
+        History { chats, instance: instance.map(str::to_string) }
+    }
+
+    #[test]
+    fn the_same_server_with_more_messages_did_not_restart() {
+        assert!(!restarted(Some("a1"), 3, &history(Some("a1"), &[2, 3, 4, 5])));
+    }
+
+    #[test]
+    fn a_new_instance_is_a_restart_even_with_as_many_messages() {
+        assert!(restarted(Some("a1"), 3, &history(Some("b2"), &[1, 2, 3])));
+    }
+
+    #[test]
+    fn without_instances_ids_going_back_is_a_restart() {
+        assert!(restarted(None, 3, &history(None, &[1])));
+        assert!(!restarted(None, 3, &history(None, &[3, 4])));
+    }
+
+    #[test]
+    fn a_message_shown_once_is_not_shown_again() {
+        let mut printer = Printer::default();
+        printer.on_history(history(Some("a1"), &[1, 2]));
+        assert_eq!(printer.last_id, 2);
+        printer.on_history(history(Some("a1"), &[1, 2, 3]));
+        assert_eq!(printer.last_id, 3);
+        printer.on_history(history(Some("b2"), &[1]));
+        assert_eq!(printer.last_id, 1, "after a restart, the count starts again");
     }
 }

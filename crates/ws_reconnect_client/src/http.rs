@@ -17,22 +17,22 @@ use crate::handler::Chat;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the history could not be fetched.
-pub enum FetchError {
+pub(crate) enum FetchError {
     /// Nothing listens at the address: the server is not running (yet, or again).
     Refused,
     Other(String),
 }
 
 /// What `GET /api/messages` answers.
-pub struct History {
+pub(crate) struct History {
     /// The recent chat messages, oldest first.
-    pub chats: Vec<Chat>,
+    pub(crate) chats: Vec<Chat>,
     /// The server's `server-instance` header: new every time it starts.
-    pub instance: Option<String>,
+    pub(crate) instance: Option<String>,
 }
 
 /// Asks `GET /api/messages` on `addr` (host:port) and returns the recent history.
-pub async fn fetch_history(addr: &str) -> Result<History, FetchError> {
+pub(crate) async fn fetch_history(addr: &str) -> Result<History, FetchError> {
     let stream = match tokio::time::timeout(TIMEOUT, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => {

@@ -9,8 +9,8 @@
 //!
 //!     cargo run -p ws_reconnect_client
 //!
-//! Builds on: lesson 06 (keyboard and socket at once with `select!`). Adds: the
-//! history over HTTP first (`http.rs`), JSON messages and event handlers
+//! Builds on: lesson 06 (keyboard and socket at once with `select!`, `keyboard.rs`).
+//! Adds: the history over HTTP first (`http.rs`), JSON messages and event handlers
 //! (`handler.rs`), a heartbeat that notices a dead server, and reconnecting with
 //! exponential backoff and jitter.
 
@@ -22,17 +22,18 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::{info, warn};
 
 mod handler;
 mod http;
-use handler::{Handler, Printer, ServerMessage};
-use http::{FetchError, History, fetch_history};
+mod keyboard;
+use handler::{Printer, ServerMessage};
+use http::{FetchError, fetch_history};
 
 /// How long we wait for the server to connect or to answer before giving up. A
 /// server that never answers must not leave the client hanging for ever.
@@ -68,7 +69,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What the user can do at any moment: type a line, or press Ctrl-C. Ctrl-C is a
 /// future kept across connections; boxed, so that functions can take it by name.
-type CtrlC = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+type CtrlC = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 type Keyboard<'a> = (&'a mut mpsc::Receiver<String>, &'a mut CtrlC);
 
 /// How a connection ended.
@@ -91,118 +92,130 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    let heartbeat = args.heartbeat;
     // One address, two protocols: http://ADDR/api/messages and ws://ADDR/ws.
     let addr = args.addr.to_string();
     let url = format!("ws://{addr}/ws");
     let mut handler = Printer::default();
 
     // First the history, over HTTP: a question with one answer.
-    let mut instance = match fetch_history(&addr).await {
-        Ok(history) => {
-            history.chats.iter().for_each(|chat| handler.show_chat(chat));
-            history.instance
-        }
+    match fetch_history(&addr).await {
+        Ok(history) => handler.on_history(history),
         Err(FetchError::Refused) => {
             return Err(format!(
                 "could not connect to {addr}: is the server running? Start it with `cargo run -p http_ws_server`"
             ));
         }
         Err(FetchError::Other(err)) => return Err(err),
-    };
+    }
 
     // Ctrl-C closes the connection properly, as in lesson 06.
-    let mut ctrl_c: CtrlC = Box::pin(ctrl_c());
-    let mut keyboard = keyboard_lines();
+    let mut ctrl_c: CtrlC = Box::pin(keyboard::ctrl_c());
+    let mut keyboard = keyboard::lines();
     let mut outbox: VecDeque<String> = VecDeque::new();
     if !args.message.is_empty() {
         outbox.push_back(args.message.join(" "));
     }
-    let mut delay = BACKOFF_START;
-    let mut attempt = 0;
+    let mut backoff = Backoff::new();
     loop {
         // Then the stream, over WebSocket, for as long as it lasts.
         let opened = Instant::now();
         match connect(&url).await {
             Ok(ws) => {
                 handler.on_open(&url);
-                attempt = 0;
                 let keys = (&mut keyboard, &mut ctrl_c);
-                match session(ws, &mut handler, keys, &mut outbox, heartbeat).await {
+                match session(ws, &mut handler, keys, &mut outbox, args.heartbeat).await {
                     Session::Quit => return Ok(()),
                     Session::Lost(why) => handler.on_close(&why),
                 }
-                if opened.elapsed() >= STABLE_AFTER {
-                    delay = BACKOFF_START;
-                }
+                backoff.connected_for(opened.elapsed());
             }
             Err(err) => handler.on_error(&err),
         }
-
-        // Wait, then try again: twice as long after each failure, up to 30 s, and
-        // a random part of it (jitter), so that a hundred clients do not all come
-        // back at the same instant when the server restarts.
-        loop {
-            attempt += 1;
-            let wait = delay.mul_f64(0.5 + fastrand::f64() * 0.5);
-            delay = (delay * 2).min(BACKOFF_MAX);
-            info!("Reconnecting in {:.1} s (attempt {attempt})", wait.as_secs_f64());
-            if wait_offline(wait, (&mut keyboard, &mut ctrl_c), &mut outbox).await {
-                if !outbox.is_empty() {
-                    warn!("Leaving with {} unsent lines", outbox.len());
-                }
-                return Ok(());
+        if !reconnect(&addr, &mut backoff, &mut handler, (&mut keyboard, &mut ctrl_c), &mut outbox)
+            .await
+        {
+            if !outbox.is_empty() {
+                warn!("Leaving with {} unsent lines", outbox.len());
             }
-            // What did we miss? Ask over HTTP; this also tells us whether the
-            // server is back at all.
-            match fetch_history(&addr).await {
-                Ok(history) => {
-                    catch_up(&mut handler, &mut instance, history);
-                    break;
-                }
-                Err(FetchError::Refused) => {
-                    handler.on_error(&format!("{addr} is not answering yet"))
-                }
-                Err(FetchError::Other(err)) => handler.on_error(&err),
-            }
+            return Ok(());
         }
     }
 }
 
-/// Shows the messages sent while we were away. A server that restarted has a new
-/// `instance` and a history that began again (ids from 1): every message in it is
-/// new to us. Comparing ids alone would miss a restart after which the new server
-/// already has as many messages as we saw; ids going back is the sign we keep for a
-/// server that sends no instance.
-fn catch_up(handler: &mut Printer, instance: &mut Option<String>, history: History) {
-    let newest = history.chats.last().map_or(0, |chat| chat.id);
-    let new_instance = history.instance.is_some() && history.instance != *instance;
-    if new_instance || newest < handler.last_id {
-        println!("* the server restarted: its history starts again");
-        handler.last_id = 0;
+/// Waits, then asks for the history over HTTP (what did we miss? is the server back
+/// at all?), again and again until the server answers. Returns false if the user
+/// leaves meanwhile.
+async fn reconnect(
+    addr: &str,
+    backoff: &mut Backoff,
+    handler: &mut Printer,
+    keys: Keyboard<'_>,
+    outbox: &mut VecDeque<String>,
+) -> bool {
+    let (keyboard, ctrl_c) = keys;
+    loop {
+        let wait = backoff.next_wait(fastrand::f64());
+        info!("Reconnecting in {:.1} s (attempt {})", wait.as_secs_f64(), backoff.attempt);
+        if wait_offline(wait, (&mut *keyboard, &mut *ctrl_c), outbox).await {
+            return false;
+        }
+        match fetch_history(addr).await {
+            Ok(history) => {
+                handler.on_history(history);
+                return true;
+            }
+            Err(FetchError::Refused) => handler.on_error(&format!("{addr} is not answering yet")),
+            Err(FetchError::Other(err)) => handler.on_error(&err),
+        }
     }
-    *instance = history.instance;
-    let missed = history.chats.iter().filter(|chat| chat.id > handler.last_id).count();
-    if missed > 0 {
-        println!("* {missed} messages while you were away:");
+}
+
+/// How long to wait before each reconnect: twice as long after each failure, up to
+/// BACKOFF_MAX, and a random part of it (jitter), so that a hundred clients do not
+/// all come back at the same instant when the server restarts.
+struct Backoff {
+    delay: Duration,
+    /// Attempts since the last connection that opened.
+    attempt: u32,
+}
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff { delay: BACKOFF_START, attempt: 0 }
     }
-    history.chats.iter().for_each(|chat| handler.show_chat(chat));
+
+    /// The next wait: between half and all of the current delay, as `random` (from
+    /// 0 to 1) says. The delay then doubles.
+    fn next_wait(&mut self, random: f64) -> Duration {
+        self.attempt += 1;
+        let wait = self.delay.mul_f64(0.5 + random * 0.5);
+        self.delay = (self.delay * 2).min(BACKOFF_MAX);
+        wait
+    }
+
+    /// A connection opened and lasted `lasted`. One that lasted STABLE_AFTER was a
+    /// success: the next wait starts afresh.
+    fn connected_for(&mut self, lasted: Duration) {
+        self.attempt = 0;
+        if lasted >= STABLE_AFTER {
+            self.delay = BACKOFF_START;
+        }
+    }
 }
 
 /// One connection: sends what was typed (and what waited in `outbox`), hands what
 /// arrives to the handler, and pings the server, until the connection ends.
 async fn session(
     mut ws: Socket,
-    handler: &mut impl Handler,
+    handler: &mut Printer,
     (keyboard, ctrl_c): Keyboard<'_>,
     outbox: &mut VecDeque<String>,
     heartbeat: Duration,
 ) -> Session {
     // Lines typed while we were away go first, in order.
     while let Some(line) = outbox.pop_front() {
-        if let Err(err) = ws.send(Message::text(to_json(&line))).await {
-            outbox.push_front(line);
-            return Session::Lost(format!("sending failed: {err}"));
+        if let Err(lost) = send(&mut ws, line, outbox).await {
+            return lost;
         }
     }
     // The heartbeat: a Ping every interval. Any frame from the server (a Pong, a
@@ -211,7 +224,7 @@ async fn session(
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     let mut last_heard = Instant::now();
     loop {
-        tokio::select! {
+        let ended = tokio::select! {
             () = &mut *ctrl_c => {
                 info!("Ctrl-C: closing the connection with 1001 (going away)");
                 return goodbye(&mut ws, handler, CloseCode::Away, "Ctrl-C").await;
@@ -219,44 +232,76 @@ async fn session(
             line = keyboard.recv() => match line {
                 // End of input (Ctrl-D, or the end of a pipe) or /quit: leave well.
                 None => return goodbye(&mut ws, handler, CloseCode::Normal, "bye").await,
-                Some(line) if line.trim() == "/quit" => return goodbye(&mut ws, handler, CloseCode::Normal, "bye").await,
-                Some(line) if line.trim().is_empty() => {}
-                Some(line) => {
-                    if let Err(err) = ws.send(Message::text(to_json(&line))).await {
-                        outbox.push_back(line);
-                        return Session::Lost(format!("sending failed: {err}"));
-                    }
+                Some(line) if line.trim() == "/quit" => {
+                    return goodbye(&mut ws, handler, CloseCode::Normal, "bye").await;
                 }
+                Some(line) if line.trim().is_empty() => Ok(()),
+                Some(line) => send(&mut ws, line, outbox).await,
             },
             message = ws.next() => {
                 last_heard = Instant::now();
-                match message {
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMessage>(&text) {
-                        Ok(message) => handler.on_message(message),
-                        Err(err) => handler.on_error(&format!("a message we do not understand ({err}): {text}")),
-                    },
-                    Some(Ok(Message::Close(frame))) => {
-                        // tungstenite has queued our answering Close; send it on its way.
-                        let _ = ws.flush().await;
-                        let why = frame.map_or_else(|| "no code".to_string(), |f| format!("{} {:?}", f.code, f.reason.as_str()));
-                        return Session::Lost(format!("the server closed the connection: {why}"));
-                    }
-                    // tungstenite answers Pings for us; a Pong is the answer to ours.
-                    Some(Ok(_)) => {}
-                    Some(Err(err)) => return Session::Lost(format!("the connection broke: {err}")),
-                    None => return Session::Lost("the connection ended without a close frame".to_string()),
-                }
+                received(message, &mut ws, handler).await
             }
-            _ = ping.tick() => {
-                if last_heard.elapsed() > 2 * heartbeat {
-                    return Session::Lost(format!("no answer to pings for {:.1} s", last_heard.elapsed().as_secs_f64()));
-                }
-                if let Err(err) = ws.send(Message::Ping(Default::default())).await {
-                    return Session::Lost(format!("the connection broke: {err}"));
-                }
-            }
+            _ = ping.tick() => pulse(&mut ws, last_heard, heartbeat).await,
+        };
+        if let Err(lost) = ended {
+            return lost;
         }
     }
+}
+
+/// Sends a typed line; if the connection is gone, the line waits in `outbox`.
+async fn send(ws: &mut Socket, line: String, outbox: &mut VecDeque<String>) -> Result<(), Session> {
+    if let Err(err) = ws.send(Message::text(to_json(&line))).await {
+        outbox.push_front(line);
+        return Err(Session::Lost(format!("sending failed: {err}")));
+    }
+    Ok(())
+}
+
+/// What the server sent: a message for the handler, or the end of the connection.
+async fn received(
+    message: Option<Result<Message, WsError>>,
+    ws: &mut Socket,
+    handler: &mut Printer,
+) -> Result<(), Session> {
+    let lost = match message {
+        Some(Ok(Message::Text(text))) => {
+            match serde_json::from_str::<ServerMessage>(&text) {
+                Ok(message) => handler.on_message(message),
+                Err(err) => {
+                    handler.on_error(&format!("a message we do not understand ({err}): {text}"));
+                }
+            }
+            return Ok(());
+        }
+        Some(Ok(Message::Close(frame))) => {
+            // tungstenite has queued our answering Close; send it on its way.
+            let _ = ws.flush().await;
+            let why = frame.map_or_else(
+                || "no code".to_string(),
+                |f| format!("{} {:?}", f.code, f.reason.as_str()),
+            );
+            format!("the server closed the connection: {why}")
+        }
+        // tungstenite answers Pings for us; a Pong is the answer to ours.
+        Some(Ok(_)) => return Ok(()),
+        Some(Err(err)) => format!("the connection broke: {err}"),
+        None => "the connection ended without a close frame".to_string(),
+    };
+    Err(Session::Lost(lost))
+}
+
+/// The heartbeat's tick: a Ping, unless the server has been silent for two
+/// intervals, which means the connection is dead.
+async fn pulse(ws: &mut Socket, last_heard: Instant, heartbeat: Duration) -> Result<(), Session> {
+    let silent = last_heard.elapsed();
+    if silent > 2 * heartbeat {
+        return Err(Session::Lost(format!("no answer to pings for {:.1} s", silent.as_secs_f64())));
+    }
+    ws.send(Message::Ping(Bytes::new()))
+        .await
+        .map_err(|err| Session::Lost(format!("the connection broke: {err}")))
 }
 
 /// A typed line as a message for lesson 07's server: `/name NEW` renames, anything
@@ -271,12 +316,7 @@ fn to_json(line: &str) -> String {
 
 /// The close handshake, as in lesson 06: our Close, then the server's, showing the
 /// messages that arrive before it (the answers to the last lines we sent).
-async fn goodbye(
-    ws: &mut Socket,
-    handler: &mut impl Handler,
-    code: CloseCode,
-    reason: &str,
-) -> Session {
+async fn goodbye(ws: &mut Socket, handler: &mut Printer, code: CloseCode, reason: &str) -> Session {
     let frame = CloseFrame { code, reason: reason.into() };
     if ws.close(Some(frame)).await.is_ok() {
         let last_words = async {
@@ -334,45 +374,39 @@ async fn connect(url: &str) -> Result<Socket, Error> {
     }
 }
 
-/// The lines typed on the keyboard (or piped in), as a channel that `select!` can
-/// wait on. Reading the terminal blocks, and a blocking read cannot be cancelled, so
-/// it gets a thread of its own instead of a task: tokio's own `stdin` would keep the
-/// program from exiting until you pressed Enter.
-fn keyboard_lines() -> mpsc::Receiver<String> {
-    let (lines, receiver) = mpsc::channel(16);
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lines() {
-            let Ok(line) = line else { break };
-            // `blocking_send` waits while the channel is full: if the network is
-            // slower than the typing, the keyboard waits, not our memory.
-            if lines.blocking_send(line).is_err() {
-                break;
-            }
-        }
-        // Dropping `lines` here closes the channel: `recv` then returns `None`.
-    });
-    receiver
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Starts listening for Ctrl-C now, so that one pressed early is not missed, and
-/// returns a future that completes when it comes. Without a handler of our own,
-/// Ctrl-C ends the program at once, and the server never hears a Close.
-fn ctrl_c() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let interrupt = signal(SignalKind::interrupt());
-        async move {
-            match interrupt {
-                Ok(mut interrupt) => {
-                    interrupt.recv().await;
-                }
-                Err(_) => std::future::pending().await,
-            }
+    #[test]
+    fn the_wait_doubles_up_to_the_maximum_with_jitter_of_half() {
+        let mut backoff = Backoff::new();
+        assert_eq!(backoff.next_wait(1.0), Duration::from_millis(500));
+        assert_eq!(backoff.next_wait(0.0), Duration::from_millis(500));
+        assert_eq!(backoff.next_wait(1.0), Duration::from_secs(2));
+        for _ in 0..10 {
+            backoff.next_wait(0.5);
         }
+        assert_eq!(backoff.next_wait(1.0), BACKOFF_MAX);
+        assert_eq!(backoff.next_wait(0.0), BACKOFF_MAX / 2);
+        assert_eq!(backoff.attempt, 15);
     }
-    #[cfg(not(unix))]
-    async {
-        let _ = tokio::signal::ctrl_c().await;
+
+    #[test]
+    fn a_stable_connection_starts_the_waits_afresh_and_a_short_one_does_not() {
+        let mut backoff = Backoff::new();
+        backoff.next_wait(1.0);
+        backoff.next_wait(1.0);
+        backoff.connected_for(Duration::from_secs(1));
+        assert_eq!(backoff.attempt, 0);
+        assert_eq!(backoff.next_wait(1.0), Duration::from_secs(2));
+        backoff.connected_for(STABLE_AFTER);
+        assert_eq!(backoff.next_wait(1.0), BACKOFF_START);
+    }
+
+    #[test]
+    fn typed_lines_become_chat_or_rename_messages() {
+        assert_eq!(to_json(r#"say "hi""#), r#"{"text":"say \"hi\"","type":"chat"}"#);
+        assert_eq!(to_json("/name  Ann "), r#"{"name":"Ann","type":"rename"}"#);
     }
 }

@@ -1,0 +1,157 @@
+//! One connection, from the 101 to its end: lesson 06's loop, speaking lesson 07's
+//! JSON, with a heartbeat, and telling `run` whether to reconnect.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::error::Error as WsError;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tracing::info;
+
+use crate::handler::{Printer, ServerMessage};
+use crate::{Keyboard, Session, Socket, TIMEOUT};
+
+/// One connection: sends what was typed (and what waited in `outbox`), hands what
+/// arrives to the handler, and pings the server, until the connection ends.
+pub(crate) async fn session(
+    mut ws: Socket,
+    handler: &mut Printer,
+    (keyboard, ctrl_c): Keyboard<'_>,
+    outbox: &mut VecDeque<String>,
+    heartbeat: Duration,
+) -> Session {
+    // Lines typed while we were away go first, in order.
+    while let Some(line) = outbox.pop_front() {
+        if let Err(lost) = send(&mut ws, line, outbox).await {
+            return lost;
+        }
+    }
+    // The heartbeat: a Ping every interval. Any frame from the server (a Pong, a
+    // message) shows it is alive; two intervals of silence mean it is not, even if
+    // TCP has not noticed (a server frozen, a network gone quiet).
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    let mut last_heard = Instant::now();
+    loop {
+        let ended = tokio::select! {
+            () = &mut *ctrl_c => {
+                info!("Ctrl-C: closing the connection with 1001 (going away)");
+                return goodbye(&mut ws, handler, CloseCode::Away, "Ctrl-C").await;
+            }
+            line = keyboard.recv() => match line {
+                // End of input (Ctrl-D, or the end of a pipe) or /quit: leave well.
+                None => return goodbye(&mut ws, handler, CloseCode::Normal, "bye").await,
+                Some(line) if line.trim() == "/quit" => {
+                    return goodbye(&mut ws, handler, CloseCode::Normal, "bye").await;
+                }
+                Some(line) if line.trim().is_empty() => Ok(()),
+                Some(line) => send(&mut ws, line, outbox).await,
+            },
+            message = ws.next() => {
+                last_heard = Instant::now();
+                received(message, &mut ws, handler).await
+            }
+            _ = ping.tick() => pulse(&mut ws, last_heard, heartbeat).await,
+        };
+        if let Err(lost) = ended {
+            return lost;
+        }
+    }
+}
+
+/// Sends a typed line; if the connection is gone, the line waits in `outbox`.
+async fn send(ws: &mut Socket, line: String, outbox: &mut VecDeque<String>) -> Result<(), Session> {
+    if let Err(err) = ws.send(Message::text(to_json(&line))).await {
+        outbox.push_front(line);
+        return Err(Session::Lost(format!("sending failed: {err}")));
+    }
+    Ok(())
+}
+
+/// What the server sent: a message for the handler, or the end of the connection.
+async fn received(
+    message: Option<Result<Message, WsError>>,
+    ws: &mut Socket,
+    handler: &mut Printer,
+) -> Result<(), Session> {
+    let lost = match message {
+        Some(Ok(Message::Text(text))) => {
+            match serde_json::from_str::<ServerMessage>(&text) {
+                Ok(message) => handler.on_message(message),
+                Err(err) => {
+                    handler.on_error(&format!("a message we do not understand ({err}): {text}"));
+                }
+            }
+            return Ok(());
+        }
+        Some(Ok(Message::Close(frame))) => {
+            // tungstenite has queued our answering Close; send it on its way.
+            let _ = ws.flush().await;
+            let why = frame.map_or_else(
+                || "no code".to_string(),
+                |f| format!("{} {:?}", f.code, f.reason.as_str()),
+            );
+            format!("the server closed the connection: {why}")
+        }
+        // tungstenite answers Pings for us; a Pong is the answer to ours.
+        Some(Ok(_)) => return Ok(()),
+        Some(Err(err)) => format!("the connection broke: {err}"),
+        None => "the connection ended without a close frame".to_string(),
+    };
+    Err(Session::Lost(lost))
+}
+
+/// The heartbeat's tick: a Ping, unless the server has been silent for two
+/// intervals, which means the connection is dead.
+async fn pulse(ws: &mut Socket, last_heard: Instant, heartbeat: Duration) -> Result<(), Session> {
+    let silent = last_heard.elapsed();
+    if silent > 2 * heartbeat {
+        return Err(Session::Lost(format!("no answer to pings for {:.1} s", silent.as_secs_f64())));
+    }
+    ws.send(Message::Ping(Bytes::new()))
+        .await
+        .map_err(|err| Session::Lost(format!("the connection broke: {err}")))
+}
+
+/// A typed line as a message for lesson 07's server: `/name NEW` renames, anything
+/// else is said in the chat. serde_json writes the quotes and escapes.
+fn to_json(line: &str) -> String {
+    let message = match line.strip_prefix("/name ") {
+        Some(name) => serde_json::json!({ "type": "rename", "name": name.trim() }),
+        None => serde_json::json!({ "type": "chat", "text": line }),
+    };
+    message.to_string()
+}
+
+/// The close handshake, as in lesson 06: our Close, then the server's, showing the
+/// messages that arrive before it (the answers to the last lines we sent).
+async fn goodbye(ws: &mut Socket, handler: &mut Printer, code: CloseCode, reason: &str) -> Session {
+    let frame = CloseFrame { code, reason: reason.into() };
+    if ws.close(Some(frame)).await.is_ok() {
+        let last_words = async {
+            while let Some(Ok(message)) = ws.next().await {
+                if let Message::Text(text) = message
+                    && let Ok(message) = serde_json::from_str::<ServerMessage>(&text)
+                {
+                    handler.on_message(message);
+                }
+            }
+        };
+        let _ = tokio::time::timeout(TIMEOUT, last_words).await;
+    }
+    info!("Closed");
+    Session::Quit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_lines_become_chat_or_rename_messages() {
+        assert_eq!(to_json(r#"say "hi""#), r#"{"text":"say \"hi\"","type":"chat"}"#);
+        assert_eq!(to_json("/name  Ann "), r#"{"name":"Ann","type":"rename"}"#);
+    }
+}

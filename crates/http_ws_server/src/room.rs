@@ -22,7 +22,7 @@ const MAX_TEXT_CHARS: usize = 2000;
 /// or `{"type": "rename", "name": "Alice"}`. serde reads the `type` field to choose.
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-pub enum ClientMessage {
+pub(crate) enum ClientMessage {
     Chat { text: String },
     Rename { name: String },
 }
@@ -32,7 +32,7 @@ pub enum ClientMessage {
 /// client.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-pub enum ServerMessage<'a> {
+pub(crate) enum ServerMessage<'a> {
     /// Your name, and how many are online (the names are at `GET /api/online`: a
     /// list of thousands would make every join cost the server thousands).
     Welcome {
@@ -58,7 +58,7 @@ pub enum ServerMessage<'a> {
 }
 
 impl ServerMessage<'_> {
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string(self).expect("our messages always serialize")
     }
 }
@@ -66,15 +66,15 @@ impl ServerMessage<'_> {
 /// One chat message, as kept in the history and sent to clients. `id` grows by one
 /// for each message, so a client can tell which ones it has not seen.
 #[derive(Serialize, Clone)]
-pub struct Chat {
-    pub id: u64,
-    pub from: String,
-    pub text: String,
+pub(crate) struct Chat {
+    pub(crate) id: u64,
+    pub(crate) from: String,
+    pub(crate) text: String,
 }
 
 /// The chat room: who is online, what was said lately, and a queue of lines for
 /// every connection.
-pub struct Room {
+pub(crate) struct Room {
     /// Who is online and the recent history. A plain (not async) mutex: it is held
     /// for a moment at a time and never across an `.await`.
     state: Mutex<State>,
@@ -94,7 +94,7 @@ struct State {
 }
 
 impl Room {
-    pub fn new() -> Room {
+    pub(crate) fn new() -> Room {
         let (lines, _) = broadcast::channel(QUEUE_LENGTH);
         let state = State { names: BTreeMap::new(), history: VecDeque::new(), next_id: 1 };
         Room { state: Mutex::new(state), lines, guests: AtomicU64::new(0) }
@@ -102,7 +102,7 @@ impl Room {
 
     /// Adds a connection to the room under a guest name, and tells everyone. Returns
     /// the name, the receiver of the room's lines, and the welcome for the newcomer.
-    pub fn join(&self, conn: u64) -> (String, broadcast::Receiver<Utf8Bytes>, String) {
+    pub(crate) fn join(&self, conn: u64) -> (String, broadcast::Receiver<Utf8Bytes>, String) {
         let name = format!("guest-{}", self.guests.fetch_add(1, Ordering::Relaxed) + 1);
         let mut state = self.state.lock().expect("no task panics holding the lock");
         // Subscribe before announcing, so the newcomer sees its own arrival.
@@ -116,7 +116,7 @@ impl Room {
     /// Removes a connection, however it ended, and tells everyone who is left. This
     /// runs for every connection that joined, so the count stays right even when a
     /// client vanishes without a word.
-    pub fn leave(&self, conn: u64) {
+    pub(crate) fn leave(&self, conn: u64) {
         let mut state = self.state.lock().expect("no task panics holding the lock");
         if let Some(name) = state.names.remove(&conn) {
             self.announce(&ServerMessage::Left { name: &name, online: state.names.len() });
@@ -124,7 +124,7 @@ impl Room {
     }
 
     /// Renames a connection, if the new name is valid and free.
-    pub fn rename(&self, conn: u64, new: &str) -> Result<(), String> {
+    pub(crate) fn rename(&self, conn: u64, new: &str) -> Result<(), String> {
         check_name(new)?;
         let mut state = self.state.lock().expect("no task panics holding the lock");
         if state.names.iter().any(|(other, name)| name == new && *other != conn) {
@@ -137,7 +137,7 @@ impl Room {
 
     /// Adds a chat message to the history and sends it to everyone, from a
     /// WebSocket client or from `POST /api/messages`. Returns it, with its id.
-    pub fn say(&self, from: &str, text: &str) -> Result<Chat, String> {
+    pub(crate) fn say(&self, from: &str, text: &str) -> Result<Chat, String> {
         check_name(from)?;
         if text.trim().is_empty() {
             return Err("the text is empty".to_string());
@@ -157,13 +157,13 @@ impl Room {
     }
 
     /// The recent history as a JSON array, oldest first.
-    pub fn history_json(&self) -> String {
+    pub(crate) fn history_json(&self) -> String {
         let state = self.state.lock().expect("no task panics holding the lock");
         serde_json::to_string(&state.history).expect("chats always serialize")
     }
 
     /// The names of everyone online as a JSON array.
-    pub fn online_json(&self) -> String {
+    pub(crate) fn online_json(&self) -> String {
         let state = self.state.lock().expect("no task panics holding the lock");
         serde_json::to_string(&state.names.values().collect::<Vec<_>>()).expect("names serialize")
     }

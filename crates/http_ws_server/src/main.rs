@@ -208,7 +208,8 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let target = req.uri().path_and_query().map_or_else(|| path.clone(), |p| p.to_string());
+    let target =
+        req.uri().path_and_query().map_or_else(|| path.clone(), std::string::ToString::to_string);
     let is_get = method == Method::GET || method == Method::HEAD;
 
     let response = match path.as_str() {

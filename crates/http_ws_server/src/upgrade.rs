@@ -118,7 +118,7 @@ fn check_handshake(
         return bad("a WebSocket handshake needs HTTP/1.1");
     }
     // Step 2 of 4.2.1: a `Host` header, which HTTP/1.1 requires anyway.
-    if headers.get(HOST).is_none_or(|host| host.is_empty()) {
+    if headers.get(HOST).is_none_or(hyper::http::HeaderValue::is_empty) {
         return bad("the request has no `Host` header");
     }
     // 2. `Upgrade` names websocket, in any case.

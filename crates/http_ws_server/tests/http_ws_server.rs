@@ -116,7 +116,7 @@ fn bad_posts_get_a_400_with_a_json_error() {
         let response = post(&server.addr, body);
         assert_eq!(response.status, 400, "{body}");
         assert_eq!(response.header("content-type"), Some("application/json"));
-        assert_eq!(response.body, format!(r#"{{"error":"{}"}}"#, error), "{body}");
+        assert_eq!(response.body, format!(r#"{{"error":"{error}"}}"#), "{body}");
     }
     let big = format!(r#"{{"name": "x", "text": "{}"}}"#, "a".repeat(20_000));
     let response = post(&server.addr, &big);

@@ -22,7 +22,7 @@ type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 
 /// Which baseline server to run.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Baseline {
+pub(crate) enum Baseline {
     /// hyper's hello world: every request gets "Hello, World!".
     Http,
     /// tokio-tungstenite's echo loop: every message comes back as it is.
@@ -34,7 +34,7 @@ pub enum Baseline {
     Sequential,
 }
 
-pub async fn serve(baseline: Baseline, addr: &str) -> std::io::Result<()> {
+pub(crate) async fn serve(baseline: Baseline, addr: &str) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let scheme = if matches!(baseline, Baseline::Http) { "http" } else { "ws" };
     println!("Listening on {scheme}://{}", listener.local_addr()?);

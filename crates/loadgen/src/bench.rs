@@ -15,7 +15,7 @@ use crate::stats::{self, Repeated};
 
 /// One line of the results table.
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub group: String,
     pub scenario: String,
     pub server: String,
@@ -31,7 +31,7 @@ pub struct Row {
 
 /// How a server is started.
 #[derive(Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     pub label: String,
     pub program: PathBuf,
     pub args: Vec<String>,
@@ -40,20 +40,20 @@ pub struct Spec {
 
 impl Spec {
     /// A lesson's release binary, logging at `rust_log`.
-    pub fn lesson(bin_dir: &Path, name: &str, rust_log: &'static str) -> Spec {
+    pub(crate) fn lesson(bin_dir: &Path, name: &str, rust_log: &'static str) -> Spec {
         let label = if rust_log == "info" { format!("{name} (logging)") } else { name.to_string() };
         Spec { label, program: bin_dir.join(name), args: Vec::new(), rust_log }
     }
 }
 
 /// A server started on 127.0.0.1 port 0; killed when dropped.
-pub struct Running {
+pub(crate) struct Running {
     child: Child,
     pub addr: String,
 }
 
 impl Running {
-    pub fn start(spec: &Spec) -> Result<Running, String> {
+    pub(crate) fn start(spec: &Spec) -> Result<Running, String> {
         let mut child = Command::new(&spec.program)
             .args(&spec.args)
             .args(["--addr", "127.0.0.1:0"])
@@ -81,7 +81,7 @@ impl Running {
         Ok(Running { child, addr })
     }
 
-    pub fn rss_kib(&self) -> u64 {
+    pub(crate) fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status
@@ -99,7 +99,7 @@ impl Drop for Running {
     }
 }
 
-pub struct Options {
+pub(crate) struct Options {
     pub quick: bool,
     pub out_dir: PathBuf,
 }
@@ -114,7 +114,7 @@ struct Bench {
     me: PathBuf,
 }
 
-pub async fn run(options: Options) -> Result<Vec<Row>, String> {
+pub(crate) async fn run(options: Options) -> Result<Vec<Row>, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let bin_dir = me.parent().ok_or("no folder")?.to_path_buf();
     let mut bench = Bench {
@@ -552,7 +552,7 @@ fn bytes(size: usize) -> String {
 }
 
 /// The table as markdown: one line per row.
-pub fn markdown(rows: &[Row]) -> String {
+pub(crate) fn markdown(rows: &[Row]) -> String {
     let mut out = String::from(
         "| group | scenario | server | metric | median | spread (min-max) | baseline | ratio | goal |\n",
     );
@@ -596,7 +596,7 @@ fn write(rows: &[Row], dir: &Path, quick: bool) -> Result<(), String> {
     let name = if quick { "quick" } else { "results" };
     let machine = format!(
         "{} cores; {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         if quick { "--quick: 1 run each, short durations" } else { "medians of 3 runs" }
     );
     let md = format!("# Benchmark results\n\n{machine}.\n\n{}", markdown(rows));

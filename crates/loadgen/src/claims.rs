@@ -85,7 +85,7 @@ impl AsyncWrite for Counting {
     }
 }
 
-pub async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Result<String, String> {
+pub(crate) async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Result<String, String> {
     let lesson = |name: &str| Spec::lesson(bin_dir, name, "warn");
     let mut out = String::new();
 

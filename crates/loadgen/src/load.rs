@@ -22,12 +22,12 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::stats::{self, Latency};
 use crate::token::Token;
 
-pub type Error = String;
+pub(crate) type Error = String;
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What a timed request/response load measured.
 #[derive(Debug, Clone, Serialize)]
-pub struct Throughput {
+pub(crate) struct Throughput {
     pub count: u64,
     pub per_second: f64,
     pub latency: Latency,
@@ -37,7 +37,7 @@ pub struct Throughput {
 /// `connections` clients send `GET target` to `addr` for `duration`, each waiting
 /// for a response before the next request: over one kept-alive connection each, or
 /// (`new_connection`) over a new TCP connection for every request.
-pub async fn http(
+pub(crate) async fn http(
     addr: &str,
     target: &str,
     connections: usize,
@@ -106,7 +106,7 @@ async fn one_request(
 
 /// `connections` WebSocket clients each send a binary message of `size` bytes and
 /// wait for it to come back, for `duration`.
-pub async fn ws_echo(
+pub(crate) async fn ws_echo(
     url: &str,
     connections: usize,
     size: usize,
@@ -149,7 +149,7 @@ pub async fn ws_echo(
 
 /// What the server expects a chat message to look like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     /// A line of text (lesson 05, the broadcast baseline).
     Text,
     /// `{"type": "chat", "text": ...}` (lesson 07).
@@ -158,7 +158,7 @@ pub enum Protocol {
 
 /// What a fan-out run measured.
 #[derive(Debug, Clone, Serialize)]
-pub struct Fanout {
+pub(crate) struct Fanout {
     pub sent: u64,
     pub expected: u64,
     pub delivered: u64,
@@ -169,7 +169,7 @@ pub struct Fanout {
 
 /// The shape of a fan-out run.
 #[derive(Debug, Clone, Copy)]
-pub struct FanoutPlan {
+pub(crate) struct FanoutPlan {
     pub clients: usize,
     pub senders: usize,
     /// Messages each sender sends...
@@ -185,7 +185,7 @@ pub struct FanoutPlan {
 /// `clients` connect to a chat; the first `senders` of them each send `messages`
 /// messages at `rate` per second; every reading client should receive every
 /// message. Returns deliveries per second, latency from send to receive, and losses.
-pub async fn fanout(url: &str, plan: FanoutPlan) -> Result<Fanout, Error> {
+pub(crate) async fn fanout(url: &str, plan: FanoutPlan) -> Result<Fanout, Error> {
     let epoch = Instant::now();
     let mut stuck = Vec::new();
     for _ in 0..plan.stuck {
@@ -313,10 +313,10 @@ pub async fn fanout(url: &str, plan: FanoutPlan) -> Result<Fanout, Error> {
 
 /// Idle WebSocket clients: connected, sending nothing, reading (and so answering the
 /// server's Pings, as a browser tab does). Dropping this closes them all.
-pub struct Idle(Vec<tokio::task::JoinHandle<()>>);
+pub(crate) struct Idle(Vec<tokio::task::JoinHandle<()>>);
 
 impl Idle {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
 }
@@ -328,7 +328,7 @@ impl Drop for Idle {
 }
 
 /// Opens `count` WebSocket connections and keeps them open, idle.
-pub async fn idle(url: &str, count: usize) -> Result<Idle, Error> {
+pub(crate) async fn idle(url: &str, count: usize) -> Result<Idle, Error> {
     let mut tasks = Idle(Vec::with_capacity(count));
     for _ in 0..count {
         let mut ws = connect(url).await?;
@@ -337,7 +337,7 @@ pub async fn idle(url: &str, count: usize) -> Result<Idle, Error> {
     Ok(tasks)
 }
 
-pub async fn connect(url: &str) -> Result<Socket, Error> {
+pub(crate) async fn connect(url: &str) -> Result<Socket, Error> {
     match tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url)).await
     {
         Ok(Ok((ws, _))) => Ok(ws),

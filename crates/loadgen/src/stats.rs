@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// Latencies in microseconds, summarised.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
-pub struct Latency {
+pub(crate) struct Latency {
     pub p50_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
@@ -12,7 +12,7 @@ pub struct Latency {
 
 /// The `q`-quantile (0..=1) of `sorted` by the nearest-rank method: the smallest value
 /// with at least `q` of the samples at or below it. `None` for no samples.
-pub fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
+pub(crate) fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
     if sorted.is_empty() {
         return None;
     }
@@ -21,7 +21,7 @@ pub fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
 }
 
 /// p50, p99 and max of `samples` (sorted here).
-pub fn latency(mut samples: Vec<u64>) -> Latency {
+pub(crate) fn latency(mut samples: Vec<u64>) -> Latency {
     samples.sort_unstable();
     Latency {
         p50_us: quantile(&samples, 0.50).unwrap_or(0),
@@ -32,13 +32,13 @@ pub fn latency(mut samples: Vec<u64>) -> Latency {
 
 /// The median of repeated measurements, and their spread (min and max).
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
-pub struct Repeated {
+pub(crate) struct Repeated {
     pub median: f64,
     pub min: f64,
     pub max: f64,
 }
 
-pub fn repeated(values: &[f64]) -> Repeated {
+pub(crate) fn repeated(values: &[f64]) -> Repeated {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
@@ -57,7 +57,7 @@ pub fn repeated(values: &[f64]) -> Repeated {
 }
 
 /// Deliveries that did not arrive: every receiver should get every message sent.
-pub fn lost(sent: u64, receivers: u64, delivered: u64) -> u64 {
+pub(crate) fn lost(sent: u64, receivers: u64, delivered: u64) -> u64 {
     (sent * receivers).saturating_sub(delivered)
 }
 

@@ -4,7 +4,7 @@
 
 /// A message's identity and send time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Token {
+pub(crate) struct Token {
     pub sender: u32,
     pub seq: u32,
     pub sent_us: u64,
@@ -14,12 +14,12 @@ const START: &str = "~t:";
 const END: char = '~';
 
 impl Token {
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         format!("{START}{}:{}:{}{END}", self.sender, self.seq, self.sent_us)
     }
 
     /// Finds the first token in `text`, wherever it is.
-    pub fn find(text: &str) -> Option<Token> {
+    pub(crate) fn find(text: &str) -> Option<Token> {
         let at = text.find(START)? + START.len();
         let rest = &text[at..];
         let body = &rest[..rest.find(END)?];

@@ -75,7 +75,7 @@ async fn run(args: Args) -> Result<(), Error> {
     ws.close(Some(frame)).await.map_err(|e| format!("closing failed: {e}"))?;
     match tokio::time::timeout(TIMEOUT, answer_to_close(&mut ws)).await {
         Ok(Some(frame)) => {
-            println!("  Closed:    the server answered {} {:?}", frame.code, frame.reason.as_str())
+            println!("  Closed:    the server answered {} {:?}", frame.code, frame.reason.as_str());
         }
         Ok(None) => println!("  Closed:    the server answered without a code"),
         Err(_) => {

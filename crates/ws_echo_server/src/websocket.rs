@@ -150,11 +150,11 @@ impl Ended {
                 );
             }
             Ended::ClosedByClient(None) => {
-                info!("conn #{conn} closed by the client, without a code")
+                info!("conn #{conn} closed by the client, without a code");
             }
             Ended::Vanished => info!("conn #{conn} vanished without a close frame"),
             Ended::ClosedByUs(code, reason) => {
-                info!("conn #{conn} closed by us: {code} {reason:?}")
+                info!("conn #{conn} closed by us: {code} {reason:?}");
             }
             Ended::TooSlow => {
                 info!("conn #{conn} dropped: it took nothing for {} s", SEND_TIMEOUT.as_secs());

@@ -274,6 +274,7 @@ fn addresses_are_read_one_way_and_mistakes_are_usage_errors() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "it follows the page's steps, top to bottom")]
 fn page_03_commands_for_other_tools_work_as_shown() {
     use testkit::tools::{NC, SCRIPT, WEBSOCAT, WSCAT};
     let page = "03-ws-echo-server.md";
@@ -393,6 +394,7 @@ fn first_frame(bytes: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "it follows the page's steps, top to bottom")]
 fn page_03_shows_real_frames() {
     use std::io::Read;
     use std::net::{TcpListener, TcpStream};
@@ -419,9 +421,9 @@ fn page_03_shows_real_frames() {
                 while let Ok(n @ 1..) = from.read(&mut chunk) {
                     let mut kept = keep.lock().expect("the record");
                     if up {
-                        kept.0.extend_from_slice(&chunk[..n])
+                        kept.0.extend_from_slice(&chunk[..n]);
                     } else {
-                        kept.1.extend_from_slice(&chunk[..n])
+                        kept.1.extend_from_slice(&chunk[..n]);
                     }
                     drop(kept);
                     if to.write_all(&chunk[..n]).is_err() {

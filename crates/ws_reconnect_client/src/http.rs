@@ -48,31 +48,7 @@ pub(crate) async fn fetch_history(addr: &str) -> Result<History, FetchError> {
             )));
         }
     };
-    let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| FetchError::Other(format!("HTTP handshake with {addr} failed: {e}")))?;
-    // The connection future does the reading and writing: it must run.
-    tokio::spawn(connection);
-
-    // One question, so we ask the server to close the connection after answering.
-    let request = Request::get("/api/messages")
-        .header(HOST, addr)
-        .header(CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .expect("a GET with valid headers");
-    let ask = async {
-        sender.ready().await.map_err(|e| e.to_string())?;
-        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-        let status = response.status();
-        let instance = response
-            .headers()
-            .get("server-instance")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        Ok::<_, String>((status, instance, body))
-    };
-    let (status, instance, body) = match tokio::time::timeout(TIMEOUT, ask).await {
+    let (status, instance, body) = match tokio::time::timeout(TIMEOUT, ask(stream, addr)).await {
         Ok(Ok(answer)) => answer,
         Ok(Err(err)) => {
             return Err(FetchError::Other(format!("GET /api/messages on {addr} failed: {err}")));
@@ -95,4 +71,29 @@ pub(crate) async fn fetch_history(addr: &str) -> Result<History, FetchError> {
         ))
     })?;
     Ok(History { chats, instance })
+}
+
+/// Sends the request on `stream`, as lesson 02 does, and reads the whole answer:
+/// its status, its `server-instance` header and its body.
+async fn ask(
+    stream: TcpStream,
+    addr: &str,
+) -> Result<(StatusCode, Option<String>, Bytes), hyper::Error> {
+    let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+    // The connection future does the reading and writing: it must run.
+    tokio::spawn(connection);
+
+    // One question, so we ask the server to close the connection after answering.
+    let request = Request::get("/api/messages")
+        .header(HOST, addr)
+        .header(CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .expect("a GET with valid headers");
+    sender.ready().await?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    let instance =
+        response.headers().get("server-instance").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, instance, body))
 }

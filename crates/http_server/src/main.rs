@@ -262,3 +262,31 @@ fn with_text_type(mut response: Response<Body>) -> Response<Body> {
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_name_is_decoded_from_the_query() {
+        assert_eq!(name_from_query(Some("name=Alice")), Ok("Alice".to_string()));
+        assert_eq!(name_from_query(Some("x=1&name=Ann+Lee")), Ok("Ann Lee".to_string()));
+        assert_eq!(name_from_query(Some("name=%E5%B0%8F%E6%98%8E")), Ok("小明".to_string()));
+        assert_eq!(name_from_query(Some("name=a%26b")), Ok("a&b".to_string()));
+    }
+
+    #[test]
+    fn no_name_or_a_blank_one_is_a_stranger() {
+        assert_eq!(name_from_query(None), Ok("stranger".to_string()));
+        assert_eq!(name_from_query(Some("x=1")), Ok("stranger".to_string()));
+        assert_eq!(name_from_query(Some("name=+%20")), Ok("stranger".to_string()));
+    }
+
+    #[test]
+    fn a_broken_escape_or_bad_utf8_is_the_clients_mistake() {
+        let broken = name_from_query(Some("name=a%G1")).unwrap_err();
+        assert!(broken.contains("`%G1`"), "{broken}");
+        assert!(name_from_query(Some("name=%E5%B0")).unwrap_err().contains("UTF-8"));
+        assert!(name_from_query(Some("name=50%")).is_err());
+    }
+}

@@ -65,7 +65,7 @@ impl ServerMessage<'_> {
 
 /// One chat message, as kept in the history and sent to clients. `id` grows by one
 /// for each message, so a client can tell which ones it has not seen.
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, Debug)]
 pub(crate) struct Chat {
     pub(crate) id: u64,
     pub(crate) from: String,
@@ -183,4 +183,32 @@ fn check_name(name: &str) -> Result<(), String> {
     let valid = (1..=20).contains(&name.chars().count())
         && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
     if valid { Ok(()) } else { Err("a name is 1 to 20 letters, digits, - or _".to_string()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_short_and_plain() {
+        assert!(check_name("Ann").is_ok());
+        assert!(check_name("小明_2-b").is_ok());
+        assert!(check_name("").is_err());
+        assert!(check_name(&"x".repeat(21)).is_err());
+        assert!(check_name("<b>").is_err());
+    }
+
+    #[test]
+    fn the_history_keeps_the_last_messages_with_growing_ids() {
+        let room = Room::new();
+        assert_eq!(room.say("Ann", "  ").unwrap_err(), "the text is empty");
+        assert!(room.say("Ann", &"x".repeat(MAX_TEXT_CHARS + 1)).is_err());
+        for n in 1..=HISTORY_LENGTH + 5 {
+            assert_eq!(room.say("Ann", &n.to_string()).map(|chat| chat.id), Ok(n as u64));
+        }
+        let history: Vec<serde_json::Value> =
+            serde_json::from_str(&room.history_json()).expect("JSON");
+        assert_eq!(history.len(), HISTORY_LENGTH);
+        assert_eq!(history[0]["text"], "6");
+    }
 }

@@ -185,3 +185,70 @@ fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), (StatusCo
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The headers of Chromium's handshake, less those that do not matter here.
+    fn browser() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_static("127.0.0.1:5003"));
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+        headers.insert(SEC_WEBSOCKET_KEY, HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="));
+        headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        headers
+    }
+
+    fn status(method: &Method, version: Version, headers: &HeaderMap) -> StatusCode {
+        check_handshake(method, version, headers)
+            .map_or_else(|(status, _)| status, |_| StatusCode::OK)
+    }
+
+    #[test]
+    fn a_browsers_handshake_is_taken_and_firefoxs_connection_list_too() {
+        let key = check_handshake(&Method::GET, Version::HTTP_11, &browser());
+        assert_eq!(key, Ok("dGhlIHNhbXBsZSBub25jZQ==".to_string()));
+        let mut firefox = browser();
+        firefox.insert(CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
+        assert_eq!(status(&Method::GET, Version::HTTP_11, &firefox), StatusCode::OK);
+    }
+
+    #[test]
+    fn each_missing_piece_gets_its_own_status() {
+        let get = Method::GET;
+        assert_eq!(
+            status(&Method::POST, Version::HTTP_11, &browser()),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(status(&get, Version::HTTP_10, &browser()), StatusCode::BAD_REQUEST);
+        for (name, status_without) in [
+            (HOST, StatusCode::BAD_REQUEST),
+            (UPGRADE, StatusCode::UPGRADE_REQUIRED),
+            (CONNECTION, StatusCode::BAD_REQUEST),
+            (SEC_WEBSOCKET_VERSION, StatusCode::UPGRADE_REQUIRED),
+            (SEC_WEBSOCKET_KEY, StatusCode::BAD_REQUEST),
+        ] {
+            let mut headers = browser();
+            headers.remove(&name);
+            assert_eq!(status(&get, Version::HTTP_11, &headers), status_without, "without {name}");
+        }
+        let mut short_key = browser();
+        short_key.insert(SEC_WEBSOCKET_KEY, HeaderValue::from_static("c2hvcnQ="));
+        assert_eq!(status(&get, Version::HTTP_11, &short_key), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn only_our_own_page_and_allowed_origins_may_open_a_websocket() {
+        let mut headers = browser();
+        assert!(check_origin(&headers, &[]).is_ok(), "no Origin: not a browser");
+        headers.insert(ORIGIN, HeaderValue::from_static("http://127.0.0.1:5003"));
+        assert!(check_origin(&headers, &[]).is_ok(), "our own page");
+        headers.insert(ORIGIN, HeaderValue::from_static("http://evil.example"));
+        let (status, why) = check_origin(&headers, &[]).unwrap_err();
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(why.contains("--allow-origin http://evil.example"), "{why}");
+        assert!(check_origin(&headers, &["http://evil.example".to_string()]).is_ok());
+    }
+}

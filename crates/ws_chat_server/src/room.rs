@@ -63,11 +63,7 @@ impl Room {
 
     /// Renames a connection, if the new name is valid and free.
     pub(crate) fn rename(&self, conn: u64, new: &str) -> Result<(), String> {
-        let valid = (1..=20).contains(&new.chars().count())
-            && new.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
-        if !valid {
-            return Err("a name is 1 to 20 letters, digits, - or _".to_string());
-        }
+        check_name(new)?;
         let mut names = self.names.lock().expect("no task panics holding the lock");
         if names.iter().any(|(other, name)| name == new && *other != conn) {
             return Err(format!("{new} is taken"));
@@ -82,5 +78,44 @@ impl Room {
     pub(crate) fn announce(&self, from: Option<u64>, text: String) {
         // An error only means nobody is listening right now.
         let _ = self.lines.send(Line { from, text: text.into() });
+    }
+}
+
+/// A name is 1 to 20 letters, digits, `-` or `_`: short, and safe to show anywhere.
+fn check_name(name: &str) -> Result<(), String> {
+    let valid = (1..=20).contains(&name.chars().count())
+        && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    if valid { Ok(()) } else { Err("a name is 1 to 20 letters, digits, - or _".to_string()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_short_and_plain() {
+        assert!(check_name("Ann").is_ok());
+        assert!(check_name("小明_2-b").is_ok());
+        assert!(check_name(&"x".repeat(20)).is_ok());
+        assert!(check_name("").is_err());
+        assert!(check_name(&"x".repeat(21)).is_err());
+        assert!(check_name("Ann Lee").is_err());
+        assert!(check_name("<b>").is_err());
+    }
+
+    #[test]
+    fn a_taken_name_is_refused_and_a_free_one_announced() {
+        let room = Room::new();
+        let (_, mut lines) = room.join(1);
+        room.join(2);
+        assert_eq!(room.rename(2, "guest-1"), Err("guest-1 is taken".to_string()));
+        room.rename(1, "Ann").expect("a free name");
+        let said: Vec<String> = std::iter::from_fn(|| lines.try_recv().ok())
+            .map(|line| line.text.to_string())
+            .collect();
+        assert_eq!(
+            said,
+            ["guest-1 joined (1 online)", "guest-2 joined (2 online)", "guest-1 is now Ann"]
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! target/bench/). Every figure is a median of repeated runs with its spread, and
 //! where there is a baseline, a ratio to it.
 
+use anyhow::Context as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -53,7 +54,7 @@ pub(crate) struct Running {
 }
 
 impl Running {
-    pub(crate) fn start(spec: &Spec) -> Result<Running, String> {
+    pub(crate) fn start(spec: &Spec) -> anyhow::Result<Running> {
         let mut child = Command::new(&spec.program)
             .args(&spec.args)
             .args(["--addr", "127.0.0.1:0"])
@@ -63,8 +64,8 @@ impl Running {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", spec.program.display()))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
+            .with_context(|| format!("cannot start {}", spec.program.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let addr = loop {
             match lines.next() {
@@ -73,7 +74,7 @@ impl Running {
                         break rest.split("://").nth(1).unwrap_or_default().to_string();
                     }
                 }
-                _ => return Err(format!("{} did not print its address", spec.label)),
+                _ => anyhow::bail!("{} did not print its address", spec.label),
             }
         };
         // Keep reading, so that the server never blocks on a full pipe.
@@ -114,9 +115,9 @@ struct Bench {
     me: PathBuf,
 }
 
-pub(crate) async fn run(options: Options) -> Result<Vec<Row>, String> {
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let bin_dir = me.parent().ok_or("no folder")?.to_path_buf();
+pub(crate) async fn run(options: Options) -> anyhow::Result<Vec<Row>> {
+    let me = std::env::current_exe()?;
+    let bin_dir = me.parent().context("no folder")?.to_path_buf();
     let mut bench = Bench {
         rows: Vec::new(),
         repeats: if options.quick { 1 } else { 3 },
@@ -188,7 +189,7 @@ impl Bench {
         result
     }
 
-    async fn http(&mut self) -> Result<(), String> {
+    async fn http(&mut self) -> anyhow::Result<()> {
         let cases: [(&str, usize, bool, u64); 2] = [
             ("keep-alive, 64 connections", 64, false, 5),
             ("new connection per request, 16 connections", 16, true, 3),
@@ -229,7 +230,7 @@ impl Bench {
         Ok(())
     }
 
-    async fn ws_echo(&mut self) -> Result<(), String> {
+    async fn ws_echo(&mut self) -> anyhow::Result<()> {
         for (connections, size) in [(1usize, 32usize), (64, 32), (1, 64 * 1024), (64, 64 * 1024)] {
             let scenario = format!(
                 "{connections} connection{}, {}",
@@ -297,7 +298,7 @@ impl Bench {
         ]
     }
 
-    async fn fanout(&mut self) -> Result<(), String> {
+    async fn fanout(&mut self) -> anyhow::Result<()> {
         let mut cases = vec![(100usize, 1usize), (100, 4), (1000, 1)];
         if self.quick {
             cases.truncate(1);
@@ -452,7 +453,7 @@ impl Bench {
         Ok(())
     }
 
-    async fn idle(&mut self) -> Result<(), String> {
+    async fn idle(&mut self) -> anyhow::Result<()> {
         let count = if self.quick { 500 } else { 5000 };
         let scenario = format!("{count} idle WebSocket connections");
         let specs = [
@@ -499,8 +500,8 @@ impl Bench {
     }
 
     /// The student's loop: change one lesson, build it again.
-    fn edit_run(&mut self) -> Result<(), String> {
-        let root = self.me.ancestors().nth(3).ok_or("no workspace")?.to_path_buf();
+    fn edit_run(&mut self) -> anyhow::Result<()> {
+        let root = self.me.ancestors().nth(3).context("no workspace")?.to_path_buf();
         let lessons: &[&str] = if self.quick {
             &["http_server"]
         } else {
@@ -517,9 +518,9 @@ impl Bench {
                         .args(["build", "--quiet", "-p", lesson])
                         .current_dir(&root)
                         .status()
-                        .map_err(|e| format!("cargo build: {e}"))?;
+                        .with_context(|| format!("cargo build"))?;
                 if !status.success() {
-                    return Err(format!("cargo build -p {lesson} failed"));
+                    anyhow::bail!("cargo build -p {lesson} failed");
                 }
                 times.push(started.elapsed().as_secs_f64());
             }
@@ -539,12 +540,13 @@ impl Bench {
     }
 }
 
-fn touch(path: &Path) -> Result<(), String> {
+fn touch(path: &Path) -> anyhow::Result<()> {
     let file = std::fs::OpenOptions::new()
         .append(true)
         .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    file.set_modified(std::time::SystemTime::now()).map_err(|e| e.to_string())
+        .with_context(|| format!("{}", path.display()))?;
+    file.set_modified(std::time::SystemTime::now())?;
+    Ok(())
 }
 
 fn bytes(size: usize) -> String {
@@ -591,8 +593,8 @@ fn number(value: f64) -> String {
     }
 }
 
-fn write(rows: &[Row], dir: &Path, quick: bool) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+fn write(rows: &[Row], dir: &Path, quick: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
     let name = if quick { "quick" } else { "results" };
     let machine = format!(
         "{} cores; {}",
@@ -600,7 +602,8 @@ fn write(rows: &[Row], dir: &Path, quick: bool) -> Result<(), String> {
         if quick { "--quick: 1 run each, short durations" } else { "medians of 3 runs" }
     );
     let md = format!("# Benchmark results\n\n{machine}.\n\n{}", markdown(rows));
-    std::fs::write(dir.join(format!("{name}.md")), md).map_err(|e| e.to_string())?;
-    let json = serde_json::to_string_pretty(rows).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join(format!("{name}.json")), json).map_err(|e| e.to_string())
+    std::fs::write(dir.join(format!("{name}.md")), md)?;
+    let json = serde_json::to_string_pretty(rows)?;
+    std::fs::write(dir.join(format!("{name}.json")), json)?;
+    Ok(())
 }

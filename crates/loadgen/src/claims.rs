@@ -8,6 +8,7 @@
 //! 4. Slow clients: fan-out with one client that never reads, on lesson 05 and on a
 //!    server that sends to each client in turn.
 
+use anyhow::Context as _;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -85,7 +86,7 @@ impl AsyncWrite for Counting {
     }
 }
 
-pub(crate) async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Result<String, String> {
+pub(crate) async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> anyhow::Result<String> {
     let lesson = |name: &str| Spec::lesson(bin_dir, name, "warn");
     let mut out = String::new();
 
@@ -123,33 +124,30 @@ pub(crate) async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Resu
         // `Hello, PAYLOAD!`. WebSocket: PAYLOAD as a text frame, answered with
         // `Server received: PAYLOAD`. Both carry the payload once each way.
         let http_counters = Counters::default();
-        let stream = TcpStream::connect(&http.addr).await.map_err(|e| e.to_string())?;
-        let (mut sender, connection) = http1::handshake(TokioIo::new(http_counters.wrap(stream)))
-            .await
-            .map_err(|e| e.to_string())?;
+        let stream = TcpStream::connect(&http.addr).await?;
+        let (mut sender, connection) =
+            http1::handshake(TokioIo::new(http_counters.wrap(stream))).await?;
         tokio::spawn(connection);
         let ws_counters = Counters::default();
-        let stream = TcpStream::connect(&echo.addr).await.map_err(|e| e.to_string())?;
+        let stream = TcpStream::connect(&echo.addr).await?;
         let (mut ws, _) = tokio_tungstenite::client_async(
             format!("ws://{}/", echo.addr),
             ws_counters.wrap(stream),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         handshake = ws_counters.take();
         for size in [10usize, 1024] {
             let payload = "x".repeat(size);
             let request = Request::get(format!("/hello?name={payload}"))
                 .header(HOST, &http.addr)
-                .body(Empty::<Bytes>::new())
-                .map_err(|e| e.to_string())?;
-            sender.ready().await.map_err(|e| e.to_string())?;
-            let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-            response.into_body().collect().await.map_err(|e| e.to_string())?;
+                .body(Empty::<Bytes>::new())?;
+            sender.ready().await?;
+            let response = sender.send_request(request).await?;
+            response.into_body().collect().await?;
             let (http_out, http_in) = http_counters.take();
 
-            ws.send(Message::text(payload.clone())).await.map_err(|e| e.to_string())?;
-            ws.next().await.ok_or("no echo")?.map_err(|e| e.to_string())?;
+            ws.send(Message::text(payload.clone())).await?;
+            ws.next().await.context("no echo")??;
             let (ws_out, ws_in) = ws_counters.take();
             out.push_str(&format!(
                 "| {size} B | {http_out} B | {http_in} B | {} B | {ws_out} B | {ws_in} B | {} B |\n",
@@ -217,7 +215,7 @@ pub(crate) async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> Resu
 /// Posts 50 messages over HTTP, one every 137 ms, while three clients wait for them:
 /// two polling `GET /api/messages` (every 100 ms, every second) and one pushed to
 /// over `/ws`.
-async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
+async fn poll_and_push(addr: &str) -> anyhow::Result<Vec<String>> {
     let epoch = Instant::now();
     let count = 50u32;
     let (done_tx, done_rx) = tokio::sync::watch::channel(false);
@@ -227,10 +225,9 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
         let (addr, mut done) = (addr.to_string(), done_rx.clone());
         pollers.push(tokio::spawn(async move {
             let counters = Counters::default();
-            let stream = TcpStream::connect(&addr).await.map_err(|e| e.to_string())?;
-            let (mut sender, connection) = http1::handshake(TokioIo::new(counters.wrap(stream)))
-                .await
-                .map_err(|e| e.to_string())?;
+            let stream = TcpStream::connect(&addr).await?;
+            let (mut sender, connection) =
+                http1::handshake(TokioIo::new(counters.wrap(stream))).await?;
             tokio::spawn(connection);
             let (mut seen, mut delays, mut requests) = (0u64, Vec::new(), 0u64);
             let mut tick = tokio::time::interval(interval);
@@ -240,18 +237,14 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
                     _ = done.changed() => {}
                 }
                 let finished = *done.borrow();
-                let request = Request::get("/api/messages")
-                    .header(HOST, &addr)
-                    .body(Empty::<Bytes>::new())
-                    .map_err(|e| e.to_string())?;
-                sender.ready().await.map_err(|e| e.to_string())?;
-                let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-                let body =
-                    response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+                let request =
+                    Request::get("/api/messages").header(HOST, &addr).body(Empty::<Bytes>::new())?;
+                sender.ready().await?;
+                let response = sender.send_request(request).await?;
+                let body = response.into_body().collect().await?.to_bytes();
                 requests += 1;
                 let now = epoch.elapsed().as_micros() as u64;
-                let chats: Vec<serde_json::Value> =
-                    serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+                let chats: Vec<serde_json::Value> = serde_json::from_slice(&body)?;
                 for chat in chats {
                     let id = chat["id"].as_u64().unwrap_or(0);
                     if id > seen {
@@ -266,7 +259,7 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
                 }
             }
             let (out, read) = counters.take();
-            Ok::<_, String>((
+            anyhow::Ok((
                 format!("polling every {} ms", interval.as_millis()),
                 delays,
                 requests,
@@ -276,11 +269,9 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
     }
 
     let counters = Counters::default();
-    let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let stream = TcpStream::connect(addr).await?;
     let (mut ws, _) =
-        tokio_tungstenite::client_async(format!("ws://{addr}/ws"), counters.wrap(stream))
-            .await
-            .map_err(|e| e.to_string())?;
+        tokio_tungstenite::client_async(format!("ws://{addr}/ws"), counters.wrap(stream)).await?;
     counters.take(); // the handshake is counted separately, in section 2
     let pusher = tokio::spawn(async move {
         let mut delays = Vec::new();
@@ -304,9 +295,8 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
     // The poster: one message every 137 ms over a kept-alive HTTP connection. Not a
     // multiple of the polling intervals, so messages land at every point of a
     // poller's cycle, as real ones do.
-    let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let (mut sender, connection) =
-        http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    let stream = TcpStream::connect(addr).await?;
+    let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
     let mut tick = tokio::time::interval(Duration::from_millis(137));
     for seq in 0..count {
@@ -316,19 +306,18 @@ async fn poll_and_push(addr: &str) -> Result<Vec<String>, String> {
         let request = Request::post("/api/messages")
             .header(HOST, addr)
             .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
-        sender.ready().await.map_err(|e| e.to_string())?;
-        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-        response.into_body().collect().await.map_err(|e| e.to_string())?;
+            .body(Full::new(Bytes::from(body)))?;
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        response.into_body().collect().await?;
     }
     // Let the slow poller make its last poll.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let _ = done_tx.send(true);
 
-    let mut results = vec![pusher.await.map_err(|e| e.to_string())?];
+    let mut results = vec![pusher.await?];
     for poller in pollers {
-        results.push(poller.await.map_err(|e| e.to_string())??);
+        results.push(poller.await??);
     }
     Ok(results
         .into_iter()

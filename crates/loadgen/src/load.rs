@@ -22,7 +22,6 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::stats::{self, Latency};
 use crate::token::Token;
 
-pub(crate) type Error = String;
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What a timed request/response load measured.
@@ -79,12 +78,11 @@ async fn one_request(
     target: &str,
     sender: &mut Option<http1::SendRequest<Empty<Bytes>>>,
     close: bool,
-) -> Result<(), Error> {
+) -> anyhow::Result<()> {
     if sender.is_none() {
-        let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let (new_sender, connection) =
-            http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (new_sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(connection);
         *sender = Some(new_sender);
     }
@@ -93,15 +91,15 @@ async fn one_request(
     if close {
         request = request.header(CONNECTION, "close");
     }
-    let request = request.body(Empty::new()).map_err(|e| e.to_string())?;
-    send.ready().await.map_err(|e| e.to_string())?;
-    let response = send.send_request(request).await.map_err(|e| e.to_string())?;
+    let request = request.body(Empty::new())?;
+    send.ready().await?;
+    let response = send.send_request(request).await?;
     let ok = response.status().is_success();
-    response.into_body().collect().await.map_err(|e| e.to_string())?;
+    response.into_body().collect().await?;
     if close {
         *sender = None;
     }
-    if ok { Ok(()) } else { Err("not a 2xx".to_string()) }
+    if ok { Ok(()) } else { Err(anyhow::anyhow!("not a 2xx")) }
 }
 
 /// `connections` WebSocket clients each send a binary message of `size` bytes and
@@ -111,7 +109,7 @@ pub(crate) async fn ws_echo(
     connections: usize,
     size: usize,
     duration: Duration,
-) -> Result<Throughput, Error> {
+) -> anyhow::Result<Throughput> {
     let mut sockets = Vec::new();
     for _ in 0..connections {
         sockets.push(connect(url).await?);
@@ -185,7 +183,7 @@ pub(crate) struct FanoutPlan {
 /// `clients` connect to a chat; the first `senders` of them each send `messages`
 /// messages at `rate` per second; every reading client should receive every
 /// message. Returns deliveries per second, latency from send to receive, and losses.
-pub(crate) async fn fanout(url: &str, plan: FanoutPlan) -> Result<Fanout, Error> {
+pub(crate) async fn fanout(url: &str, plan: FanoutPlan) -> anyhow::Result<Fanout> {
     let epoch = Instant::now();
     let mut stuck = Vec::new();
     for _ in 0..plan.stuck {
@@ -274,7 +272,7 @@ pub(crate) async fn fanout(url: &str, plan: FanoutPlan) -> Result<Fanout, Error>
     let mut sent = 0;
     let mut sinks = Vec::new();
     for task in senders {
-        let (count, sink) = task.await.map_err(|e| e.to_string())?;
+        let (count, sink) = task.await?;
         sent += count;
         sinks.push(sink);
     }
@@ -295,7 +293,7 @@ pub(crate) async fn fanout(url: &str, plan: FanoutPlan) -> Result<Fanout, Error>
     let _ = stop_tx.send(true);
     let mut samples = Vec::new();
     for task in receivers {
-        samples.extend(task.await.map_err(|e| e.to_string())?);
+        samples.extend(task.await?);
     }
     drop(sinks);
     drop(stuck);
@@ -328,7 +326,7 @@ impl Drop for Idle {
 }
 
 /// Opens `count` WebSocket connections and keeps them open, idle.
-pub(crate) async fn idle(url: &str, count: usize) -> Result<Idle, Error> {
+pub(crate) async fn idle(url: &str, count: usize) -> anyhow::Result<Idle> {
     let mut tasks = Idle(Vec::with_capacity(count));
     for _ in 0..count {
         let mut ws = connect(url).await?;
@@ -337,12 +335,12 @@ pub(crate) async fn idle(url: &str, count: usize) -> Result<Idle, Error> {
     Ok(tasks)
 }
 
-pub(crate) async fn connect(url: &str) -> Result<Socket, Error> {
+pub(crate) async fn connect(url: &str) -> anyhow::Result<Socket> {
     match tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url)).await
     {
         Ok(Ok((ws, _))) => Ok(ws),
-        Ok(Err(err)) => Err(format!("connect to {url}: {err}")),
-        Err(_) => Err(format!("connect to {url}: timed out")),
+        Ok(Err(err)) => Err(anyhow::anyhow!("connect to {url}: {err}")),
+        Err(_) => Err(anyhow::anyhow!("connect to {url}: timed out")),
     }
 }
 

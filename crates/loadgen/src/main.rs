@@ -14,6 +14,7 @@
 //!
 //! It only ever connects to the address it is given; use it on your own machine.
 
+use anyhow::Context as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -126,9 +127,9 @@ async fn main() {
         }
         Commands::Claims { out } => claims().await.and_then(|tables| {
             println!("{tables}");
-            std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-            std::fs::write(out.join("claims.md"), format!("# Claims, measured\n\n{tables}"))
-                .map_err(|e| e.to_string())
+            std::fs::create_dir_all(&out)?;
+            std::fs::write(out.join("claims.md"), format!("# Claims, measured\n\n{tables}"))?;
+            Ok(())
         }),
         Commands::Http { addr, target, connections, seconds, new_connection } => {
             let result = load::http(
@@ -159,19 +160,18 @@ async fn main() {
             }
             Err(err) => Err(err),
         },
-        Commands::Baseline { kind, addr } => {
-            baseline::serve(kind, &addr).await.map_err(|e| e.to_string())
-        }
+        Commands::Baseline { kind, addr } => baseline::serve(kind, &addr).await.map_err(Into::into),
     };
     if let Err(err) = outcome {
-        eprintln!("error: {err}");
+        // `{:#}` prints the error with its causes, on one line.
+        eprintln!("error: {err:#}");
         std::process::exit(1);
     }
 }
 
-async fn claims() -> Result<String, String> {
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let bin_dir = me.parent().ok_or("no folder")?.to_path_buf();
+async fn claims() -> anyhow::Result<String> {
+    let me = std::env::current_exe()?;
+    let bin_dir = me.parent().context("no folder")?.to_path_buf();
     claims::run(&bin_dir, &me).await
 }
 

@@ -30,6 +30,71 @@ pub(crate) struct Row {
     pub met: Option<bool>,
 }
 
+/// Where a row belongs: its group, scenario and server.
+pub(crate) struct Place {
+    group: String,
+    scenario: String,
+    server: String,
+}
+
+impl Place {
+    fn new(group: &str, scenario: &str, server: &str) -> Place {
+        Place { group: group.into(), scenario: scenario.into(), server: server.into() }
+    }
+
+    /// A row here: `metric`, in `unit`, measured once per run in `values`.
+    fn metric(&self, metric: &str, unit: &str, values: &[f64]) -> RowBuilder {
+        RowBuilder {
+            place: Place::new(&self.group, &self.scenario, &self.server),
+            metric: metric.into(),
+            unit: unit.into(),
+            result: stats::repeated(values),
+            baseline: None,
+            goal: None,
+        }
+    }
+}
+
+/// A row being built: a ratio to a baseline and a goal are optional.
+pub(crate) struct RowBuilder {
+    place: Place,
+    metric: String,
+    unit: String,
+    result: Repeated,
+    baseline: Option<f64>,
+    goal: Option<(String, bool)>,
+}
+
+impl RowBuilder {
+    /// The same metric on the baseline, in the same run, if there is one.
+    fn baseline(mut self, baseline: Option<f64>) -> RowBuilder {
+        self.baseline = baseline;
+        self
+    }
+
+    /// The goal, as said in the table, and whether it is met.
+    fn goal(mut self, goal: Option<(&str, bool)>) -> RowBuilder {
+        self.goal = goal.map(|(text, met)| (text.to_string(), met));
+        self
+    }
+
+    fn build(self) -> Row {
+        let ratio = self.baseline.filter(|b| *b > 0.0).map(|b| self.result.median / b);
+        Row {
+            group: self.place.group,
+            scenario: self.place.scenario,
+            server: self.place.server,
+            metric: self.metric,
+            unit: self.unit,
+            result: self.result,
+            baseline: self.baseline,
+            ratio,
+            goal: self.goal.as_ref().map(|(text, _)| text.clone()),
+            met: self.goal.map(|(_, met)| met),
+        }
+    }
+}
+
 /// How a server is started.
 #[derive(Clone)]
 pub(crate) struct Spec {
@@ -159,33 +224,11 @@ impl Bench {
         if self.quick { Duration::from_millis(700) } else { Duration::from_secs(full) }
     }
 
-    /// Pushes a row, with its ratio to `baseline` and whether it meets `goal`.
-    #[allow(clippy::too_many_arguments)]
-    fn row(
-        &mut self,
-        group: &str,
-        scenario: &str,
-        server: &str,
-        metric: &str,
-        unit: &str,
-        values: &[f64],
-        baseline: Option<f64>,
-        goal: Option<(&str, bool)>,
-    ) -> Repeated {
-        let result = stats::repeated(values);
-        let ratio = baseline.filter(|b| *b > 0.0).map(|b| result.median / b);
-        self.rows.push(Row {
-            group: group.into(),
-            scenario: scenario.into(),
-            server: server.into(),
-            metric: metric.into(),
-            unit: unit.into(),
-            result,
-            baseline,
-            ratio,
-            goal: goal.map(|(text, _)| text.to_string()),
-            met: goal.map(|(_, met)| met),
-        });
+    /// Adds a row to the table, and returns its figures.
+    fn push(&mut self, row: RowBuilder) -> Repeated {
+        let row = row.build();
+        let result = row.result;
+        self.rows.push(row);
         result
     }
 
@@ -215,9 +258,7 @@ impl Bench {
                 }
                 let with_goal = spec.label == "http_server" && !new_connection;
                 let medians = self.throughput_rows(
-                    "HTTP",
-                    scenario,
-                    &spec.label,
+                    &Place::new("HTTP", scenario, &spec.label),
                     "requests/s",
                     "req/s",
                     &runs,
@@ -254,9 +295,7 @@ impl Bench {
                 }
                 let with_goal = spec.label == "ws_echo_server";
                 let medians = self.throughput_rows(
-                    "WebSocket echo",
-                    &scenario,
-                    &spec.label,
+                    &Place::new("WebSocket echo", &scenario, &spec.label),
                     "round trips/s",
                     "rt/s",
                     &runs,
@@ -272,12 +311,9 @@ impl Bench {
     /// Three rows for a request/response load (rate, p50, p99), each beside the
     /// baseline's median; the rate with the goal "≥ 0.9× baseline" if `with_goal`.
     /// Returns the medians, which serve as the baseline for the servers after it.
-    #[allow(clippy::too_many_arguments)]
     fn throughput_rows(
         &mut self,
-        group: &str,
-        scenario: &str,
-        server: &str,
+        at: &Place,
         rate_metric: &str,
         rate_unit: &str,
         runs: &[load::Throughput],
@@ -292,12 +328,14 @@ impl Bench {
             ("≥ 0.9× baseline", base(0).is_some_and(|b| stats::repeated(&rates).median >= 0.9 * b))
         });
         [
-            self.row(group, scenario, server, rate_metric, rate_unit, &rates, base(0), goal).median,
-            self.row(group, scenario, server, "p50 latency", "µs", &p50, base(1), None).median,
-            self.row(group, scenario, server, "p99 latency", "µs", &p99, base(2), None).median,
+            self.push(at.metric(rate_metric, rate_unit, &rates).baseline(base(0)).goal(goal))
+                .median,
+            self.push(at.metric("p50 latency", "µs", &p50).baseline(base(1))).median,
+            self.push(at.metric("p99 latency", "µs", &p99).baseline(base(2))).median,
         ]
     }
 
+    #[allow(clippy::too_many_lines, reason = "not split yet: see issue 9's closing note")]
     async fn fanout(&mut self) -> anyhow::Result<()> {
         let mut cases = vec![(100usize, 1usize), (100, 4), (1000, 1)];
         if self.quick {
@@ -351,11 +389,13 @@ impl Bench {
                         let server = Running::start(&spec)?;
                         let url = format!("ws://{}{path}", server.addr);
                         let rate = 100.0 / senders as f64;
-                        let paced = FanoutPlan {
-                            messages: (rate * latency_seconds) as usize,
-                            rate,
-                            ..flood
-                        };
+                        #[allow(
+                            clippy::cast_possible_truncation,
+                            clippy::cast_sign_loss,
+                            reason = "a few hundred messages, rounded down"
+                        )]
+                        let messages = (rate * latency_seconds) as usize;
+                        let paced = FanoutPlan { messages, rate, ..flood };
                         let result = load::fanout(&url, paced).await?;
                         p50.push(result.latency.p50_us as f64);
                         p99.push(result.latency.p99_us as f64);
@@ -369,36 +409,22 @@ impl Bench {
                         )
                     });
                     let group = "Chat fan-out";
-                    let rate = self.row(
-                        group,
-                        &scenario,
-                        &spec.label,
-                        "deliveries/s, flooded",
-                        "msg/s",
-                        &rates,
-                        base_rate,
-                        goal,
+                    let rate = self.push(
+                        Place::new(group, &scenario, &spec.label)
+                            .metric("deliveries/s, flooded", "msg/s", &rates)
+                            .baseline(base_rate)
+                            .goal(goal),
                     );
-                    self.row(
-                        group,
-                        &scenario,
-                        &spec.label,
+                    self.push(Place::new(group, &scenario, &spec.label).metric(
                         "deliveries lost, flooded",
                         "%",
                         &lost,
-                        None,
-                        None,
-                    );
-                    self.row(
-                        group,
-                        &scenario,
-                        &spec.label,
+                    ));
+                    self.push(Place::new(group, &scenario, &spec.label).metric(
                         "server RSS after the flood",
                         "MiB",
                         &rss,
-                        None,
-                        None,
-                    );
+                    ));
                     let p99_goal = if stuck == 1 {
                         without_stuck_p99.get(&spec.label).map(|&p: &f64| {
                             // Below 1 ms, twice is noise: compare with at least 1 ms.
@@ -410,37 +436,23 @@ impl Bench {
                     } else {
                         None
                     };
-                    self.row(
-                        group,
-                        &scenario,
-                        &spec.label,
+                    self.push(Place::new(group, &scenario, &spec.label).metric(
                         "p50 send→receive, 100 msg/s",
                         "µs",
                         &p50,
-                        None,
-                        None,
-                    );
+                    ));
                     let base_p99 = baseline.map(|(_, p)| p);
-                    let m99 = self.row(
-                        group,
-                        &scenario,
-                        &spec.label,
-                        "p99 send→receive, 100 msg/s",
-                        "µs",
-                        &p99,
-                        base_p99,
-                        p99_goal,
+                    let m99 = self.push(
+                        Place::new(group, &scenario, &spec.label)
+                            .metric("p99 send→receive, 100 msg/s", "µs", &p99)
+                            .baseline(base_p99)
+                            .goal(p99_goal),
                     );
-                    self.row(
-                        group,
-                        &scenario,
-                        &spec.label,
+                    self.push(Place::new(group, &scenario, &spec.label).metric(
                         "max send→receive, 100 msg/s",
                         "µs",
                         &max,
-                        None,
-                        None,
-                    );
+                    ));
                     if stuck == 0 {
                         without_stuck_p99.insert(spec.label.clone(), m99.median);
                     }
@@ -475,26 +487,16 @@ impl Bench {
             let per = (after.saturating_sub(before)) as f64 / count as f64;
             let goal = (spec.label != "baseline echo" && count == 5000)
                 .then_some(("< 64 MiB", mib < 64.0));
-            self.row(
-                "Idle connections",
-                &scenario,
-                &spec.label,
-                "server RSS",
-                "MiB",
-                &[mib],
-                None,
-                goal,
+            self.push(
+                Place::new("Idle connections", &scenario, &spec.label)
+                    .metric("server RSS", "MiB", &[mib])
+                    .goal(goal),
             );
-            self.row(
-                "Idle connections",
-                &scenario,
-                &spec.label,
+            self.push(Place::new("Idle connections", &scenario, &spec.label).metric(
                 "per connection",
                 "KiB",
                 &[per],
-                None,
-                None,
-            );
+            ));
         }
         Ok(())
     }
@@ -518,22 +520,17 @@ impl Bench {
                         .args(["build", "--quiet", "-p", lesson])
                         .current_dir(&root)
                         .status()
-                        .with_context(|| format!("cargo build"))?;
+                        .context("cargo build")?;
                 if !status.success() {
                     anyhow::bail!("cargo build -p {lesson} failed");
                 }
                 times.push(started.elapsed().as_secs_f64());
             }
             let met = stats::repeated(&times).median < 3.0;
-            self.row(
-                "Edit and build",
-                "touch main.rs; cargo build -p",
-                lesson,
-                "build time",
-                "s",
-                &times,
-                None,
-                Some(("< 3 s", met)),
+            self.push(
+                Place::new("Edit and build", "touch main.rs; cargo build -p", lesson)
+                    .metric("build time", "s", &times)
+                    .goal(Some(("< 3 s", met))),
             );
         }
         Ok(())

@@ -86,6 +86,7 @@ impl AsyncWrite for Counting {
     }
 }
 
+#[allow(clippy::too_many_lines, reason = "not split yet: see issue 9's closing note")]
 pub(crate) async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> anyhow::Result<String> {
     let lesson = |name: &str| Spec::lesson(bin_dir, name, "warn");
     let mut out = String::new();
@@ -215,6 +216,7 @@ pub(crate) async fn run(bin_dir: &std::path::Path, me: &std::path::Path) -> anyh
 /// Posts 50 messages over HTTP, one every 137 ms, while three clients wait for them:
 /// two polling `GET /api/messages` (every 100 ms, every second) and one pushed to
 /// over `/ws`.
+#[allow(clippy::too_many_lines, reason = "not split yet: see issue 9's closing note")]
 async fn poll_and_push(addr: &str) -> anyhow::Result<Vec<String>> {
     let epoch = Instant::now();
     let count = 50u32;
@@ -243,7 +245,7 @@ async fn poll_and_push(addr: &str) -> anyhow::Result<Vec<String>> {
                 let response = sender.send_request(request).await?;
                 let body = response.into_body().collect().await?.to_bytes();
                 requests += 1;
-                let now = epoch.elapsed().as_micros() as u64;
+                let now = stats::micros(epoch.elapsed());
                 let chats: Vec<serde_json::Value> = serde_json::from_slice(&body)?;
                 for chat in chats {
                     let id = chat["id"].as_u64().unwrap_or(0);
@@ -275,13 +277,11 @@ async fn poll_and_push(addr: &str) -> anyhow::Result<Vec<String>> {
     counters.take(); // the handshake is counted separately, in section 2
     let pusher = tokio::spawn(async move {
         let mut delays = Vec::new();
-        while (delays.len() as u32) < count {
+        while delays.len() < count as usize {
             match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
                 Ok(Some(Ok(Message::Text(text)))) => {
                     if let Some(token) = Token::find(&text) {
-                        delays.push(
-                            (epoch.elapsed().as_micros() as u64).saturating_sub(token.sent_us),
-                        );
+                        delays.push(stats::micros(epoch.elapsed()).saturating_sub(token.sent_us));
                     }
                 }
                 Ok(Some(Ok(_))) => {}
@@ -301,7 +301,7 @@ async fn poll_and_push(addr: &str) -> anyhow::Result<Vec<String>> {
     let mut tick = tokio::time::interval(Duration::from_millis(137));
     for seq in 0..count {
         tick.tick().await;
-        let token = Token { sender: 0, seq, sent_us: epoch.elapsed().as_micros() as u64 };
+        let token = Token { sender: 0, seq, sent_us: stats::micros(epoch.elapsed()) };
         let body = serde_json::json!({ "name": "poster", "text": token.encode() }).to_string();
         let request = Request::post("/api/messages")
             .header(HOST, addr)

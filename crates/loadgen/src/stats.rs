@@ -16,6 +16,11 @@ pub(crate) fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
     if sorted.is_empty() {
         return None;
     }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "q is in 0..=1, so the rank is a whole number from 1 to len"
+    )]
     let rank = (q * sorted.len() as f64).ceil().max(1.0) as usize;
     Some(sorted[rank.min(sorted.len()) - 1])
 }
@@ -59,6 +64,12 @@ pub(crate) fn repeated(values: &[f64]) -> Repeated {
 /// Deliveries that did not arrive: every receiver should get every message sent.
 pub(crate) fn lost(sent: u64, receivers: u64, delivered: u64) -> u64 {
     (sent * receivers).saturating_sub(delivered)
+}
+
+/// A duration in whole microseconds. A `u64` of them lasts 584,000 years, so the
+/// saturation never happens; it only spares us a truncating `as`.
+pub(crate) fn micros(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -14,7 +14,10 @@ pub(crate) async fn bind(addr: &common::Address) -> TcpListener {
     match TcpListener::bind(addr.socket).await {
         Ok(listener) => listener,
         Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
-            let other = SocketAddr::new(addr.socket.ip(), addr.socket.port().saturating_add(50));
+            // Another port near it: 50 above, or 50 below at the top of the range.
+            let port = addr.socket.port();
+            let other =
+                SocketAddr::new(addr.socket.ip(), port.checked_add(50).unwrap_or(port - 50));
             eprintln!(
                 "error: {addr} is already in use (is another copy of this lesson still running?). \
                  Stop it, or choose another port: cargo run -p {} -- --addr {other}",

@@ -453,11 +453,9 @@ fn page_07_commands_for_other_tools_work_as_shown() {
         // process group, so that SIGSTOP reaches it as Ctrl-Z would.
         let mut websocat = tools::shell(&tools::at(frozen, default, &server.addr), &here);
         server.program.wait_for("joined as guest-2");
-        let group = format!("-{}", websocat.pid());
-        let stopped = std::process::Command::new("kill").args(["-STOP", "--", &group]).status();
-        assert!(stopped.is_ok_and(|s| s.success()));
+        websocat.pause();
         server.program.wait_for("did not answer pings");
-        let _ = std::process::Command::new("kill").args(["-CONT", "--", &group]).status();
+        websocat.resume();
         websocat.kill();
     }
     if tools::available("page 07's curl commands", &[&CURL]) {

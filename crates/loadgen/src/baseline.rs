@@ -2,6 +2,7 @@
 //! logging, no names, no limits. A lesson's figure means something beside these,
 //! measured in the same run on the same machine.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Mutex, broadcast};
+use tokio::sync::{Mutex, broadcast, mpsc};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -27,84 +28,127 @@ pub(crate) enum Baseline {
     Http,
     /// tokio-tungstenite's echo loop: every message comes back as it is.
     Echo,
-    /// A broadcast loop: every text message goes to every client (sender included).
-    Broadcast,
+    /// A chat with one unbounded queue per client (the design of tokio-tungstenite's
+    /// chat example): every text message goes to every client, sender included, and
+    /// nothing is lost, however much a slow client's queue grows.
+    Queues,
+    /// A chat over one broadcast ring of 256 messages: every text message goes to
+    /// every client, sender included; a client that falls 256 behind loses the
+    /// oldest.
+    Ring,
     /// The common tutorial chat server: every text message is sent to each client in
     /// turn, waiting for each send. Here only to show what one stuck client does.
     Sequential,
 }
 
-#[allow(clippy::too_many_lines, reason = "not split yet: see issue 9's closing note")]
+impl Baseline {
+    /// What the benchmark tables call it: by its design.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Baseline::Http => "baseline: hyper hello",
+            Baseline::Echo => "baseline: tungstenite echo",
+            Baseline::Queues => "baseline: unbounded queue per client",
+            Baseline::Ring => "baseline: broadcast ring (lossy)",
+            Baseline::Sequential => "baseline: sends to each client in turn",
+        }
+    }
+}
+
+/// Every chat client's queue, by a number of its own.
+type Queues = Arc<std::sync::Mutex<HashMap<u64, mpsc::UnboundedSender<Message>>>>;
+
 pub(crate) async fn serve(baseline: Baseline, addr: &str) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let scheme = if matches!(baseline, Baseline::Http) { "http" } else { "ws" };
     println!("Listening on {scheme}://{}", listener.local_addr()?);
-    let (room, _) = broadcast::channel::<Message>(256);
+    let (ring, _) = broadcast::channel::<Message>(256);
     let clients: Arc<Mutex<Vec<Sink>>> = Arc::default();
-    loop {
+    let queues = Queues::default();
+    for id in 0.. {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
         match baseline {
-            Baseline::Http => {
-                tokio::spawn(async move {
-                    let hello = service_fn(|_req| async {
-                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-                            b"Hello, World!",
-                        ))))
-                    });
-                    let _ =
-                        http1::Builder::new().serve_connection(TokioIo::new(stream), hello).await;
-                });
+            Baseline::Http => tokio::spawn(hello(stream)),
+            Baseline::Echo => tokio::spawn(echo(stream)),
+            Baseline::Queues => tokio::spawn(queued(stream, id, Arc::clone(&queues))),
+            Baseline::Ring => tokio::spawn(ringed(stream, ring.clone())),
+            Baseline::Sequential => tokio::spawn(in_turn(stream, Arc::clone(&clients))),
+        };
+    }
+    Ok(())
+}
+
+async fn hello(stream: TcpStream) {
+    let hello = service_fn(|_req| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"Hello, World!"))))
+    });
+    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), hello).await;
+}
+
+async fn echo(stream: TcpStream) {
+    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else { return };
+    while let Some(Ok(message)) = ws.next().await {
+        if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+            break;
+        }
+    }
+}
+
+async fn queued(stream: TcpStream, id: u64, queues: Queues) {
+    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
+    let (mut sink, mut stream) = ws.split();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    queues.lock().expect("not poisoned").insert(id, tx);
+    // The writer drains this client's queue; the reader puts each text message on
+    // every queue, and never waits for anyone.
+    let writer = tokio::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            if sink.send(message).await.is_err() {
+                break;
             }
-            Baseline::Echo => {
-                tokio::spawn(async move {
-                    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else { return };
-                    while let Some(Ok(message)) = ws.next().await {
-                        if (message.is_text() || message.is_binary())
-                            && ws.send(message).await.is_err()
-                        {
-                            break;
-                        }
-                    }
-                });
+        }
+    });
+    while let Some(Ok(message)) = stream.next().await {
+        if message.is_text() {
+            for queue in queues.lock().expect("not poisoned").values() {
+                let _ = queue.send(message.clone());
             }
-            Baseline::Sequential => {
-                let clients = Arc::clone(&clients);
-                tokio::spawn(async move {
-                    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
-                    let (sink, mut stream) = ws.split();
-                    clients.lock().await.push(sink);
-                    while let Some(Ok(message)) = stream.next().await {
-                        if message.is_text() {
-                            // One client at a time, waiting for each: a client that
-                            // stops reading stops everyone here.
-                            for sink in clients.lock().await.iter_mut() {
-                                let _ = sink.send(message.clone()).await;
-                            }
-                        }
-                    }
-                });
-            }
-            Baseline::Broadcast => {
-                let (room, mut lines) = (room.clone(), room.subscribe());
-                tokio::spawn(async move {
-                    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
-                    let (mut sink, mut stream) = ws.split();
-                    loop {
-                        tokio::select! {
-                            message = stream.next() => match message {
-                                Some(Ok(message @ Message::Text(_))) => { let _ = room.send(message); }
-                                Some(Ok(_)) => {}
-                                _ => break,
-                            },
-                            line = lines.recv() => match line {
-                                Ok(line) => if sink.send(line).await.is_err() { break },
-                                Err(broadcast::error::RecvError::Lagged(_)) => {}
-                                Err(broadcast::error::RecvError::Closed) => break,
-                            },
-                        }
-                    }
-                });
+        }
+    }
+    queues.lock().expect("not poisoned").remove(&id);
+    writer.abort();
+}
+
+async fn ringed(stream: TcpStream, ring: broadcast::Sender<Message>) {
+    let mut lines = ring.subscribe();
+    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
+    let (mut sink, mut stream) = ws.split();
+    loop {
+        tokio::select! {
+            message = stream.next() => match message {
+                Some(Ok(message @ Message::Text(_))) => { let _ = ring.send(message); }
+                Some(Ok(_)) => {}
+                _ => break,
+            },
+            line = lines.recv() => match line {
+                Ok(line) => if sink.send(line).await.is_err() { break },
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+}
+
+async fn in_turn(stream: TcpStream, clients: Arc<Mutex<Vec<Sink>>>) {
+    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
+    let (sink, mut stream) = ws.split();
+    clients.lock().await.push(sink);
+    while let Some(Ok(message)) = stream.next().await {
+        if message.is_text() {
+            // One client at a time, waiting for each: a client that stops reading
+            // stops everyone here.
+            for sink in clients.lock().await.iter_mut() {
+                let _ = sink.send(message.clone()).await;
             }
         }
     }

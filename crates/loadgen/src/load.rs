@@ -161,6 +161,8 @@ pub(crate) struct Fanout {
     pub expected: u64,
     pub delivered: u64,
     pub lost: u64,
+    /// Messages that a client received before one sent earlier by the same sender.
+    pub out_of_order: u64,
     pub deliveries_per_second: f64,
     pub latency: Latency,
 }
@@ -180,10 +182,22 @@ pub(crate) struct FanoutPlan {
     pub protocol: Protocol,
 }
 
+/// What every receiving client adds to, shared.
+#[derive(Default)]
+struct Tally {
+    delivered: AtomicU64,
+    out_of_order: AtomicU64,
+    /// When the last message arrived, in µs since the run began.
+    last_us: AtomicU64,
+}
+
+type Sink = futures_util::stream::SplitSink<Socket, Message>;
+type Stream = futures_util::stream::SplitStream<Socket>;
+
 /// `clients` connect to a chat; the first `senders` of them each send `messages`
 /// messages at `rate` per second; every reading client should receive every
-/// message. Returns deliveries per second, latency from send to receive, and losses.
-#[allow(clippy::too_many_lines, reason = "not split yet: see issue 9's closing note")]
+/// message, in order. Returns deliveries per second, latency from send to receive,
+/// losses and reorderings.
 pub(crate) async fn fanout(url: &str, plan: FanoutPlan) -> anyhow::Result<Fanout> {
     let epoch = Instant::now();
     let mut stuck = Vec::new();
@@ -191,123 +205,131 @@ pub(crate) async fn fanout(url: &str, plan: FanoutPlan) -> anyhow::Result<Fanout
         // Connected, then never read: the server's problem now.
         stuck.push(connect(url).await?);
     }
-    let delivered = Arc::new(AtomicU64::new(0));
-    let last_delivery_us = Arc::new(AtomicU64::new(0));
+    let tally = Arc::new(Tally::default());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut receivers = Vec::new();
-    let mut sinks = Vec::new();
+    let (mut sinks, mut receivers) = (Vec::new(), Vec::new());
     for index in 0..plan.clients {
-        let (sink, mut stream) = connect(url).await?.split();
+        let (sink, stream) = connect(url).await?.split();
         if index < plan.senders {
             sinks.push(sink);
-        } else {
-            // Keep the other halves alive: dropping a sink does not close, but be tidy.
-            drop(sink);
         }
-        let (delivered, last) = (Arc::clone(&delivered), Arc::clone(&last_delivery_us));
-        let mut stop = stop_rx.clone();
-        receivers.push(tokio::spawn(async move {
-            let mut samples = Vec::new();
-            loop {
-                tokio::select! {
-                    message = stream.next() => match message {
-                        Some(Ok(Message::Text(text))) => {
-                            if let Some(token) = Token::find(&text) {
-                                let now = stats::micros(epoch.elapsed());
-                                samples.push(now.saturating_sub(token.sent_us));
-                                delivered.fetch_add(1, Ordering::Relaxed);
-                                last.fetch_max(now, Ordering::Relaxed);
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        _ => break,
-                    },
-                    _ = stop.changed() => break,
-                }
-            }
-            samples
-        }));
+        receivers.push(tokio::spawn(receive(stream, epoch, Arc::clone(&tally), stop_rx.clone())));
     }
     // Joins and welcomes have settled once everyone is connected; start sending.
     let first_send_us = stats::micros(epoch.elapsed());
-    let padding = "x".repeat(plan.size.saturating_sub(40));
-    let mut senders = Vec::new();
-    for (sender, mut sink) in sinks.into_iter().enumerate() {
-        let padding = padding.clone();
-        senders.push(tokio::spawn(async move {
-            // An infinite rate means: as fast as the server takes them.
-            let mut tick = plan
-                .rate
-                .is_finite()
-                .then(|| tokio::time::interval(Duration::from_secs_f64(1.0 / plan.rate)));
-            let mut sent = 0u64;
-            for seq in 0..plan.messages {
-                if let Some(tick) = tick.as_mut() {
-                    tick.tick().await;
-                }
-                let token = Token {
-                    sender: u32::try_from(sender).expect("fewer than 2^32 senders"),
-                    seq: u32::try_from(seq).expect("fewer than 2^32 messages"),
-                    sent_us: stats::micros(epoch.elapsed()),
-                };
-                let text = format!("{} {padding}", token.encode());
-                let text = match plan.protocol {
-                    Protocol::Text => text,
-                    Protocol::Json => {
-                        serde_json::json!({ "type": "chat", "text": text }).to_string()
-                    }
-                };
-                // A server that stopped reading (it is stuck sending to someone)
-                // would hold us here for ever: give up after 5 s.
-                match tokio::time::timeout(Duration::from_secs(5), sink.send(Message::text(text)))
-                    .await
-                {
-                    Ok(Ok(())) => {}
-                    _ => break,
-                }
-                sent += 1;
-            }
-            (sent, sink)
-        }));
-    }
-    let mut sent = 0;
-    let mut sinks = Vec::new();
+    let senders: Vec<_> = sinks
+        .into_iter()
+        .enumerate()
+        .map(|(sender, sink)| tokio::spawn(send(sink, sender, plan, epoch)))
+        .collect();
+    let (mut sent, mut sinks) = (0, Vec::new());
     for task in senders {
         let (count, sink) = task.await?;
         sent += count;
         sinks.push(sink);
     }
-    // Wait until everything arrived, or until nothing has arrived for a while.
     let expected = sent * plan.clients as u64;
-    let mut seen = 0;
-    let mut quiet_since = Instant::now();
-    while delivered.load(Ordering::Relaxed) < expected
-        && quiet_since.elapsed() < Duration::from_secs(3)
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let now = delivered.load(Ordering::Relaxed);
-        if now != seen {
-            seen = now;
-            quiet_since = Instant::now();
-        }
-    }
+    wait_for_deliveries(&tally, expected).await;
     let _ = stop_tx.send(true);
     let mut samples = Vec::new();
     for task in receivers {
         samples.extend(task.await?);
     }
-    drop(sinks);
-    drop(stuck);
-    let delivered = delivered.load(Ordering::Relaxed);
-    let span_us = last_delivery_us.load(Ordering::Relaxed).saturating_sub(first_send_us).max(1);
+    drop((sinks, stuck));
+    let delivered = tally.delivered.load(Ordering::Relaxed);
+    let span_us = tally.last_us.load(Ordering::Relaxed).saturating_sub(first_send_us).max(1);
     Ok(Fanout {
         sent,
         expected,
         delivered,
         lost: stats::lost(sent, plan.clients as u64, delivered),
+        out_of_order: tally.out_of_order.load(Ordering::Relaxed),
         deliveries_per_second: delivered as f64 / (span_us as f64 / 1e6),
         latency: stats::latency(samples),
     })
+}
+
+/// One client's reading side: counts and times every message that carries a token,
+/// and checks that each sender's messages come in the order they were sent.
+async fn receive(
+    mut stream: Stream,
+    epoch: Instant,
+    tally: Arc<Tally>,
+    mut stop: watch::Receiver<bool>,
+) -> Vec<u64> {
+    let mut samples = Vec::new();
+    let mut next_seq: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    loop {
+        tokio::select! {
+            message = stream.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    let Some(token) = Token::find(&text) else { continue };
+                    let now = stats::micros(epoch.elapsed());
+                    samples.push(now.saturating_sub(token.sent_us));
+                    let next = next_seq.entry(token.sender).or_default();
+                    if token.seq < *next {
+                        tally.out_of_order.fetch_add(1, Ordering::Relaxed);
+                    }
+                    *next = (*next).max(token.seq + 1);
+                    tally.delivered.fetch_add(1, Ordering::Relaxed);
+                    tally.last_us.fetch_max(now, Ordering::Relaxed);
+                }
+                Some(Ok(_)) => {}
+                _ => break,
+            },
+            _ = stop.changed() => break,
+        }
+    }
+    samples
+}
+
+/// One sender: `plan.messages` messages at `plan.rate`, each with its token.
+/// Returns how many went out, and the sink, kept open until the run ends.
+async fn send(mut sink: Sink, sender: usize, plan: FanoutPlan, epoch: Instant) -> (u64, Sink) {
+    let padding = "x".repeat(plan.size.saturating_sub(40));
+    // An infinite rate means: as fast as the server takes them.
+    let mut tick = plan
+        .rate
+        .is_finite()
+        .then(|| tokio::time::interval(Duration::from_secs_f64(1.0 / plan.rate)));
+    let mut sent = 0u64;
+    for seq in 0..plan.messages {
+        if let Some(tick) = tick.as_mut() {
+            tick.tick().await;
+        }
+        let token = Token {
+            sender: u32::try_from(sender).expect("fewer than 2^32 senders"),
+            seq: u32::try_from(seq).expect("fewer than 2^32 messages"),
+            sent_us: stats::micros(epoch.elapsed()),
+        };
+        let text = format!("{} {padding}", token.encode());
+        let text = match plan.protocol {
+            Protocol::Text => text,
+            Protocol::Json => serde_json::json!({ "type": "chat", "text": text }).to_string(),
+        };
+        // A server that stopped reading (it is stuck sending to someone) would hold
+        // us here for ever: give up after 5 s.
+        let sending = tokio::time::timeout(Duration::from_secs(5), sink.send(Message::text(text)));
+        if !matches!(sending.await, Ok(Ok(()))) {
+            break;
+        }
+        sent += 1;
+    }
+    (sent, sink)
+}
+
+/// Waits until `expected` messages have arrived, or until none has for 3 s.
+async fn wait_for_deliveries(tally: &Tally, expected: u64) {
+    let (mut seen, mut quiet_since) = (0, Instant::now());
+    while tally.delivered.load(Ordering::Relaxed) < expected
+        && quiet_since.elapsed() < Duration::from_secs(3)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = tally.delivered.load(Ordering::Relaxed);
+        if now != seen {
+            (seen, quiet_since) = (now, Instant::now());
+        }
+    }
 }
 
 /// Idle WebSocket clients: connected, sending nothing, reading (and so answering the

@@ -11,6 +11,8 @@ use crate::TIMEOUT;
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
+    /// The reason phrase after the status code, as the server wrote it (`OK`).
+    pub reason: String,
     /// `(lower-case name, value)`, in the order they came.
     pub headers: Vec<(String, String)>,
     pub body: String,
@@ -76,17 +78,21 @@ pub fn read_response(stream: &mut TcpStream, head_only: bool) -> Option<Response
             Err(e) => panic!("reading a response: {e}"),
         }
     }
-    let head = String::from_utf8(head).expect("a UTF-8 response head");
-    let mut lines = head.trim_end().split("\r\n");
-    let status_line = lines.next().expect("a status line");
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+    let mut parsed = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut parsed);
+    let complete = response.parse(&head).unwrap_or_else(|e| {
+        panic!("not an HTTP response head ({e}): {:?}", String::from_utf8_lossy(&head))
+    });
+    assert!(complete.is_complete(), "a whole head");
+    let status = response.code.expect("a status code");
+    let reason = response.reason.unwrap_or_default().to_string();
+    let headers: Vec<(String, String)> = response
+        .headers
+        .iter()
+        .map(|h| {
+            let value = std::str::from_utf8(h.value).expect("a UTF-8 header value");
+            (h.name.to_ascii_lowercase(), value.to_string())
+        })
         .collect();
     let length: usize = headers
         .iter()
@@ -94,7 +100,7 @@ pub fn read_response(stream: &mut TcpStream, head_only: bool) -> Option<Response
         .map_or(0, |(_, v)| v.parse().expect("a numeric content-length"));
     let mut body = vec![0u8; if head_only { 0 } else { length }];
     stream.read_exact(&mut body).expect("read the body");
-    Some(Response { status, headers, body: String::from_utf8(body).expect("a UTF-8 body") })
+    Some(Response { status, reason, headers, body: String::from_utf8(body).expect("a UTF-8 body") })
 }
 
 /// Reads until the server closes the connection (or the read timeout fires, which
@@ -120,7 +126,7 @@ pub fn read_to_close(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
 pub fn curl(addr: &str, command: &str) -> (Vec<String>, TcpStream) {
     let mut method = "GET".to_string();
     let (mut show_head, mut url, mut headers, mut body) = (false, None, String::new(), None);
-    let words = shell_words(command);
+    let words = shlex::split(command).expect("a command line a shell can split");
     let mut words = words.iter().skip(1);
     while let Some(word) = words.next() {
         match word.as_str() {
@@ -158,7 +164,7 @@ pub fn curl(addr: &str, command: &str) -> (Vec<String>, TcpStream) {
     let response = read_response(&mut stream, method == "HEAD").expect("a response");
     let mut lines = Vec::new();
     if show_head {
-        lines.push(format!("HTTP/1.1 {}", reason(response.status)));
+        lines.push(format!("HTTP/1.1 {} {}", response.status, response.reason));
         for (name, value) in &response.headers {
             lines.push(format!("{name}: {value}"));
         }
@@ -166,42 +172,4 @@ pub fn curl(addr: &str, command: &str) -> (Vec<String>, TcpStream) {
     }
     lines.extend(response.body.lines().map(str::to_string));
     (lines, stream)
-}
-
-/// Splits a command line into words, as a shell does with single quotes.
-fn shell_words(command: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let (mut quoted, mut in_word) = (false, false);
-    for c in command.chars() {
-        match c {
-            '\'' => (quoted, in_word) = (!quoted, true),
-            c if c.is_whitespace() && !quoted => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                }
-                in_word = false;
-            }
-            c => (word, in_word) = (word + &c.to_string(), true),
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
-}
-
-fn reason(status: u16) -> String {
-    let text = match status {
-        101 => "Switching Protocols",
-        200 => "OK",
-        201 => "Created",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        426 => "Upgrade Required",
-        431 => "Request Header Fields Too Large",
-        _ => "",
-    };
-    format!("{status} {text}")
 }

@@ -9,6 +9,7 @@
 
 pub mod http;
 pub mod page;
+pub mod process;
 pub mod tools;
 pub mod ws;
 
@@ -199,11 +200,19 @@ impl Program {
 
     /// Sends SIGINT, as Ctrl-C in a terminal does.
     pub fn interrupt(&self) {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -INT failed");
+        process::signal(self.pid(), process::SIGINT).expect("send SIGINT");
+    }
+
+    /// Freezes the program and every program of its group, as Ctrl-Z in a terminal
+    /// does: it stays connected, and reads and answers nothing, until
+    /// [`Program::resume`].
+    pub fn pause(&self) {
+        process::signal_group(self.pid(), process::SIGSTOP).expect("send SIGSTOP");
+    }
+
+    /// Lets a [`Program::pause`]d program run again.
+    pub fn resume(&self) {
+        process::signal_group(self.pid(), process::SIGCONT).expect("send SIGCONT");
     }
 
     /// Kills the program at once, as a crash or `kill -9` would.
@@ -214,14 +223,7 @@ impl Program {
             // session of its own, out of reach of the group, and a program that
             // outlived it for a moment would see its terminal close and exit cleanly
             // (websocat sends a Close frame), which is not what `kill -9` shows.
-            let mut pids: Vec<String> =
-                descendants(self.child.id()).iter().rev().map(u32::to_string).collect();
-            pids.push(format!("-{}", self.child.id()));
-            let _ = Command::new("kill")
-                .args(["-KILL", "--"])
-                .args(&pids)
-                .stderr(Stdio::null())
-                .status();
+            process::kill_tree(self.pid());
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -354,7 +356,7 @@ pub fn run(
     let status = match done_rx.recv_timeout(timeout) {
         Ok(status) => status.expect("wait for the program"),
         Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = process::signal(pid, process::SIGKILL);
             panic!(
                 "{} did not finish within {timeout:?}; stdout so far:\n{}",
                 bin.display(),
@@ -431,15 +433,9 @@ pub fn free_addr_as(default: &str) -> String {
     addr
 }
 
-/// The resident memory of process `pid`, in KiB, from /proc (Linux only).
+/// The resident memory of process `pid`, in KiB (Linux only).
 pub fn rss_kib(pid: u32) -> u64 {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("a VmRSS line")
+    process::rss_kib(pid).expect("the process is running")
 }
 
 /// Runs `bin` with arguments it must refuse (a bad `--addr`, say) and expects what
@@ -538,35 +534,9 @@ pub fn run_into_head(
     let status = match done_rx.recv_timeout(TIMEOUT) {
         Ok(status) => status.expect("wait for the program"),
         Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = process::signal(pid, process::SIGKILL);
             panic!("{} did not exit within {TIMEOUT:?} after its stdout closed", bin.display());
         }
     };
     (status, stderr.recv_timeout(TIMEOUT).unwrap_or_default(), read)
-}
-
-/// The processes started by `pid`, by its children, and so on, parents before their
-/// children, read from `/proc` (Linux).
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut parents: Vec<(u32, u32)> = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(child) = entry.file_name().to_str().and_then(|name| name.parse().ok()) else {
-            continue;
-        };
-        // /proc/PID/stat: "PID (COMMAND) STATE PPID ...", and COMMAND may hold spaces.
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let after_command = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        if let Some(parent) = after_command.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-            parents.push((child, parent));
-        }
-    }
-    let mut found = vec![pid];
-    let mut next = 0;
-    while next < found.len() {
-        let parent = found[next];
-        found.extend(parents.iter().filter(|(_, p)| *p == parent).map(|(c, _)| *c));
-        next += 1;
-    }
-    found.remove(0);
-    found
 }

@@ -1,20 +1,24 @@
 //! The chat itself: each connection in the room, passing lines both ways. This is
 //! what lesson 05 adds to lesson 03's echo.
 
-use futures_util::StreamExt;
+use std::pin::pin;
+
+use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tracing::info;
 
-use crate::room::{Line, Room};
-use crate::websocket::{self, Ended, Heard};
+use crate::room::{Membership, QUEUE_LENGTH, Room};
+use crate::websocket::{self, Ended, Heard, SEND_TIMEOUT};
 
 type Socket<'a> = WebSocketStream<&'a mut TcpStream>;
+
+/// Why a client that stopped reading is closed, with 1008 ("policy violation": the
+/// client broke the server's rules).
+const PUT_OUT: &str = "too slow: you stopped reading";
 
 /// Puts the connection in the room, passes lines both ways until it ends, and takes
 /// it out of the room again.
@@ -24,12 +28,12 @@ pub(crate) async fn chat(
     shutdown: &mut watch::Receiver<bool>,
     room: &Room,
 ) -> Ended {
-    let (name, lines) = room.join(conn);
-    info!("conn #{conn} joined as {name}");
+    let member = room.join(conn).await;
+    info!("conn #{conn} joined as {}", member.name);
     // However `talk` ends (a Close, a vanished client, a bad frame, Ctrl-C), we get
     // here and the room hears of it: the online count never drifts.
-    let ended = talk(ws, conn, shutdown, room, name, lines).await;
-    room.leave(conn);
+    let ended = talk(ws, conn, shutdown, room, member).await;
+    room.leave(conn).await;
     ended
 }
 
@@ -40,8 +44,7 @@ async fn talk(
     conn: u64,
     shutdown: &mut watch::Receiver<bool>,
     room: &Room,
-    mut name: String,
-    mut lines: broadcast::Receiver<Line>,
+    Membership { mut name, mut lines, mut put_out }: Membership,
 ) -> Ended {
     let welcome =
         format!("Welcome, {name}! Type a message and press Enter; /name NEW changes your name.");
@@ -50,7 +53,7 @@ async fn talk(
     }
     let mut client_close = None;
     loop {
-        let reply = tokio::select! {
+        let sent = tokio::select! {
             // `biased` tries the branches in this order instead of at random: Ctrl-C
             // first, then the room's lines, then the client's next message. A client
             // thus sees everything said before its own line is answered, and a busy
@@ -59,59 +62,44 @@ async fn talk(
             () = websocket::shutting_down(shutdown) => {
                 return websocket::close(&mut ws, CloseCode::Away, "server shutting down").await;
             }
+            Ok(()) = &mut put_out => Err(Ended::ClosedByUs(CloseCode::Policy, PUT_OUT)),
             // Once the client has said Close, we only wait for the stream to end.
-            line = lines.recv(), if client_close.is_none() => match from_room(line, conn) {
-                Some(reply) => reply,
-                None => continue,
-            },
+            Some(line) = lines.recv(), if client_close.is_none() => {
+                pass_on(&mut ws, line, &mut lines, &mut put_out).await
+            }
             message = ws.next() => match websocket::hear(message, conn, &mut client_close) {
-                Heard::Text(text) => match said(&text, conn, room, &mut name) {
-                    Some(reply) => reply,
-                    None => continue,
-                },
+                Heard::Text(text) => {
+                    let saying = said(&text, conn, room, &mut name);
+                    answer(&mut ws, saying, &mut lines, &mut put_out).await
+                }
                 Heard::Binary(bytes) => {
                     info!("conn #{conn} binary: {} bytes, not passed on", bytes.len());
-                    Message::text("This chat takes text messages only.")
+                    let reply = Message::text("This chat takes text messages only.");
+                    websocket::send(&mut ws, reply).await
                 }
                 Heard::Nothing => continue,
                 Heard::Bad(code, reason) => return websocket::close(&mut ws, code, reason).await,
                 Heard::End(ended) => return ended,
             },
         };
-        // Everyone else's lines keep flowing while this waits, and the room keeps
-        // this client's lines in its ring until it catches up, or for at most
-        // SEND_TIMEOUT.
-        if let Err(ended) = websocket::send(&mut ws, reply).await {
-            return ended;
+        match sent {
+            Ok(()) => {}
+            // The room put this client out for not reading: close, briefly (it will
+            // most likely not read our Close either).
+            Err(Ended::ClosedByUs(CloseCode::Policy, PUT_OUT)) => {
+                return websocket::close(&mut ws, CloseCode::Policy, PUT_OUT).await;
+            }
+            Err(ended) => return ended,
         }
-    }
-}
-
-/// A line from the room, as this client gets it: nothing for its own lines, which
-/// it had at once.
-fn from_room(line: Result<Line, RecvError>, conn: u64) -> Option<Message> {
-    match line {
-        Ok(Line { from: Some(from), .. }) if from == conn => None,
-        Ok(line) => Some(Message::Text(line.text)),
-        // This client fell more than QUEUE_LENGTH lines behind: the oldest were
-        // overwritten before it read them. Say so, and carry on from the oldest line
-        // still there.
-        Err(RecvError::Lagged(missed)) => {
-            info!("conn #{conn} missed {missed} lines");
-            let notice =
-                format!("(you missed {missed} messages: your connection could not keep up)");
-            Some(Message::text(notice))
-        }
-        Err(RecvError::Closed) => unreachable!("the room, and so its sender, outlives `talk`"),
     }
 }
 
 /// What the client said: `/name NEW` renames it, anything else goes to the room.
 /// Returns the answer for this client, if it gets one.
-fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<Message> {
+async fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<Message> {
     info!("conn #{conn} text: {}", websocket::preview(text));
     match text.strip_prefix("/name ") {
-        Some(new) => match room.rename(conn, new.trim()) {
+        Some(new) => match room.rename(conn, new.trim()).await {
             Ok(()) => {
                 *name = new.trim().to_string();
                 None
@@ -121,8 +109,60 @@ fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<Message
         // The sender gets its own line at once, marked as its own; everyone else
         // gets it through the room.
         None => {
-            room.announce(Some(conn), format!("{name}: {text}"));
+            room.say(conn, format!("{name}: {text}")).await;
             Some(Message::text(format!("you: {text}")))
         }
+    }
+}
+
+/// Waits for `saying` (passing a line to the room can wait for a slow reader, see
+/// `Room::say`) and sends its answer. While it waits, this client's own lines keep
+/// flowing to it: two clients flooding the room each wait for the other's queue,
+/// and each empties its own.
+async fn answer(
+    ws: &mut Socket<'_>,
+    saying: impl Future<Output = Option<Message>>,
+    lines: &mut mpsc::Receiver<Utf8Bytes>,
+    put_out: &mut oneshot::Receiver<()>,
+) -> Result<(), Ended> {
+    let mut saying = pin!(saying);
+    let reply = loop {
+        tokio::select! {
+            biased;
+            reply = &mut saying => break reply,
+            Some(line) = lines.recv() => pass_on(ws, line, lines, put_out).await?,
+        }
+    };
+    match reply {
+        Some(reply) => websocket::send(ws, reply).await,
+        None => Ok(()),
+    }
+}
+
+/// Sends `first` and every line already queued behind it, then flushes once: one
+/// write to the socket for many lines, which is what keeps a busy room fast. A
+/// client that stops reading makes this wait, until `SEND_TIMEOUT`, or until the
+/// room puts it out for not reading (`Ended::ClosedByUs` with 1008).
+async fn pass_on(
+    ws: &mut Socket<'_>,
+    first: Utf8Bytes,
+    lines: &mut mpsc::Receiver<Utf8Bytes>,
+    put_out: &mut oneshot::Receiver<()>,
+) -> Result<(), Ended> {
+    let batch = async {
+        ws.feed(Message::Text(first)).await?;
+        for _ in 1..QUEUE_LENGTH {
+            let Ok(line) = lines.try_recv() else { break };
+            ws.feed(Message::Text(line)).await?;
+        }
+        ws.flush().await
+    };
+    tokio::select! {
+        sent = tokio::time::timeout(SEND_TIMEOUT, batch) => match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Ended::Vanished),
+            Err(_) => Err(Ended::TooSlow),
+        },
+        Ok(()) = put_out => Err(Ended::ClosedByUs(CloseCode::Policy, PUT_OUT)),
     }
 }

@@ -62,7 +62,7 @@ async fn talk(
             () = websocket::shutting_down(shutdown) => {
                 return websocket::close(&mut ws, CloseCode::Away, "server shutting down").await;
             }
-            Ok(()) = &mut put_out => Err(Ended::ClosedByUs(CloseCode::Policy, PUT_OUT)),
+            Ok(()) = &mut put_out => return put_out_of_the_room(&mut ws).await,
             // Once the client has said Close, we only wait for the stream to end.
             Some(line) = lines.recv(), if client_close.is_none() => {
                 pass_on(&mut ws, line, &mut lines, &mut put_out).await
@@ -82,16 +82,16 @@ async fn talk(
                 Heard::End(ended) => return ended,
             },
         };
-        match sent {
-            Ok(()) => {}
-            // The room put this client out for not reading: close, briefly (it will
-            // most likely not read our Close either).
-            Err(Ended::ClosedByUs(CloseCode::Policy, PUT_OUT)) => {
-                return websocket::close(&mut ws, CloseCode::Policy, PUT_OUT).await;
-            }
-            Err(ended) => return ended,
+        if let Err(ended) = sent {
+            return ended;
         }
     }
+}
+
+/// Closes the connection of a client that the room put out for not reading. It will
+/// most likely not read our Close either: `websocket::close` gives up after a moment.
+async fn put_out_of_the_room(ws: &mut Socket<'_>) -> Ended {
+    websocket::close(ws, CloseCode::Policy, PUT_OUT).await
 }
 
 /// What the client said: `/name NEW` renames it, anything else goes to the room.
@@ -142,7 +142,7 @@ async fn answer(
 /// Sends `first` and every line already queued behind it, then flushes once: one
 /// write to the socket for many lines, which is what keeps a busy room fast. A
 /// client that stops reading makes this wait, until `SEND_TIMEOUT`, or until the
-/// room puts it out for not reading (`Ended::ClosedByUs` with 1008).
+/// room puts it out for not reading, and we close it with 1008.
 async fn pass_on(
     ws: &mut Socket<'_>,
     first: Utf8Bytes,
@@ -163,6 +163,6 @@ async fn pass_on(
             Ok(Err(_)) => Err(Ended::Vanished),
             Err(_) => Err(Ended::TooSlow),
         },
-        Ok(()) = put_out => Err(Ended::ClosedByUs(CloseCode::Policy, PUT_OUT)),
+        Ok(()) = put_out => Err(put_out_of_the_room(ws).await),
     }
 }

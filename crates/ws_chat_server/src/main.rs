@@ -10,8 +10,8 @@
 //!
 //! Builds on: lesson 03 (the handshake, the message loop, close codes, shutdown).
 //! Adds: many connections sharing state. A room (`room.rs`) knows who is online and
-//! hands every line to every connection's task (`chat.rs`), and a client that stops
-//! reading never slows anyone else down.
+//! hands every line to every connection's task (`chat.rs`), through a bounded queue
+//! for each: a slow reader gets every line, and one that stops reading is put out.
 
 use std::net::SocketAddr;
 use std::pin::pin;

@@ -443,8 +443,10 @@ fn page_05_slow_client_lab_shows_the_lag_every_time() {
     let (status, lines) = tools::shell(&command, &here).wait_exit(Duration::from_secs(60));
     assert!(status.success(), "{lines:?}");
     assert_matches(&flood, &lines);
-    // The stuck client took nothing: the room put it out, every time.
+    // The stuck client took nothing: the room put it out, every time, as the page
+    // shows.
     server.program.wait_for("conn #1 put out of the room: 256 lines waited 2 s for it");
     server.program.wait_for(r#"conn #1 closed by us: 1008 "too slow: you stopped reading""#);
+    assert_matches(&block("05-ws-chat-server.md", "put-out"), &server.program.output());
     stuck.kill();
 }

@@ -329,8 +329,9 @@ impl Bench {
         Ok(())
     }
 
-    /// Three rows for a request/response load (rate, p50, p99), each beside the
-    /// baseline's median; the rate with the goal "≥ 0.9× baseline" if `with_goal`.
+    /// Four rows for a request/response load (rate, errors, p50, p99), each beside
+    /// the baseline's median; the rate with the goal "≥ 0.9× baseline, no errors" if
+    /// `with_goal`.
     /// Returns the medians, which serve as the baseline for the servers after it.
     fn throughput_rows(
         &mut self,
@@ -345,12 +346,18 @@ impl Bench {
         let p50: Vec<f64> = runs.iter().map(|r| r.latency.p50_us as f64).collect();
         let p99: Vec<f64> = runs.iter().map(|r| r.latency.p99_us as f64).collect();
         let base = |i: usize| baseline.map(|b| b[i]);
+        // A failed request or round trip is a loss: a run with one is never "met".
+        let errors: Vec<f64> = runs.iter().map(|r| r.errors as f64).collect();
+        let whole = runs.iter().all(|r| r.errors == 0);
         let goal = with_goal.then(|| {
-            ("≥ 0.9× baseline", base(0).is_some_and(|b| stats::repeated(&rates).median >= 0.9 * b))
+            let fast = base(0).is_some_and(|b| stats::repeated(&rates).median >= 0.9 * b);
+            ("≥ 0.9× baseline, no errors", fast && whole)
         });
+        let rate =
+            self.push(at.metric(rate_metric, rate_unit, &rates).baseline(base(0)).goal(goal));
+        self.push(at.metric("errors", "count", &errors));
         [
-            self.push(at.metric(rate_metric, rate_unit, &rates).baseline(base(0)).goal(goal))
-                .median,
+            rate.median,
             self.push(at.metric("p50 latency", "µs", &p50).baseline(base(1))).median,
             self.push(at.metric("p99 latency", "µs", &p99).baseline(base(2))).median,
         ]

@@ -1,24 +1,29 @@
 //! The chat itself: each connection in the room, passing lines both ways, as in
 //! lesson 05, with JSON messages and a heartbeat.
 
+use std::pin::pin;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tracing::{debug, info};
 
 use crate::Shared;
-use crate::room::{ClientMessage, Room, ServerMessage};
-use crate::websocket::{self, Ended, Heard};
+use crate::room::{ClientMessage, Membership, QUEUE_LENGTH, Room, ServerMessage};
+use crate::websocket::{self, Ended, Heard, SEND_TIMEOUT};
 
 pub(crate) type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Why a client that stopped reading is closed, with 1008 ("policy violation": the
+/// client broke the server's rules).
+const PUT_OUT: &str = "too slow: you stopped reading";
+/// Why a client that stopped answering the heartbeat's Pings is closed, with 1008.
+const NO_ANSWER: &str = "no answer to pings";
 
 /// Puts the connection in the room, passes lines both ways until it ends, and takes
 /// it out of the room again.
@@ -29,12 +34,12 @@ pub(crate) async fn chat(
     shared: &Shared,
 ) -> Ended {
     let room = &shared.room;
-    let (name, lines, welcome) = room.join(conn);
-    info!("conn #{conn} joined as {name}");
+    let member = room.join(conn).await;
+    info!("conn #{conn} joined as {}", member.name);
     // However `talk` ends (a Close, a vanished client, a bad frame, a missed
     // heartbeat, Ctrl-C), we get here and the room hears of it.
-    let ended = talk(ws, conn, shutdown, shared, name, lines, welcome).await;
-    room.leave(conn);
+    let ended = talk(ws, conn, shutdown, shared, member).await;
+    room.leave(conn).await;
     ended
 }
 
@@ -45,10 +50,9 @@ async fn talk(
     conn: u64,
     shutdown: &mut watch::Receiver<bool>,
     shared: &Shared,
-    mut name: String,
-    mut lines: broadcast::Receiver<Utf8Bytes>,
-    welcome: String,
+    Membership { mut name, online, mut lines, mut put_out }: Membership,
 ) -> Ended {
+    let welcome = ServerMessage::Welcome { name: &name, online }.to_json();
     if let Err(ended) = websocket::send(&mut ws, Message::text(welcome)).await {
         return ended;
     }
@@ -60,43 +64,50 @@ async fn talk(
     let mut last_heard = Instant::now();
     let mut client_close = None;
     loop {
-        let reply = tokio::select! {
+        let sent = tokio::select! {
             // Ctrl-C first, then the heartbeat, the room's lines, the client's next
             // message: the same order as lesson 05, with the heartbeat added.
             biased;
             () = websocket::shutting_down(shutdown) => {
                 return websocket::close(&mut ws, CloseCode::Away, "server shutting down").await;
             }
+            Ok(()) = &mut put_out => return put_out_of_the_room(&mut ws).await,
             _ = heartbeat.tick() => match pulse(conn, last_heard, shared.heartbeat) {
-                Some(ping) => ping,
-                None => return websocket::close(&mut ws, CloseCode::Policy, "no answer to pings").await,
+                Some(ping) => websocket::send(&mut ws, ping).await,
+                None => return websocket::close(&mut ws, CloseCode::Policy, NO_ANSWER).await,
             },
             // Once the client has said Close, we only wait for the stream to end.
-            line = lines.recv(), if client_close.is_none() => from_room(line, conn),
+            Some(line) = lines.recv(), if client_close.is_none() => {
+                pass_on(&mut ws, line, &mut lines, &mut put_out).await
+            }
             message = ws.next() => {
                 last_heard = Instant::now();
                 match websocket::hear(message, conn, &mut client_close) {
-                    Heard::Text(text) => match said(&text, conn, &shared.room, &mut name) {
-                        Some(reply) => reply,
-                        None => continue,
-                    },
+                    Heard::Text(text) => {
+                        let saying = said(&text, conn, &shared.room, &mut name);
+                        answer(&mut ws, saying, &mut lines, &mut put_out).await
+                    }
                     Heard::Binary(bytes) => {
                         debug!("conn #{conn} binary: {} bytes, not passed on", bytes.len());
-                        error("this chat takes JSON text messages only")
+                        let reply = error("this chat takes JSON text messages only");
+                        websocket::send(&mut ws, reply).await
                     }
                     Heard::Nothing => continue,
-                    Heard::Bad(code, reason) => return websocket::close(&mut ws, code, reason).await,
+                    Heard::Bad(code, why) => return websocket::close(&mut ws, code, why).await,
                     Heard::End(ended) => return ended,
                 }
             }
         };
-        // Everyone else's lines keep flowing while this waits, and the room keeps
-        // this client's lines in its ring until it catches up, or for at most
-        // SEND_TIMEOUT.
-        if let Err(ended) = websocket::send(&mut ws, reply).await {
+        if let Err(ended) = sent {
             return ended;
         }
     }
+}
+
+/// Closes the connection of a client that the room put out for not reading. It will
+/// most likely not read our Close either: `websocket::close` gives up after a moment.
+async fn put_out_of_the_room(ws: &mut Socket) -> Ended {
+    websocket::close(ws, CloseCode::Policy, PUT_OUT).await
 }
 
 /// The heartbeat's tick: a Ping to send, or nothing when the client has not been
@@ -109,30 +120,16 @@ fn pulse(conn: u64, last_heard: Instant, interval: Duration) -> Option<Message> 
     Some(Message::Ping(Bytes::new()))
 }
 
-/// A line from the room, as this client gets it. Every client gets every line,
-/// its own included: the JSON says who said it.
-fn from_room(line: Result<Utf8Bytes, RecvError>, conn: u64) -> Message {
-    match line {
-        Ok(line) => Message::Text(line),
-        // This client fell more than the ring's length behind: the oldest lines were
-        // overwritten before it read them. Say so.
-        Err(RecvError::Lagged(missed)) => {
-            info!("conn #{conn} missed {missed} lines");
-            error(&format!("you missed {missed} messages: your connection could not keep up"))
-        }
-        Err(RecvError::Closed) => unreachable!("the room, and so its sender, outlives `talk`"),
-    }
-}
-
 /// What the client said, as JSON: a chat message goes to the room, a rename renames
 /// it. Returns the answer for this client, if it gets one: bad JSON or an unknown
 /// type gets an error message, and the connection stays open (it is a mistake, not
-/// an attack).
-fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<Message> {
+/// an attack). Every client gets every chat line through the room, its own
+/// included: the JSON says who said it.
+async fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<Message> {
     debug!("conn #{conn} text: {}", websocket::preview(text));
     let problem = match serde_json::from_str::<ClientMessage>(text) {
-        Ok(ClientMessage::Chat { text }) => room.say(name, &text).err(),
-        Ok(ClientMessage::Rename { name: new }) => match room.rename(conn, &new) {
+        Ok(ClientMessage::Chat { text }) => room.say(name, &text).await.err(),
+        Ok(ClientMessage::Rename { name: new }) => match room.rename(conn, &new).await {
             Ok(()) => {
                 *name = new;
                 None
@@ -142,6 +139,58 @@ fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<Message
         Err(err) => Some(format!("not a message this server understands: {err}")),
     };
     problem.map(|problem| error(&problem))
+}
+
+/// Waits for `saying` (passing a line to the room can wait for a slow reader, see
+/// `Room::say`) and sends its answer. While it waits, this client's own lines keep
+/// flowing to it: two clients flooding the room each wait for the other's queue,
+/// and each empties its own.
+async fn answer(
+    ws: &mut Socket,
+    saying: impl Future<Output = Option<Message>>,
+    lines: &mut mpsc::Receiver<Utf8Bytes>,
+    put_out: &mut oneshot::Receiver<()>,
+) -> Result<(), Ended> {
+    let mut saying = pin!(saying);
+    let reply = loop {
+        tokio::select! {
+            biased;
+            reply = &mut saying => break reply,
+            Some(line) = lines.recv() => pass_on(ws, line, lines, put_out).await?,
+        }
+    };
+    match reply {
+        Some(reply) => websocket::send(ws, reply).await,
+        None => Ok(()),
+    }
+}
+
+/// Sends `first` and every line already queued behind it, then flushes once: one
+/// write to the socket for many lines, which is what keeps a busy room fast. A
+/// client that stops reading makes this wait, until `SEND_TIMEOUT`, or until the
+/// room puts it out for not reading, and we close it with 1008.
+async fn pass_on(
+    ws: &mut Socket,
+    first: Utf8Bytes,
+    lines: &mut mpsc::Receiver<Utf8Bytes>,
+    put_out: &mut oneshot::Receiver<()>,
+) -> Result<(), Ended> {
+    let batch = async {
+        ws.feed(Message::Text(first)).await?;
+        for _ in 1..QUEUE_LENGTH {
+            let Ok(line) = lines.try_recv() else { break };
+            ws.feed(Message::Text(line)).await?;
+        }
+        ws.flush().await
+    };
+    tokio::select! {
+        sent = tokio::time::timeout(SEND_TIMEOUT, batch) => match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Ended::Vanished),
+            Err(_) => Err(Ended::TooSlow),
+        },
+        Ok(()) = put_out => Err(put_out_of_the_room(ws).await),
+    }
 }
 
 /// An `error` message, for this client only.

@@ -1,18 +1,28 @@
 //! The chat room of lesson 05, now speaking JSON and keeping a history: who is online,
-//! the last lines said, and every new line for every connection's task to pass on
+//! the last lines said, and a queue of lines for every connection's task to pass on
 //! at its own pace.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tracing::warn;
 
-/// How many lines the room keeps for connections that are behind. A connection
-/// that falls further behind than this skips the oldest, and is told how many.
-const QUEUE_LENGTH: usize = 256;
+/// How many lines may wait for one client. A line's text is shared (`Utf8Bytes` is
+/// reference-counted), so a full queue holds 256 pointers, not 256 copies.
+pub(crate) const QUEUE_LENGTH: usize = 256;
+/// How long a line waits at most for a client whose queue is full. A client that
+/// has taken nothing for that long has stopped reading: it is put out of the room,
+/// so nobody else waits for it any longer.
+const STALL_LIMIT: Duration = Duration::from_secs(2);
+/// Above this many people, joins and leaves are not announced: every notice goes to
+/// everyone, so 5,000 people joining would be 12.5 million notices.
+const QUIET_ABOVE: usize = 100;
 /// How many chat messages `GET /api/messages` returns: the most recent.
 const HISTORY_LENGTH: usize = 100;
 /// The longest chat message, in characters.
@@ -73,71 +83,113 @@ pub(crate) struct Chat {
 }
 
 /// The chat room: who is online, what was said lately, and a queue of lines for
-/// every connection.
+/// each of them.
 pub(crate) struct Room {
-    /// Who is online and the recent history. A plain (not async) mutex: it is held
-    /// for a moment at a time and never across an `.await`.
-    state: Mutex<State>,
-    /// Every line said in the room, already in JSON. Each connection's task has a
-    /// receiver that reads the lines in order, at its own pace, from one shared ring
-    /// of `QUEUE_LENGTH` lines: sending a line to a thousand clients stores it once.
-    lines: broadcast::Sender<Utf8Bytes>,
+    /// Everyone in the room, by connection number. A plain (not async) mutex: it is
+    /// held for a moment at a time and never across an `.await`.
+    members: Mutex<BTreeMap<u64, Member>>,
+    /// The last `HISTORY_LENGTH` messages. Locked only while `members` is, so the
+    /// ids, the history and every queue agree on the order of the messages.
+    history: Mutex<History>,
     /// How many guests have joined so far, to number their names.
     guests: AtomicU64,
 }
 
-struct State {
-    names: BTreeMap<u64, String>,
-    /// The last `HISTORY_LENGTH` messages, oldest first: a bounded ring.
-    history: VecDeque<Chat>,
+/// One person in the room.
+struct Member {
+    name: String,
+    /// Their lines, waiting for their connection's task to send them. `None` once
+    /// they have been put out for not reading.
+    queue: Option<mpsc::Sender<Utf8Bytes>>,
+    /// Tells their task that they were put out.
+    put_out: Option<oneshot::Sender<()>>,
+}
+
+/// What a connection gets on joining: its name, how many are online with it, its
+/// queue of lines, and a signal that fires if the room puts it out for not reading.
+pub(crate) struct Membership {
+    pub(crate) name: String,
+    pub(crate) online: usize,
+    pub(crate) lines: mpsc::Receiver<Utf8Bytes>,
+    pub(crate) put_out: oneshot::Receiver<()>,
+}
+
+struct History {
+    /// Oldest first: a bounded ring.
+    chats: VecDeque<Chat>,
     next_id: u64,
 }
 
+/// Lines that found a queue full, to be waited for once the lock is released.
+type Waiting = Vec<(u64, mpsc::Sender<Utf8Bytes>)>;
+
 impl Room {
     pub(crate) fn new() -> Room {
-        let (lines, _) = broadcast::channel(QUEUE_LENGTH);
-        let state = State { names: BTreeMap::new(), history: VecDeque::new(), next_id: 1 };
-        Room { state: Mutex::new(state), lines, guests: AtomicU64::new(0) }
+        let history = History { chats: VecDeque::new(), next_id: 1 };
+        Room {
+            members: Mutex::new(BTreeMap::new()),
+            history: Mutex::new(history),
+            guests: AtomicU64::new(0),
+        }
     }
 
-    /// Adds a connection to the room under a guest name, and tells everyone. Returns
-    /// the name, the receiver of the room's lines, and the welcome for the newcomer.
-    pub(crate) fn join(&self, conn: u64) -> (String, broadcast::Receiver<Utf8Bytes>, String) {
+    /// Adds a connection to the room under a guest name, and tells everyone (the
+    /// newcomer too: its queue is in place first).
+    pub(crate) async fn join(&self, conn: u64) -> Membership {
         let name = format!("guest-{}", self.guests.fetch_add(1, Ordering::Relaxed) + 1);
-        let mut state = self.state.lock().expect("no task panics holding the lock");
-        // Subscribe before announcing, so the newcomer sees its own arrival.
-        let receiver = self.lines.subscribe();
-        state.names.insert(conn, name.clone());
-        let welcome = ServerMessage::Welcome { name: &name, online: state.names.len() }.to_json();
-        self.announce(&ServerMessage::Joined { name: &name, online: state.names.len() });
-        (name, receiver, welcome)
+        let (queue, lines) = mpsc::channel(QUEUE_LENGTH);
+        let (put_out_tx, put_out) = oneshot::channel();
+        let member = Member { name: name.clone(), queue: Some(queue), put_out: Some(put_out_tx) };
+        let (text, waiting, online) = {
+            let mut members = self.members.lock().expect("no task panics holding the lock");
+            members.insert(conn, member);
+            let online = members.len();
+            let text = ServerMessage::Joined { name: &name, online }.to_json();
+            let waiting = offer(&members, None, &text, online <= QUIET_ABOVE);
+            (text, waiting, online)
+        };
+        self.wait_for(waiting, text).await;
+        Membership { name, online, lines, put_out }
     }
 
     /// Removes a connection, however it ended, and tells everyone who is left. This
     /// runs for every connection that joined, so the count stays right even when a
     /// client vanishes without a word.
-    pub(crate) fn leave(&self, conn: u64) {
-        let mut state = self.state.lock().expect("no task panics holding the lock");
-        if let Some(name) = state.names.remove(&conn) {
-            self.announce(&ServerMessage::Left { name: &name, online: state.names.len() });
-        }
+    pub(crate) async fn leave(&self, conn: u64) {
+        let (text, waiting) = {
+            let mut members = self.members.lock().expect("no task panics holding the lock");
+            let Some(member) = members.remove(&conn) else { return };
+            let online = members.len();
+            let text = ServerMessage::Left { name: &member.name, online }.to_json();
+            let waiting = offer(&members, None, &text, online < QUIET_ABOVE);
+            (text, waiting)
+        };
+        self.wait_for(waiting, text).await;
     }
 
     /// Renames a connection, if the new name is valid and free.
-    pub(crate) fn rename(&self, conn: u64, new: &str) -> Result<(), String> {
+    pub(crate) async fn rename(&self, conn: u64, new: &str) -> Result<(), String> {
         check_name(new)?;
-        let mut state = self.state.lock().expect("no task panics holding the lock");
-        if state.names.iter().any(|(other, name)| name == new && *other != conn) {
-            return Err(format!("{new} is taken"));
-        }
-        let old = state.names.insert(conn, new.to_string()).unwrap_or_default();
-        self.announce(&ServerMessage::Renamed { old: &old, new });
+        let (text, waiting) = {
+            let mut members = self.members.lock().expect("no task panics holding the lock");
+            if members.iter().any(|(other, member)| member.name == new && *other != conn) {
+                return Err(format!("{new} is taken"));
+            }
+            let member = members.get_mut(&conn).expect("a connection renames only while in");
+            let text = ServerMessage::Renamed { old: &member.name, new }.to_json();
+            member.name = new.to_string();
+            let waiting = offer(&members, None, &text, true);
+            (text, waiting)
+        };
+        self.wait_for(waiting, text).await;
         Ok(())
     }
 
-    /// Adds a chat message to the history and sends it to everyone, from a
-    /// WebSocket client or from `POST /api/messages`. Returns it, with its id.
-    pub(crate) fn say(&self, from: &str, text: &str) -> Result<Chat, String> {
+    /// Adds a chat message to the history and passes it to everyone, from a
+    /// WebSocket client or from `POST /api/messages`. Returns it, with its id. If
+    /// someone's queue is full, this waits for it (at most `STALL_LIMIT`), as in
+    /// lesson 05: a flood slows down to the pace of the slowest reader.
+    pub(crate) async fn say(&self, from: &str, text: &str) -> Result<Chat, String> {
         check_name(from)?;
         if text.trim().is_empty() {
             return Err("the text is empty".to_string());
@@ -145,37 +197,83 @@ impl Room {
         if text.chars().count() > MAX_TEXT_CHARS {
             return Err(format!("the text is longer than {MAX_TEXT_CHARS} characters"));
         }
-        let mut state = self.state.lock().expect("no task panics holding the lock");
-        let chat = Chat { id: state.next_id, from: from.to_string(), text: text.to_string() };
-        state.next_id += 1;
-        if state.history.len() == HISTORY_LENGTH {
-            state.history.pop_front();
-        }
-        state.history.push_back(chat.clone());
-        self.announce(&ServerMessage::Chat(&chat));
+        let (chat, json, waiting) = {
+            let members = self.members.lock().expect("no task panics holding the lock");
+            let mut history = self.history.lock().expect("no task panics holding the lock");
+            let chat = Chat { id: history.next_id, from: from.to_string(), text: text.to_string() };
+            history.next_id += 1;
+            if history.chats.len() == HISTORY_LENGTH {
+                history.chats.pop_front();
+            }
+            history.chats.push_back(chat.clone());
+            let json = ServerMessage::Chat(&chat).to_json();
+            let waiting = offer(&members, None, &json, true);
+            (chat, json, waiting)
+        };
+        self.wait_for(waiting, json).await;
         Ok(chat)
     }
 
     /// The recent history as a JSON array, oldest first.
     pub(crate) fn history_json(&self) -> String {
-        let state = self.state.lock().expect("no task panics holding the lock");
-        serde_json::to_string(&state.history).expect("chats always serialize")
+        let history = self.history.lock().expect("no task panics holding the lock");
+        serde_json::to_string(&history.chats).expect("chats always serialize")
     }
 
     /// The names of everyone online as a JSON array.
     pub(crate) fn online_json(&self) -> String {
-        let state = self.state.lock().expect("no task panics holding the lock");
-        serde_json::to_string(&state.names.values().collect::<Vec<_>>()).expect("names serialize")
+        let members = self.members.lock().expect("no task panics holding the lock");
+        let names: Vec<&String> = members.values().map(|member| &member.name).collect();
+        serde_json::to_string(&names).expect("names serialize")
     }
 
-    /// Queues a message for every connection, serialized once. It never waits: the
-    /// ring overwrites its oldest line, and a receiver that had not read it yet will
-    /// be told it missed it. Called with `state` locked, so messages come out in the
-    /// order things happened.
-    fn announce(&self, message: &ServerMessage) {
-        // An error only means nobody is listening right now.
-        let _ = self.lines.send(message.to_json().into());
+    /// Waits for room in each full queue, all by one deadline, and puts out whoever
+    /// has not made room by then.
+    async fn wait_for(&self, waiting: Waiting, text: impl Into<Utf8Bytes>) {
+        if waiting.is_empty() {
+            return;
+        }
+        let text = text.into();
+        let deadline = tokio::time::Instant::now() + STALL_LIMIT;
+        for (conn, queue) in waiting {
+            if tokio::time::timeout_at(deadline, queue.send(text.clone())).await.is_err() {
+                self.put_out(conn);
+            }
+        }
     }
+
+    /// Puts a connection that stopped reading out of the room: nobody waits for its
+    /// queue any more, and its task closes the connection.
+    fn put_out(&self, conn: u64) {
+        let mut members = self.members.lock().expect("no task panics holding the lock");
+        let Some(member) = members.get_mut(&conn) else { return };
+        if member.queue.take().is_some() {
+            warn!(
+                "conn #{conn} put out of the room: {QUEUE_LENGTH} lines waited {} s for it",
+                STALL_LIMIT.as_secs()
+            );
+        }
+        if let Some(put_out) = member.put_out.take() {
+            let _ = put_out.send(());
+        }
+    }
+}
+
+/// Puts `text` in the queue of everyone but `from`, without waiting (if `loud`;
+/// otherwise nobody hears it). Returns the queues that were full.
+fn offer(members: &BTreeMap<u64, Member>, from: Option<u64>, text: &str, loud: bool) -> Waiting {
+    if !loud {
+        return Vec::new();
+    }
+    let text = Utf8Bytes::from(text);
+    let mut waiting = Vec::new();
+    for (conn, member) in members.iter().filter(|(conn, _)| Some(**conn) != from) {
+        let Some(queue) = &member.queue else { continue };
+        if let Err(TrySendError::Full(_)) = queue.try_send(text.clone()) {
+            waiting.push((*conn, queue.clone()));
+        }
+    }
+    waiting
 }
 
 /// A name is 1 to 20 letters, digits, `-` or `_`: short, and safe to show anywhere.
@@ -198,17 +296,45 @@ mod tests {
         assert!(check_name("<b>").is_err());
     }
 
-    #[test]
-    fn the_history_keeps_the_last_messages_with_growing_ids() {
+    #[tokio::test]
+    async fn the_history_keeps_the_last_messages_with_growing_ids() {
         let room = Room::new();
-        assert_eq!(room.say("Ann", "  ").unwrap_err(), "the text is empty");
-        assert!(room.say("Ann", &"x".repeat(MAX_TEXT_CHARS + 1)).is_err());
+        assert_eq!(room.say("Ann", "  ").await.unwrap_err(), "the text is empty");
+        assert!(room.say("Ann", &"x".repeat(MAX_TEXT_CHARS + 1)).await.is_err());
         for n in 1..=HISTORY_LENGTH + 5 {
-            assert_eq!(room.say("Ann", &n.to_string()).map(|chat| chat.id), Ok(n as u64));
+            let said = room.say("Ann", &n.to_string()).await;
+            assert_eq!(said.map(|chat| chat.id), Ok(n as u64));
         }
         let history: Vec<serde_json::Value> =
             serde_json::from_str(&room.history_json()).expect("JSON");
         assert_eq!(history.len(), HISTORY_LENGTH);
         assert_eq!(history[0]["text"], "6");
+    }
+
+    #[tokio::test]
+    async fn a_reader_gets_every_line_and_a_non_reader_is_put_out() {
+        let room = Room::new();
+        let mut reader = room.join(1).await;
+        let mut stuck = room.join(2).await;
+        let lines = 3 * QUEUE_LENGTH;
+        // The reader reads all the time, the stuck one never: the speaker waits for
+        // the reader when its queue is full, and for the stuck one only STALL_LIMIT.
+        let reading = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while got.len() < lines {
+                let line = reader.lines.recv().await.expect("the reader stays in");
+                let message: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+                if message["type"] == "chat" {
+                    got.push(message["id"].as_u64().expect("an id"));
+                }
+            }
+            got
+        });
+        for n in 0..lines {
+            room.say("Ann", &n.to_string()).await.expect("a valid message");
+        }
+        let got = reading.await.expect("the reader");
+        assert_eq!(got, (1..=lines as u64).collect::<Vec<_>>());
+        assert!(stuck.put_out.try_recv().is_ok(), "the stuck one was put out");
     }
 }

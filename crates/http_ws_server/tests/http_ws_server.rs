@@ -298,14 +298,15 @@ fn lesson_01_and_05_guarantees_still_hold() {
         assert_eq!(ws::read_close(&mut client).0, code);
     }
 
-    // Two hundred clients vanish: the count comes back to one.
-    let many: Vec<_> = (0..200).map(|_| ws::open(&server.addr, "/ws").0).collect();
+    // Ninety clients vanish (fewer than 100 online, so every join and leave is
+    // announced): the count comes back to one.
+    let many: Vec<_> = (0..90).map(|_| ws::open(&server.addr, "/ws").0).collect();
     drop(many);
     // Each of them joins (once its task has the connection) and leaves (once it
-    // reads the end of the stream): 200 of each, in whatever order, after the two
+    // reads the end of the stream): 90 of each, in whatever order, after the two
     // clients closed for bad frames above, whose notices `a` has not read yet.
     let (mut joined, mut left) = (0, 0);
-    while joined < 202 || left < 202 {
+    while joined < 92 || left < 92 {
         let line = next(&mut a);
         if line.contains(r#""type":"joined""#) {
             joined += 1;
@@ -321,6 +322,115 @@ fn lesson_01_and_05_guarantees_still_hold() {
     let started = Instant::now();
     read_to_close(&mut slow, Duration::from_secs(15));
     assert!(started.elapsed() >= Duration::from_secs(4));
+}
+
+#[test]
+fn a_big_room_does_not_announce_every_join() {
+    let mut server = server();
+    let mut a = join(&server, "guest-1", 1);
+    // 120 more: everyone hears of the joins up to 100 online, and of none after.
+    let many: Vec<_> = (0..120).map(|_| ws::open(&server.addr, "/ws").0).collect();
+    for n in 2..=100 {
+        let line = next(&mut a);
+        assert!(line.ends_with(&format!(r#","online":{n}}}"#)), "{line}");
+    }
+    server.program.wait_for("joined as guest-121");
+    ws::send_text(&mut a, r#"{"type": "chat", "text": "hello, big room"}"#);
+    let chat = r#"{"type":"chat","id":1,"from":"guest-1","text":"hello, big room"}"#;
+    assert_eq!(next(&mut a), chat, "no join after the 100th");
+    assert_eq!(get(&server.addr, "/api/online").body.matches("guest-").count(), 121);
+    drop(many);
+}
+
+#[test]
+fn a_slow_reader_gets_every_line_and_a_non_reader_is_put_out() {
+    let mut server = server();
+    let mut talker = join(&server, "guest-1", 1);
+    let mut slow = join(&server, "guest-2", 2);
+    assert_eq!(next(&mut talker), r#"{"type":"joined","name":"guest-2","online":2}"#);
+    let _stuck = join(&server, "guest-3", 3); // never reads again
+    next(&mut talker);
+    next(&mut slow);
+
+    // 8,000 chat lines of 1,900 characters: about 15 MB to each client, more than
+    // the stuck client's socket buffers and queue hold, so the room puts it out.
+    let count = 8000;
+    let filler = "y".repeat(1900);
+    let mut reader = talker.try_clone().expect("a second handle");
+    let echoes = std::thread::spawn(move || {
+        let mut chats = 0;
+        while chats < count {
+            chats += usize::from(next(&mut reader).contains(r#""from":"guest-1""#));
+        }
+        chats
+    });
+    // The slow client reads all the time, but slower than the talker sends: at most
+    // two lines a millisecond.
+    let slow = std::thread::spawn(move || {
+        let mut ids = Vec::new();
+        while ids.len() < count {
+            let line = next(&mut slow);
+            if let Some(rest) = line.strip_prefix(r#"{"type":"chat","id":"#) {
+                ids.push(
+                    rest.split(',').next().expect("an id").parse::<usize>().expect("a number"),
+                );
+            }
+            if ids.len() % 2 == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        ids
+    });
+    for _ in 0..count {
+        ws::send_text(&mut talker, &format!(r#"{{"type":"chat","text":"{filler}"}}"#));
+    }
+    assert_eq!(echoes.join().expect("the talker's reader"), count);
+    let ids = slow.join().expect("the slow reader");
+    assert!(ids == (1..=count).collect::<Vec<_>>(), "the slow reader lost or reordered lines");
+    server.program.wait_for("conn #3 put out of the room");
+    server.program.wait_for(r#"conn #3 closed by us: 1008 "too slow: you stopped reading""#);
+}
+
+#[test]
+fn a_post_whose_body_does_not_arrive_gets_408_and_the_connection_closes() {
+    let server = server();
+    // The head promises 40 bytes of body; one comes, then nothing.
+    let mut stalled = connect(&server.addr);
+    stalled
+        .write_all(b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{")
+        .expect("send");
+    // Another, trickling its body a byte a second, gets the same answer in time.
+    let mut trickle = connect(&server.addr);
+    trickle
+        .write_all(b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n")
+        .expect("send");
+    let started = Instant::now();
+    let trickling = std::thread::spawn(move || {
+        // A byte a second, reading between bytes, until the server hangs up.
+        trickle.set_read_timeout(Some(Duration::from_secs(1))).expect("a read timeout");
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while started.elapsed() < Duration::from_secs(15) {
+            let _ = trickle.write_all(b" ");
+            match std::io::Read::read(&mut trickle, &mut chunk) {
+                Ok(0) => break,
+                Ok(n) => answer.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => break,
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    let answer =
+        String::from_utf8_lossy(&read_to_close(&mut stalled, Duration::from_secs(15))).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{answer}");
+    assert!(answer.contains("connection: close\r\n"), "{answer}");
+    assert!(answer.ends_with(r#"{"error":"the body did not arrive within 5 s"}"#), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let answer = trickling.join().expect("the trickler");
+    assert!(answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{answer}");
+    // Everyone else is served meanwhile.
+    assert_eq!(get(&server.addr, "/api/messages").status, 200);
 }
 
 #[test]
@@ -459,7 +569,7 @@ fn page_07_commands_for_other_tools_work_as_shown() {
         websocat.kill();
     }
     if tools::available("page 07's curl commands", &[&CURL]) {
-        for id in ["curl-huge", "curl-firefox", "curl-origin"] {
+        for id in ["curl-huge", "curl-slow", "curl-firefox", "curl-origin"] {
             tools::check_block(page, id, default, &server.addr, true);
         }
     }

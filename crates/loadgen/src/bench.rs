@@ -133,6 +133,16 @@ impl Spec {
         args.extend(["--addr", "127.0.0.1:0"]);
         Server::start_with(&self.program, &args, &[("RUST_LOG", self.rust_log)])
     }
+
+    /// The same, on one core (`taskset -c 0`), for a load pinned to the other one.
+    /// taskset runs the server in its own process, so the pid is the server's.
+    fn start_pinned(&self) -> Server {
+        let program = self.program.to_string_lossy();
+        let mut args = vec!["-c", crate::wrk::SERVER_CPU, &program];
+        args.extend(self.args.iter().map(String::as_str));
+        args.extend(["--addr", "127.0.0.1:0"]);
+        Server::start_with(Path::new("taskset"), &args, &[("RUST_LOG", self.rust_log)])
+    }
 }
 
 /// The resident memory of a running server, in MiB.
@@ -143,6 +153,8 @@ fn rss_mib(server: &Server) -> f64 {
 pub(crate) struct Options {
     pub quick: bool,
     pub out_dir: PathBuf,
+    /// The groups to run; empty for all.
+    pub only: Vec<String>,
 }
 
 /// Who is in a fan-out case: `clients` that read (the first `senders` of them also
@@ -218,11 +230,28 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<Vec<Row>> {
         bin_dir,
         me,
     };
-    bench.http().await?;
-    bench.ws_echo().await?;
-    bench.fanout().await?;
-    bench.idle().await?;
-    bench.edit_run()?;
+    let wants = |group: &str| options.only.is_empty() || options.only.iter().any(|g| g == group);
+    if wants("http") {
+        bench.http().await?;
+    }
+    if wants("echo") {
+        bench.ws_echo().await?;
+    }
+    if wants("fanout") {
+        bench.fanout().await?;
+    }
+    if wants("flood") {
+        bench.flood().await?;
+    }
+    if wants("idle") {
+        bench.idle().await?;
+    }
+    if wants("storm") {
+        bench.storm().await?;
+    }
+    if wants("build") {
+        bench.edit_run()?;
+    }
     write(&bench.rows, &options.out_dir, options.quick)?;
     Ok(bench.rows)
 }
@@ -253,12 +282,19 @@ impl Bench {
         result
     }
 
+    /// HTTP requests from wrk, with the server on core 0 and wrk on core 1; where
+    /// wrk, taskset or a second core is missing, from loadgen, unpinned, and the
+    /// scenario says so.
     async fn http(&mut self) -> anyhow::Result<()> {
+        let pinned = crate::wrk::available();
+        let tool = if pinned { "wrk -t1, pinned" } else { "loadgen, unpinned: no wrk" };
         let cases: [(&str, usize, bool, u64); 2] = [
             ("keep-alive, 64 connections", 64, false, 5),
             ("new connection per request, 16 connections", 16, true, 3),
         ];
         for (scenario, connections, new_connection, seconds) in cases {
+            let scenario = format!("{scenario} ({tool})");
+            let scenario = scenario.as_str();
             let specs = [
                 (self.baseline(Baseline::Http), "/"),
                 (self.lesson("http_server", "warn"), "/hello?name=bench"),
@@ -268,15 +304,9 @@ impl Bench {
             let mut baseline = None;
             for (spec, target) in specs {
                 self.progress(&format!("HTTP {scenario}: {}", spec.label));
-                let mut runs = Vec::new();
-                for _ in 0..self.repeats {
-                    let server = spec.start();
-                    let duration = self.seconds(seconds);
-                    runs.push(
-                        load::http(&server.addr, target, connections, duration, new_connection)
-                            .await,
-                    );
-                }
+                let runs = self
+                    .http_runs(&spec, target, connections, seconds, new_connection, pinned)
+                    .await?;
                 let with_goal = spec.label == "http_server" && !new_connection;
                 let medians = self.throughput_rows(
                     &Place::new("HTTP", scenario, &spec.label),
@@ -290,6 +320,30 @@ impl Bench {
             }
         }
         Ok(())
+    }
+
+    /// `repeats` runs of one HTTP case, each on a fresh server.
+    async fn http_runs(
+        &self,
+        spec: &Spec,
+        target: &str,
+        connections: usize,
+        seconds: u64,
+        new_connection: bool,
+        pinned: bool,
+    ) -> anyhow::Result<Vec<load::Throughput>> {
+        let mut runs = Vec::new();
+        for _ in 0..self.repeats {
+            let duration = self.seconds(seconds);
+            runs.push(if pinned {
+                let server = spec.start_pinned();
+                crate::wrk::run(&server.addr, target, connections, duration, new_connection)?
+            } else {
+                let server = spec.start();
+                load::http(&server.addr, target, connections, duration, new_connection).await
+            });
+        }
+        Ok(runs)
     }
 
     async fn ws_echo(&mut self) -> anyhow::Result<()> {
@@ -486,38 +540,157 @@ impl Bench {
         (rate.median, p99.median)
     }
 
-    async fn idle(&mut self) -> anyhow::Result<()> {
-        let count = if self.quick { 500 } else { 5000 };
-        let scenario = format!("{count} idle WebSocket connections");
+    /// Issue 10's flood: 5,000 lines of 1 KiB as fast as the server takes them, a
+    /// reader slower than the sender, and a client that never reads. The reader must
+    /// get every line in order without a long pause; the non-reader must be put out
+    /// with 1008; the server's memory must stay bounded meanwhile.
+    async fn flood(&mut self) -> anyhow::Result<()> {
+        let messages = if self.quick { 1000 } else { 5000 };
+        let scenario = format!("{messages} × 1 KiB, a slower reader, a non-reader");
         let specs = [
-            (self.baseline(Baseline::Echo), "/"),
-            (self.lesson("ws_echo_server", "warn"), "/"),
-            (self.lesson("ws_chat_server", "warn"), "/"),
-            (self.lesson("http_ws_server", "warn"), "/ws"),
+            (self.baseline(Baseline::Queues), Protocol::Text, "/"),
+            (self.lesson("ws_chat_server", "warn"), Protocol::Text, "/"),
+            (self.lesson("http_ws_server", "warn"), Protocol::Json, "/ws"),
         ];
-        for (spec, path) in specs {
-            self.progress(&format!("{scenario}: {}", spec.label));
-            let server = spec.start();
-            let before = testkit::rss_kib(server.program.pid());
-            let sockets = load::idle(&format!("ws://{}{path}", server.addr), count).await?;
-            // Let the server finish setting up the last few connections.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let after = testkit::rss_kib(server.program.pid());
-            drop(sockets);
-            let mib = after as f64 / 1024.0;
-            let per = (after.saturating_sub(before)) as f64 / count as f64;
-            let goal = (spec.label != "baseline echo" && count == 5000)
-                .then_some(("< 64 MiB", mib < 64.0));
+        for (spec, protocol, path) in specs {
+            self.progress(&format!("flood, {scenario}: {}", spec.label));
+            let mut runs: Vec<(crate::crowd::Flood, f64)> = Vec::new();
+            for _ in 0..self.repeats {
+                let server = spec.start();
+                let url = format!("ws://{}{path}", server.addr);
+                let pid = server.program.pid();
+                let before = testkit::rss_kib(pid);
+                let (stop, peak) = watch_peak_rss(pid);
+                let result = crate::crowd::flood(&url, messages, 1024, protocol).await?;
+                let _ = stop.send(true);
+                let grew = peak.await?.saturating_sub(before) as f64 / 1024.0;
+                runs.push((result, grew));
+            }
+            let at = Place::new("Flood past a non-reader", &scenario, &spec.label);
+            self.flood_rows(&at, &runs, spec.label != Baseline::Queues.label());
+        }
+        Ok(())
+    }
+
+    /// The rows of one server in the flood; goals only for the lessons.
+    fn flood_rows(&mut self, at: &Place, runs: &[(crate::crowd::Flood, f64)], lesson: bool) {
+        let column = |f: &dyn Fn(&(crate::crowd::Flood, f64)) -> f64| -> Vec<f64> {
+            runs.iter().map(f).collect()
+        };
+        let whole = runs.iter().all(|(r, _)| r.read == r.sent && r.out_of_order == 0);
+        let calm = runs.iter().all(|(r, _)| r.longest_pause_ms <= 5000.0);
+        let put_out = runs.iter().all(|(r, _)| r.stuck_close == Some(1008));
+        // The bound the lessons state: a client that lags holds at most its queue
+        // (256 lines) and one batch in its socket's write buffer (256 more); here
+        // three clients lag, with lines of 1 KiB: 1.5 MiB, and 0.5 MiB of slack.
+        let small = runs.iter().all(|(_, grew)| *grew <= 2.0);
+        self.push(at.metric("sent", "lines", &column(&|(r, _)| r.sent as f64)));
+        self.push(
+            at.metric(
+                "the slow reader got, in order",
+                "lines",
+                &column(&|(r, _)| (r.read - r.out_of_order.min(r.read)) as f64),
+            )
+            .goal(lesson.then_some(("all, in order", whole))),
+        );
+        self.push(
+            at.metric("its longest pause", "ms", &column(&|(r, _)| r.longest_pause_ms))
+                .goal(lesson.then_some(("≤ 5 s", calm))),
+        );
+        self.push(at.metric("the flood took", "s", &column(&|(r, _)| r.seconds)));
+        self.push(
+            at.metric(
+                "the non-reader's close code",
+                "code",
+                &column(&|(r, _)| r.stuck_close.map_or(0.0, f64::from)),
+            )
+            .goal(lesson.then_some(("1008", put_out))),
+        );
+        self.push(
+            at.metric("server RSS growth at its peak", "MiB", &column(&|(_, grew)| *grew))
+                .goal(lesson.then_some(("≤ 2 MiB", small))),
+        );
+    }
+
+    /// Issue 10's join storm: 5,000 clients join while two chat, against lesson 03
+    /// (no room: the cost of connecting alone) and the two chat rooms.
+    async fn storm(&mut self) -> anyhow::Result<()> {
+        let count = if self.quick { 500 } else { 5000 };
+        let scenario = format!("{count} clients join, {} at a time", crate::crowd::AT_ONCE);
+        let specs = [
+            (self.lesson("ws_echo_server", "warn"), None, "/"),
+            (self.lesson("ws_chat_server", "warn"), Some(Protocol::Text), "/"),
+            (self.lesson("http_ws_server", "warn"), Some(Protocol::Json), "/ws"),
+        ];
+        let mut connect_only = None;
+        for (spec, chat, path) in specs {
+            self.progress(&format!("join storm, {scenario}: {}", spec.label));
+            let mut runs = Vec::new();
+            for _ in 0..self.repeats {
+                let server = spec.start();
+                let url = format!("ws://{}{path}", server.addr);
+                runs.push(crate::crowd::join_storm(&url, count, chat).await?);
+            }
+            let seconds: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
+            let at = Place::new("Join storm", &scenario, &spec.label);
+            let median = stats::repeated(&seconds).median;
+            let goal = connect_only.map(|base: f64| ("≤ 3× lesson 03's", median <= 3.0 * base));
+            self.push(at.metric("all joined in", "s", &seconds).baseline(connect_only).goal(goal));
+            connect_only.get_or_insert(median);
+            if chat.is_none() {
+                continue;
+            }
+            let lost: Vec<f64> =
+                runs.iter().map(|r| (r.sent - r.received.min(r.sent)) as f64).collect();
+            let p99: Vec<f64> = runs.iter().map(|r| r.latency.p99_us as f64 / 1e3).collect();
+            let max: Vec<f64> = runs.iter().map(|r| r.latency.max_us as f64 / 1e3).collect();
+            let whole = lost.iter().all(|&l| l == 0.0);
+            let quick = stats::repeated(&p99).median <= 1000.0;
+            self.push(at.metric("chat lines lost during it", "lines", &lost));
             self.push(
-                Place::new("Idle connections", &scenario, &spec.label)
-                    .metric("server RSS", "MiB", &[mib])
-                    .goal(goal),
+                at.metric("p99 chat line during it", "ms", &p99)
+                    .goal(Some(("≤ 1 s, none lost", quick && whole))),
             );
-            self.push(Place::new("Idle connections", &scenario, &spec.label).metric(
-                "per connection",
-                "KiB",
-                &[per],
-            ));
+            self.push(at.metric("max chat line during it", "ms", &max));
+        }
+        Ok(())
+    }
+
+    /// Server memory with many idle WebSockets: RSS after they connected minus
+    /// before, divided by their number (in KB of 1,000 bytes, as the goal is said).
+    async fn idle(&mut self) -> anyhow::Result<()> {
+        let counts: &[usize] = if self.quick { &[500] } else { &[2000, 5000] };
+        for &count in counts {
+            let scenario = format!("{count} idle WebSocket connections");
+            let specs = [
+                (self.baseline(Baseline::Echo), "/"),
+                (self.lesson("ws_echo_server", "warn"), "/"),
+                (self.lesson("ws_chat_server", "warn"), "/"),
+                (self.lesson("http_ws_server", "warn"), "/ws"),
+            ];
+            for (spec, path) in specs {
+                self.progress(&format!("{scenario}: {}", spec.label));
+                let (mut totals, mut each) = (Vec::new(), Vec::new());
+                for _ in 0..self.repeats {
+                    let server = spec.start();
+                    let before = testkit::rss_kib(server.program.pid());
+                    let sockets = load::idle(&format!("ws://{}{path}", server.addr), count).await?;
+                    // Let the server finish setting up the last few connections.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    let after = testkit::rss_kib(server.program.pid());
+                    drop(sockets);
+                    totals.push(after as f64 / 1024.0);
+                    each.push(after.saturating_sub(before) as f64 * 1.024 / count as f64);
+                }
+                let lesson = spec.label != Baseline::Echo.label();
+                let per = stats::repeated(&each).median;
+                let at = Place::new("Idle connections", &scenario, &spec.label);
+                self.push(at.metric("server RSS", "MiB", &totals));
+                self.push(
+                    at.metric("per connection", "KB", &each)
+                        .goal(lesson.then_some(("≤ 8 KB", per <= 8.0))),
+                );
+            }
         }
         Ok(())
     }
@@ -556,6 +729,22 @@ impl Bench {
         }
         Ok(())
     }
+}
+
+/// Samples a process's memory every 20 ms until told to stop; returns the peak, KiB.
+fn watch_peak_rss(pid: u32) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<u64>) {
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let peak = tokio::spawn(async move {
+        let mut peak = 0;
+        loop {
+            peak = peak.max(testkit::rss_kib(pid));
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = stopped.changed() => return peak.max(testkit::rss_kib(pid)),
+            }
+        }
+    });
+    (stop, peak)
 }
 
 fn touch(path: &Path) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 //! connections. Each is bounded in time or count, and talks only to the address it
 //! is given (the benchmarks give 127.0.0.1).
 
+use anyhow::Context as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -22,7 +23,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::stats::{self, Latency};
 use crate::token::Token;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What a timed request/response load measured.
 #[derive(Debug, Clone, Serialize)]
@@ -350,12 +351,23 @@ impl Drop for Idle {
 
 /// Opens `count` WebSocket connections and keeps them open, idle.
 pub(crate) async fn idle(url: &str, count: usize) -> anyhow::Result<Idle> {
-    let mut tasks = Idle(Vec::with_capacity(count));
-    for _ in 0..count {
-        let mut ws = connect(url).await?;
-        tasks.0.push(tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} }));
+    Idle::join(url, count, false).await
+}
+
+impl Idle {
+    /// Opens `count` connections one after another; with `welcome`, each waits for
+    /// its first message (a chat's welcome) before the next one opens.
+    pub(crate) async fn join(url: &str, count: usize, welcome: bool) -> anyhow::Result<Idle> {
+        let mut tasks = Idle(Vec::with_capacity(count));
+        for _ in 0..count {
+            let mut ws = connect(url).await?;
+            if welcome {
+                next_data(&mut ws).await.context("no welcome")?;
+            }
+            tasks.0.push(tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} }));
+        }
+        Ok(tasks)
     }
-    Ok(tasks)
 }
 
 pub(crate) async fn connect(url: &str) -> anyhow::Result<Socket> {

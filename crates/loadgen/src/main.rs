@@ -23,9 +23,11 @@ use clap::{Parser, Subcommand};
 mod baseline;
 mod bench;
 mod claims;
+mod crowd;
 mod load;
 mod stats;
 mod token;
+mod wrk;
 
 #[derive(Parser)]
 #[command(about = "Load generator and benchmarks for the lesson servers")]
@@ -44,6 +46,9 @@ enum Commands {
         /// Where to write the markdown and JSON results.
         #[arg(long, default_value = "target/bench")]
         out: PathBuf,
+        /// Only these groups (repeat it): http, echo, fanout, flood, idle, storm, build.
+        #[arg(long, value_name = "GROUP")]
+        only: Vec<String>,
     },
     /// Four claims about HTTP and WebSocket, measured (lessons/measuring.md).
     Claims {
@@ -120,8 +125,8 @@ enum Commands {
 async fn main() {
     let args = Args::parse();
     let outcome = match args.command {
-        Commands::Bench { quick, out } => {
-            bench::run(bench::Options { quick, out_dir: out }).await.map(|rows| {
+        Commands::Bench { quick, out, only } => {
+            bench::run(bench::Options { quick, out_dir: out, only }).await.map(|rows| {
                 println!("{}", bench::markdown(&rows));
             })
         }

@@ -1,7 +1,6 @@
 //! The chat itself: each connection in the room, passing lines both ways, as in
 //! lesson 05, with JSON messages and a heartbeat.
 
-use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -151,7 +150,10 @@ async fn answer(
     lines: &mut mpsc::Receiver<Utf8Bytes>,
     put_out: &mut oneshot::Receiver<()>,
 ) -> Result<(), Ended> {
-    let mut saying = pin!(saying);
+    // `Box::pin`, not `pin!`: passing a line on can wait, and its state is big; on
+    // the heap, it costs memory only while this client speaks. Inline, it would make
+    // every connection's task bigger for as long as it lasts, idle or not.
+    let mut saying = Box::pin(saying);
     let reply = loop {
         tokio::select! {
             biased;

@@ -108,7 +108,10 @@ pub(crate) async fn refuse(mut stream: TcpStream, conn: u64, peer: SocketAddr, e
 /// destroy the last thing we sent (an error page, a Close frame) before it is read.
 pub(crate) async fn linger(mut stream: TcpStream) {
     let _ = stream.shutdown().await;
-    let mut sink = [0u8; 4096];
+    // On the heap, and only now: a 4 KiB array here would be part of every
+    // connection's task from its first byte to its last (an `async fn`'s locals live
+    // in its future), 4 KiB for each of thousands of idle clients.
+    let mut sink = vec![0u8; 4096];
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         while let Ok(1..) = stream.read(&mut sink).await {}
     })

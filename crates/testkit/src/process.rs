@@ -94,7 +94,7 @@ mod tests {
             // A killed child of a dead shell is reaped by init, or shows as a zombie
             // (no resident memory) until then. SIGKILL is delivered, not obeyed at
             // once: the child may still show its memory for a moment (CI saw it).
-            while !rss_kib(child).is_none_or(|kib| kib == 0) {
+            while rss_kib(child).is_some_and(|kib| kib != 0) {
                 assert!(std::time::Instant::now() < deadline, "child {child} still runs");
                 std::thread::yield_now();
             }

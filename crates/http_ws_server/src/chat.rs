@@ -1,6 +1,7 @@
 //! The chat itself: each connection in the room, passing lines both ways, as in
 //! lesson 05, with JSON messages and a heartbeat.
 
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -13,7 +14,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tracing::{debug, info};
 
 use crate::Shared;
-use crate::room::{ClientMessage, Membership, QUEUE_LENGTH, Room, ServerMessage};
+use crate::room::{ClientMessage, Line, Membership, QUEUE_LENGTH, Room, ServerMessage};
 use crate::websocket::{self, Ended, Heard, SEND_TIMEOUT};
 
 pub(crate) type Socket = WebSocketStream<TokioIo<Upgraded>>;
@@ -27,32 +28,33 @@ const NO_ANSWER: &str = "no answer to pings";
 /// Puts the connection in the room, passes lines both ways until it ends, and takes
 /// it out of the room again.
 pub(crate) async fn chat(
-    ws: Socket,
+    ws: &mut Socket,
     conn: u64,
     shutdown: &mut watch::Receiver<bool>,
     shared: &Shared,
 ) -> Ended {
     let room = &shared.room;
-    let member = room.join(conn).await;
+    // Joining and leaving may wait for slow readers: boxed, like `said` in `talk`.
+    let member = Box::pin(room.join(conn)).await;
     info!("conn #{conn} joined as {}", member.name);
     // However `talk` ends (a Close, a vanished client, a bad frame, a missed
     // heartbeat, Ctrl-C), we get here and the room hears of it.
     let ended = talk(ws, conn, shutdown, shared, member).await;
-    room.leave(conn).await;
+    Box::pin(room.leave(conn)).await;
     ended
 }
 
 /// Sends what the client says to the room, and what the room says to the client,
 /// whichever comes first, and pings the client to check it is still there.
 async fn talk(
-    mut ws: Socket,
+    ws: &mut Socket,
     conn: u64,
     shutdown: &mut watch::Receiver<bool>,
     shared: &Shared,
     Membership { mut name, online, mut lines, mut put_out }: Membership,
 ) -> Ended {
     let welcome = ServerMessage::Welcome { name: &name, online }.to_json();
-    if let Err(ended) = websocket::send(&mut ws, Message::text(welcome)).await {
+    if let Err(ended) = websocket::send(ws, Message::text(welcome)).await {
         return ended;
     }
     // The heartbeat: a Ping every interval. Any frame from the client (a Pong, a
@@ -68,31 +70,34 @@ async fn talk(
             // message: the same order as lesson 05, with the heartbeat added.
             biased;
             () = websocket::shutting_down(shutdown) => {
-                return websocket::close(&mut ws, CloseCode::Away, "server shutting down").await;
+                return websocket::close(ws, CloseCode::Away, "server shutting down").await;
             }
-            Ok(()) = &mut put_out => return put_out_of_the_room(&mut ws).await,
+            Ok(()) = &mut put_out => return put_out_of_the_room(ws).await,
             _ = heartbeat.tick() => match pulse(conn, last_heard, shared.heartbeat) {
-                Some(ping) => websocket::send(&mut ws, ping).await,
-                None => return websocket::close(&mut ws, CloseCode::Policy, NO_ANSWER).await,
+                Some(ping) => websocket::send(ws, ping).await,
+                None => return websocket::close(ws, CloseCode::Policy, NO_ANSWER).await,
             },
             // Once the client has said Close, we only wait for the stream to end.
             Some(line) = lines.recv(), if client_close.is_none() => {
-                pass_on(&mut ws, line, &mut lines, &mut put_out).await
+                pass_on(ws, line, &mut lines, &mut put_out).await
             }
             message = ws.next() => {
                 last_heard = Instant::now();
                 match websocket::hear(message, conn, &mut client_close) {
                     Heard::Text(text) => {
-                        let saying = said(&text, conn, &shared.room, &mut name);
-                        answer(&mut ws, saying, &mut lines, &mut put_out).await
+                        // Boxed: saying a line can wait for a slow reader (see
+                        // `Room::say`), and what it waits with is big; on the heap,
+                        // it costs memory only while this client speaks.
+                        let saying = Box::pin(said(&text, conn, &shared.room, &mut name));
+                        answer(ws, saying, &mut lines, &mut put_out).await
                     }
                     Heard::Binary(bytes) => {
                         debug!("conn #{conn} binary: {} bytes, not passed on", bytes.len());
                         let reply = error("this chat takes JSON text messages only");
-                        websocket::send(&mut ws, reply).await
+                        websocket::send(ws, reply).await
                     }
                     Heard::Nothing => continue,
-                    Heard::Bad(code, why) => return websocket::close(&mut ws, code, why).await,
+                    Heard::Bad(code, why) => return websocket::close(ws, code, why).await,
                     Heard::End(ended) => return ended,
                 }
             }
@@ -146,14 +151,10 @@ async fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<M
 /// and each empties its own.
 async fn answer(
     ws: &mut Socket,
-    saying: impl Future<Output = Option<Message>>,
-    lines: &mut mpsc::Receiver<Utf8Bytes>,
+    mut saying: Pin<Box<impl Future<Output = Option<Message>>>>,
+    lines: &mut mpsc::Receiver<Line>,
     put_out: &mut oneshot::Receiver<()>,
 ) -> Result<(), Ended> {
-    // `Box::pin`, not `pin!`: passing a line on can wait, and its state is big; on
-    // the heap, it costs memory only while this client speaks. Inline, it would make
-    // every connection's task bigger for as long as it lasts, idle or not.
-    let mut saying = Box::pin(saying);
     let reply = loop {
         tokio::select! {
             biased;
@@ -167,32 +168,42 @@ async fn answer(
     }
 }
 
-/// Sends `first` and every line already queued behind it, then flushes once: one
-/// write to the socket for many lines, which is what keeps a busy room fast. A
-/// client that stops reading makes this wait, until `SEND_TIMEOUT`, or until the
-/// room puts it out for not reading, and we close it with 1008.
+/// Sends `first` and every line already queued behind it (`feed`). A client that
+/// stops reading makes this wait, until `SEND_TIMEOUT`, or until the room puts it
+/// out for not reading, and we close it with 1008.
 async fn pass_on(
     ws: &mut Socket,
-    first: Utf8Bytes,
-    lines: &mut mpsc::Receiver<Utf8Bytes>,
+    first: Line,
+    lines: &mut mpsc::Receiver<Line>,
     put_out: &mut oneshot::Receiver<()>,
 ) -> Result<(), Ended> {
-    let batch = async {
-        ws.feed(Message::Text(first)).await?;
-        for _ in 1..QUEUE_LENGTH {
-            let Ok(line) = lines.try_recv() else { break };
-            ws.feed(Message::Text(line)).await?;
-        }
-        ws.flush().await
-    };
     tokio::select! {
-        sent = tokio::time::timeout(SEND_TIMEOUT, batch) => match sent {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Ended::Vanished),
-            Err(_) => Err(Ended::TooSlow),
-        },
+        // Boxed, as `said` is in `talk`: what a write to a slow client waits with is
+        // on the heap only while it waits.
+        sent = Box::pin(tokio::time::timeout(SEND_TIMEOUT, feed(ws, first, lines))) => {
+            match sent {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(Ended::Vanished),
+                Err(_) => Err(Ended::TooSlow),
+            }
+        }
         Ok(()) = put_out => Err(put_out_of_the_room(ws).await),
     }
+}
+
+/// Writes `first` and every line already queued behind it, then flushes once: one
+/// write to the socket for many lines, which is what keeps a busy room fast.
+async fn feed(
+    ws: &mut Socket,
+    first: Line,
+    lines: &mut mpsc::Receiver<Line>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    ws.feed(Message::Text(Utf8Bytes::clone(&first))).await?;
+    for _ in 1..QUEUE_LENGTH {
+        let Ok(line) = lines.try_recv() else { break };
+        ws.feed(Message::Text(Utf8Bytes::clone(&line))).await?;
+    }
+    ws.flush().await
 }
 
 /// An `error` message, for this client only.

@@ -3,8 +3,8 @@
 //! at its own pace.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -13,8 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::warn;
 
-/// How many lines may wait for one client. A line's text is shared (`Utf8Bytes` is
-/// reference-counted), so a full queue holds 256 pointers, not 256 copies.
+/// How many lines may wait for one client. A line's text is shared (see `Line`), so
+/// a full queue holds 256 pointers, not 256 copies.
 pub(crate) const QUEUE_LENGTH: usize = 256;
 /// How long a line waits at most for a client whose queue is full. A client that
 /// has taken nothing for that long has stopped reading: it is put out of the room,
@@ -82,6 +82,12 @@ pub(crate) struct Chat {
     pub(crate) text: String,
 }
 
+/// One line, shared by every queue it waits in. Its text is already shared
+/// (`Utf8Bytes` counts its references); the `Arc` makes a queue's slot 8 bytes
+/// instead of 32, and tokio's channel sets 32 slots aside for each queue at once:
+/// 768 bytes less for every client, idle or not.
+pub(crate) type Line = Arc<Utf8Bytes>;
+
 /// The chat room: who is online, what was said lately, and a queue of lines for
 /// each of them.
 pub(crate) struct Room {
@@ -100,7 +106,7 @@ struct Member {
     name: String,
     /// Their lines, waiting for their connection's task to send them. `None` once
     /// they have been put out for not reading.
-    queue: Option<mpsc::Sender<Utf8Bytes>>,
+    queue: Option<mpsc::Sender<Line>>,
     /// Tells their task that they were put out.
     put_out: Option<oneshot::Sender<()>>,
 }
@@ -110,7 +116,7 @@ struct Member {
 pub(crate) struct Membership {
     pub(crate) name: String,
     pub(crate) online: usize,
-    pub(crate) lines: mpsc::Receiver<Utf8Bytes>,
+    pub(crate) lines: mpsc::Receiver<Line>,
     pub(crate) put_out: oneshot::Receiver<()>,
 }
 
@@ -121,7 +127,7 @@ struct History {
 }
 
 /// Lines that found a queue full, to be waited for once the lock is released.
-type Waiting = Vec<(u64, mpsc::Sender<Utf8Bytes>)>;
+type Waiting = Vec<(u64, mpsc::Sender<Line>)>;
 
 impl Room {
     pub(crate) fn new() -> Room {
@@ -233,7 +239,7 @@ impl Room {
         if waiting.is_empty() {
             return;
         }
-        let text = text.into();
+        let text = Line::new(text.into());
         let deadline = tokio::time::Instant::now() + STALL_LIMIT;
         for (conn, queue) in waiting {
             if tokio::time::timeout_at(deadline, queue.send(text.clone())).await.is_err() {
@@ -265,7 +271,7 @@ fn offer(members: &BTreeMap<u64, Member>, from: Option<u64>, text: &str, loud: b
     if !loud {
         return Vec::new();
     }
-    let text = Utf8Bytes::from(text);
+    let text = Line::new(Utf8Bytes::from(text));
     let mut waiting = Vec::new();
     for (conn, member) in members.iter().filter(|(conn, _)| Some(**conn) != from) {
         let Some(queue) = &member.queue else { continue };

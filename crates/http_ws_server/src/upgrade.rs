@@ -91,9 +91,12 @@ fn take_over(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) {
         // The handshake is done (by us), so tungstenite starts straight at frames,
         // with the same limits and buffers as lessons 03 and 05.
         let io = TokioIo::new(upgraded);
-        let ws =
+        let mut ws =
             WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket::config())).await;
-        chat::chat(ws, conn, &mut shutdown, &shared).await.log(conn);
+        // The socket stays here, and the chat borrows it: an `async fn` keeps what it
+        // is given by value in its own future, so passing it down by value would
+        // store it once at every level, for every connection.
+        chat::chat(&mut ws, conn, &mut shutdown, &shared).await.log(conn);
     });
 }
 

@@ -1,6 +1,8 @@
 //! The chat itself: each connection in the room, passing lines both ways. This is
 //! what lesson 05 adds to lesson 03's echo.
 
+use std::pin::Pin;
+
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -9,7 +11,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tracing::info;
 
-use crate::room::{Membership, QUEUE_LENGTH, Room};
+use crate::room::{Line, Membership, QUEUE_LENGTH, Room};
 use crate::websocket::{self, Ended, Heard, SEND_TIMEOUT};
 
 type Socket<'a> = WebSocketStream<&'a mut TcpStream>;
@@ -21,24 +23,25 @@ const PUT_OUT: &str = "too slow: you stopped reading";
 /// Puts the connection in the room, passes lines both ways until it ends, and takes
 /// it out of the room again.
 pub(crate) async fn chat(
-    ws: Socket<'_>,
+    ws: &mut Socket<'_>,
     conn: u64,
     shutdown: &mut watch::Receiver<bool>,
     room: &Room,
 ) -> Ended {
-    let member = room.join(conn).await;
+    // Joining and leaving may wait for slow readers: boxed, like `said` in `talk`.
+    let member = Box::pin(room.join(conn)).await;
     info!("conn #{conn} joined as {}", member.name);
     // However `talk` ends (a Close, a vanished client, a bad frame, Ctrl-C), we get
     // here and the room hears of it: the online count never drifts.
     let ended = talk(ws, conn, shutdown, room, member).await;
-    room.leave(conn).await;
+    Box::pin(room.leave(conn)).await;
     ended
 }
 
 /// Sends what the client says to the room, and what the room says to the client,
 /// whichever comes first, until the connection ends.
 async fn talk(
-    mut ws: Socket<'_>,
+    ws: &mut Socket<'_>,
     conn: u64,
     shutdown: &mut watch::Receiver<bool>,
     room: &Room,
@@ -46,7 +49,7 @@ async fn talk(
 ) -> Ended {
     let welcome =
         format!("Welcome, {name}! Type a message and press Enter; /name NEW changes your name.");
-    if let Err(ended) = websocket::send(&mut ws, Message::text(welcome)).await {
+    if let Err(ended) = websocket::send(ws, Message::text(welcome)).await {
         return ended;
     }
     let mut client_close = None;
@@ -58,25 +61,28 @@ async fn talk(
             // room is passed on before we take more from this client.
             biased;
             () = websocket::shutting_down(shutdown) => {
-                return websocket::close(&mut ws, CloseCode::Away, "server shutting down").await;
+                return websocket::close(ws, CloseCode::Away, "server shutting down").await;
             }
-            Ok(()) = &mut put_out => return put_out_of_the_room(&mut ws).await,
+            Ok(()) = &mut put_out => return put_out_of_the_room(ws).await,
             // Once the client has said Close, we only wait for the stream to end.
             Some(line) = lines.recv(), if client_close.is_none() => {
-                pass_on(&mut ws, line, &mut lines, &mut put_out).await
+                pass_on(ws, line, &mut lines, &mut put_out).await
             }
             message = ws.next() => match websocket::hear(message, conn, &mut client_close) {
                 Heard::Text(text) => {
-                    let saying = said(&text, conn, room, &mut name);
-                    answer(&mut ws, saying, &mut lines, &mut put_out).await
+                    // Boxed: saying a line can wait for a slow reader (see `Room::say`),
+                    // and what it waits with is big; on the heap, it costs memory only
+                    // while this client speaks, not all the time.
+                    let saying = Box::pin(said(&text, conn, room, &mut name));
+                    answer(ws, saying, &mut lines, &mut put_out).await
                 }
                 Heard::Binary(bytes) => {
                     info!("conn #{conn} binary: {} bytes, not passed on", bytes.len());
                     let reply = Message::text("This chat takes text messages only.");
-                    websocket::send(&mut ws, reply).await
+                    websocket::send(ws, reply).await
                 }
                 Heard::Nothing => continue,
-                Heard::Bad(code, reason) => return websocket::close(&mut ws, code, reason).await,
+                Heard::Bad(code, reason) => return websocket::close(ws, code, reason).await,
                 Heard::End(ended) => return ended,
             },
         };
@@ -119,14 +125,10 @@ async fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<M
 /// and each empties its own.
 async fn answer(
     ws: &mut Socket<'_>,
-    saying: impl Future<Output = Option<Message>>,
-    lines: &mut mpsc::Receiver<Utf8Bytes>,
+    mut saying: Pin<Box<impl Future<Output = Option<Message>>>>,
+    lines: &mut mpsc::Receiver<Line>,
     put_out: &mut oneshot::Receiver<()>,
 ) -> Result<(), Ended> {
-    // `Box::pin`, not `pin!`: passing a line on can wait, and its state is big; on
-    // the heap, it costs memory only while this client speaks. Inline, it would make
-    // every connection's task bigger for as long as it lasts, idle or not.
-    let mut saying = Box::pin(saying);
     let reply = loop {
         tokio::select! {
             biased;
@@ -140,30 +142,40 @@ async fn answer(
     }
 }
 
-/// Sends `first` and every line already queued behind it, then flushes once: one
-/// write to the socket for many lines, which is what keeps a busy room fast. A
-/// client that stops reading makes this wait, until `SEND_TIMEOUT`, or until the
-/// room puts it out for not reading, and we close it with 1008.
+/// Sends `first` and every line already queued behind it (`feed`). A client that
+/// stops reading makes this wait, until `SEND_TIMEOUT`, or until the room puts it
+/// out for not reading, and we close it with 1008.
 async fn pass_on(
     ws: &mut Socket<'_>,
-    first: Utf8Bytes,
-    lines: &mut mpsc::Receiver<Utf8Bytes>,
+    first: Line,
+    lines: &mut mpsc::Receiver<Line>,
     put_out: &mut oneshot::Receiver<()>,
 ) -> Result<(), Ended> {
-    let batch = async {
-        ws.feed(Message::Text(first)).await?;
-        for _ in 1..QUEUE_LENGTH {
-            let Ok(line) = lines.try_recv() else { break };
-            ws.feed(Message::Text(line)).await?;
-        }
-        ws.flush().await
-    };
     tokio::select! {
-        sent = tokio::time::timeout(SEND_TIMEOUT, batch) => match sent {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Ended::Vanished),
-            Err(_) => Err(Ended::TooSlow),
-        },
+        // Boxed, as `said` is in `talk`: what a write to a slow client waits with is
+        // on the heap only while it waits.
+        sent = Box::pin(tokio::time::timeout(SEND_TIMEOUT, feed(ws, first, lines))) => {
+            match sent {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(Ended::Vanished),
+                Err(_) => Err(Ended::TooSlow),
+            }
+        }
         Ok(()) = put_out => Err(put_out_of_the_room(ws).await),
     }
+}
+
+/// Writes `first` and every line already queued behind it, then flushes once: one
+/// write to the socket for many lines, which is what keeps a busy room fast.
+async fn feed(
+    ws: &mut Socket<'_>,
+    first: Line,
+    lines: &mut mpsc::Receiver<Line>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    ws.feed(Message::Text(Utf8Bytes::clone(&first))).await?;
+    for _ in 1..QUEUE_LENGTH {
+        let Ok(line) = lines.try_recv() else { break };
+        ws.feed(Message::Text(Utf8Bytes::clone(&line))).await?;
+    }
+    ws.flush().await
 }

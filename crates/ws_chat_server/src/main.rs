@@ -105,11 +105,15 @@ async fn serve(
     mut shutdown: watch::Receiver<bool>,
     room: Arc<Room>,
 ) {
-    let ws = match handshake::accept(&mut stream, conn, peer).await {
+    let mut ws = match handshake::accept(&mut stream, conn, peer).await {
         Ok(ws) => ws,
         Err(err) => return handshake::refuse(stream, conn, peer, err).await,
     };
-    chat::chat(ws, conn, &mut shutdown, &room).await.log(conn);
+    // The socket stays here, and the chat borrows it: an `async fn` keeps what it
+    // is given by value in its own future, so passing it down by value would store
+    // it once at every level (288 bytes each time, for every connection).
+    chat::chat(&mut ws, conn, &mut shutdown, &room).await.log(conn);
+    drop(ws);
     // When we closed the connection because of a bad message, the client may still be
     // sending: read and drop what arrives for a moment before hanging up.
     handshake::linger(stream).await;

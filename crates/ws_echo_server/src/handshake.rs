@@ -42,8 +42,13 @@ pub(crate) async fn accept(
     // We lend tungstenite the stream (`&mut stream`) rather than give it away: if the
     // request is not a WebSocket handshake, tungstenite hangs up without a word, and
     // we still hold the stream to answer it ourselves (see `refuse`).
-    let handshake =
-        accept_hdr_async_with_config(stream, log_request, Some(crate::websocket::config()));
+    // Boxed: the handshake's state is big (1.4 KB) and needed only for a moment;
+    // inline, it would be part of every connection's task for as long as it lasts.
+    let handshake = Box::pin(accept_hdr_async_with_config(
+        stream,
+        log_request,
+        Some(crate::websocket::config()),
+    ));
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(result) => result,
         Err(_) => Err(Error::Io(std::io::ErrorKind::TimedOut.into())),

@@ -103,7 +103,12 @@ pub(crate) async fn send<S>(ws: &mut WebSocketStream<S>, message: Message) -> Re
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    match tokio::time::timeout(SEND_TIMEOUT, ws.send(message)).await {
+    // `Box::pin` (here and in `close`): an `async fn`'s future holds everything it
+    // waits for, and a connection's task holds the biggest of those for as long as
+    // the connection lasts. A wait that happens now and then, with a timer and a
+    // message in it, goes on the heap for as long as it lasts, not in every idle
+    // connection's task.
+    match Box::pin(tokio::time::timeout(SEND_TIMEOUT, ws.send(message))).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(Ended::Vanished),
         Err(_) => Err(Ended::TooSlow),
@@ -122,11 +127,11 @@ where
 {
     let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
     // A client that stopped reading would keep us waiting for ever: give up in time.
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+    let _ = Box::pin(tokio::time::timeout(CLOSE_TIMEOUT, async {
         if ws.close(Some(frame)).await.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
         }
-    })
+    }))
     .await;
     Ended::ClosedByUs(code, reason)
 }

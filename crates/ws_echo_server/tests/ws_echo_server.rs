@@ -302,7 +302,7 @@ fn page_03_commands_for_other_tools_work_as_shown() {
             ),
             true,
         );
-        server.program.wait_for("-> 101");
+        server.program.wait_for("conn #3 ");
         vanishing.kill();
         server.program.wait_for("vanished without a close frame");
     }
@@ -335,8 +335,8 @@ fn page_03_commands_for_other_tools_work_as_shown() {
         let command =
             tools::at(tools::inline_command(page, "websocat ws://127.0.0.1:5001/"), default, &addr);
         let mut clients = [tools::terminal(&command, true), tools::terminal(&command, true)];
-        server.program.wait_for("-> 101");
-        server.program.wait_for("-> 101");
+        server.program.wait_for("conn #3 ");
+        server.program.wait_for("conn #3 ");
         server.program.interrupt();
         // websocat answers the Close only when its input ends: the server hangs up
         // after CLOSE_TIMEOUT, and ends cleanly within its grace.
@@ -482,4 +482,40 @@ fn page_03_shows_real_frames() {
     assert_eq!(unmask(&client_frame), b"Hello Server!");
     assert_eq!(unmask(&shown_client), b"Hello Server!", "the page's key must unmask its payload");
     assert_ne!(client_frame[6..], b"Hello Server!"[..], "the client masks what it sends");
+}
+
+#[test]
+fn a_client_that_never_reads_is_dropped_and_ctrl_c_still_ends_in_time() {
+    let mut server = server();
+    // A client that sends big messages and never reads their echoes: once the
+    // socket buffers between us are full, the server's send waits, for this
+    // connection only, and gives up after SEND_TIMEOUT (30 s).
+    let (stuck, _) = ws::open(&server.addr, "/");
+    let mut writer = stuck.try_clone().expect("a second handle");
+    writer.set_write_timeout(Some(Duration::from_secs(1))).expect("a write timeout");
+    let flooding = std::thread::spawn(move || {
+        let message = ws::encode(TEXT, &vec![b'a'; 60 * 1024], true);
+        let started = Instant::now();
+        // Until the server stops reading (a write times out), or for 40 s at most.
+        while started.elapsed() < Duration::from_secs(40) && writer.write_all(&message).is_ok() {}
+    });
+    server.program.wait_for("conn #1 text:");
+    // Meanwhile everyone else is served.
+    assert_still_echoes(&server);
+    server
+        .program
+        .wait_for_within("conn #1 dropped: it took nothing for 30 s", Duration::from_secs(45));
+    flooding.join().expect("the flooding thread");
+    drop(stuck);
+
+    // A client that never reads and never answers our Close: Ctrl-C closes it, waits
+    // at most CLOSE_TIMEOUT (1 s) for its answer, and ends within the grace (3 s).
+    let (_silent, _) = ws::open(&server.addr, "/");
+    server.program.wait_for("conn #3 ");
+    let interrupted = Instant::now();
+    server.program.interrupt();
+    let (status, output) = server.program.wait_exit(TIMEOUT);
+    assert!(status.success(), "{status:?}");
+    assert_eq!(output.last().map(String::as_str), Some(" INFO All connections closed, bye"));
+    assert!(interrupted.elapsed() < Duration::from_secs(3), "{:?}", interrupted.elapsed());
 }

@@ -302,7 +302,7 @@ fn page_03_commands_for_other_tools_work_as_shown() {
             ),
             true,
         );
-        server.program.wait_for("conn #3 ");
+        server.program.wait_for("-> 101");
         vanishing.kill();
         server.program.wait_for("vanished without a close frame");
     }
@@ -335,8 +335,8 @@ fn page_03_commands_for_other_tools_work_as_shown() {
         let command =
             tools::at(tools::inline_command(page, "websocat ws://127.0.0.1:5001/"), default, &addr);
         let mut clients = [tools::terminal(&command, true), tools::terminal(&command, true)];
-        server.program.wait_for("conn #3 ");
-        server.program.wait_for("conn #3 ");
+        server.program.wait_for("-> 101");
+        server.program.wait_for("-> 101");
         server.program.interrupt();
         // websocat answers the Close only when its input ends: the server hangs up
         // after CLOSE_TIMEOUT, and ends cleanly within its grace.

@@ -37,6 +37,7 @@ mod chat;
 mod listen;
 mod room;
 mod shutdown;
+mod tls;
 mod upgrade;
 mod websocket;
 use room::Room;
@@ -75,6 +76,8 @@ struct Args {
     /// Seconds between the Pings that check each WebSocket client is still there.
     #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = common::seconds)]
     heartbeat: Duration,
+    #[command(flatten)]
+    tls: tls::TlsArgs,
 }
 
 /// What every connection's task shares.
@@ -89,6 +92,8 @@ pub(crate) struct Shared {
     /// Ctrl-C sends `true` here. Every connection task, HTTP or WebSocket, holds a
     /// receiver; when the last one is gone, `closed()` tells `main`.
     shutdown: watch::Sender<bool>,
+    /// With `--tls`: the TLS settings every connection starts with.
+    tls: Option<tls::Tls>,
 }
 
 #[tokio::main]
@@ -100,8 +105,8 @@ async fn main() {
     // From here on, Ctrl-C is ours to handle (see `shutdown.rs`).
     let mut shutdown = pin!(shutdown::signal());
     let addr = listener.local_addr().expect("a bound socket has an address");
-    println!("Listening on http://{addr}");
-    println!("Open http://{addr}/ in a browser, or: curl -i http://{addr}/api/messages");
+    let tls = tls::setup(&args.tls);
+    tls::print_start(&addr, tls.as_ref());
 
     let http = http_settings();
     let shared = Arc::new(Shared {
@@ -110,6 +115,7 @@ async fn main() {
         allow_origins: args.allow_origins,
         instance: api::new_instance(),
         shutdown: watch::channel(false).0,
+        tls,
     });
     let mut connections: u64 = 0;
 
@@ -171,12 +177,16 @@ fn serve(
         let request = counter.fetch_add(1, Ordering::Relaxed) + 1;
         handle(req, conn, request, peer, Arc::clone(&service_shared))
     });
-    // `with_upgrades` lets hyper hand the connection over after a 101. hyper's
-    // `GracefulShutdown` does not take such connections, so each task watches our
-    // own shutdown channel instead.
-    let connection = http.serve_connection(TokioIo::new(stream), service).with_upgrades();
+    let http = http.clone();
+    let shared = Arc::clone(shared);
     let mut stop = shared.shutdown.subscribe();
     tokio::spawn(async move {
+        // With --tls, the TLS handshake comes first (`tls.rs`); then the same HTTP.
+        let Some(io) = tls::start(shared.tls.as_ref(), stream, conn).await else { return };
+        // `with_upgrades` lets hyper hand the connection over after a 101. hyper's
+        // `GracefulShutdown` does not take such connections, so each task watches our
+        // own shutdown channel instead.
+        let connection = http.serve_connection(TokioIo::new(io), service).with_upgrades();
         let mut connection = pin!(connection);
         let result = tokio::select! {
             result = connection.as_mut() => result,

@@ -3,10 +3,12 @@
 //! same HTTP requests, and the same WebSocket upgrade, travel inside the encrypted
 //! tunnel. Nothing else in the server changes.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -17,19 +19,30 @@ use tracing::info;
 
 /// A client that has not finished its TLS handshake by then is dropped, as a slow
 /// HTTP head is: a half-sent ClientHello must not hold a connection for ever.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(TIMEOUT_S);
+const TIMEOUT_S: u64 = 5;
+/// What a plain HTTP request on the TLS port is told.
+const PLAIN_ANSWER: &str = "This port speaks TLS: use https:// or wss://, not http:// or ws://\n";
 /// The first byte of every TLS connection: a handshake record (RFC 8446 5.1).
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
-/// Where `--tls` writes the certificate it makes, for clients to trust.
+/// Where `--tls` writes the certificate it makes, for clients to trust (relative to
+/// the folder the server runs in: the workspace, with `cargo run`).
 const CERT_FILE: &str = "target/tls/http_ws_server.pem";
 
-/// Where the certificate and key come from.
-pub(crate) enum Source {
-    /// `--tls`: a new self-signed certificate for this computer's names.
-    SelfSigned,
-    /// `--tls-cert FILE --tls-key FILE`: what a real deployment uses, for example a
-    /// certificate from an ACME client such as certbot.
-    Files { cert: PathBuf, key: PathBuf },
+/// The command-line options for TLS.
+#[derive(clap::Args)]
+pub(crate) struct TlsArgs {
+    /// Serve https:// and wss://, with a new self-signed certificate for localhost,
+    /// 127.0.0.1 and ::1, written to target/tls/ for clients to trust.
+    #[arg(long)]
+    tls: bool,
+    /// Serve https:// and wss:// with this certificate chain (PEM), as a real
+    /// deployment does (a certificate from an ACME client such as certbot, say).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// The TLS settings, ready to accept connections, and the certificate file a client
@@ -39,15 +52,28 @@ pub(crate) struct Tls {
     pub(crate) cert_file: Option<PathBuf>,
 }
 
-/// Makes the server's TLS settings, or says in one line why it cannot.
-pub(crate) fn setup(source: &Source) -> Result<Tls, String> {
-    let (certs, key, cert_file) = match source {
-        Source::SelfSigned => {
-            let (certs, key) = self_signed()?;
-            (certs, key, Some(PathBuf::from(CERT_FILE)))
-        }
-        Source::Files { cert, key } => (read_certs(cert)?, read_key(key)?, None),
+/// The TLS settings the options ask for: `None` without TLS. A problem (a file that
+/// cannot be read, a key that does not fit) ends the program with one line.
+pub(crate) fn setup(args: &TlsArgs) -> Option<Tls> {
+    let made = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => read_certs(cert).and_then(|c| Ok((c, read_key(key)?, None))),
+        _ if args.tls => self_signed().map(|(c, k, file)| (c, k, Some(file))),
+        _ => return None,
     };
+    match made.and_then(|(certs, key, cert_file)| config(certs, key, cert_file)) {
+        Ok(tls) => Some(tls),
+        Err(why) => {
+            eprintln!("error: {why}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn config(
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    cert_file: Option<PathBuf>,
+) -> Result<Tls, String> {
     // ring does the cryptography: it builds with a C compiler alone, where aws-lc-rs
     // (rustls's default) also wants CMake.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -63,20 +89,43 @@ pub(crate) fn setup(source: &Source) -> Result<Tls, String> {
     Ok(Tls { acceptor: TlsAcceptor::from(Arc::new(config)), cert_file })
 }
 
-/// A certificate for `localhost`, `127.0.0.1` and `::1`, signed by itself, written
-/// to `CERT_FILE` so that clients can be told to trust it.
-fn self_signed() -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+/// What the server prints when it starts: where it listens, and how to reach it.
+pub(crate) fn print_start(addr: &SocketAddr, tls: Option<&Tls>) {
+    let Some(tls) = tls else {
+        println!("Listening on http://{addr}");
+        println!("Open http://{addr}/ in a browser, or: curl -i http://{addr}/api/messages");
+        return;
+    };
+    println!("Listening on https://{addr}");
+    let Some(cert) = &tls.cert_file else {
+        println!("Open https://{addr}/ in a browser, or: curl -i https://{addr}/api/messages");
+        return;
+    };
+    println!("Certificate: {}", cert.display());
+    println!(
+        "Trust it, then open https://{addr}/, or: curl --cacert {} -i https://{addr}/api/messages",
+        cert.display()
+    );
+}
+
+/// The certificate and its private key, and where the certificate was written.
+type Made = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>, PathBuf);
+
+/// A certificate for `localhost`, `127.0.0.1` and `::1`, signed by itself (no
+/// authority vouches for it: clients must be told to trust it), written to
+/// `CERT_DIR` so that they can be.
+fn self_signed() -> Result<Made, String> {
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     let made = rcgen::generate_simple_self_signed(names)
         .map_err(|e| format!("cannot make a certificate: {e}"))?;
-    let path = Path::new(CERT_FILE);
+    let path = PathBuf::from(CERT_FILE);
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    std::fs::write(path, made.cert.pem())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::write(&path, made.cert.pem()).map_err(|e| format!("cannot write {CERT_FILE}: {e}"))?;
     let key = PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
-    Ok((vec![made.cert.der().clone()], key))
+    Ok((vec![made.cert.der().clone()], key, path))
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -98,26 +147,33 @@ impl Tls {
     /// The TLS handshake on a new connection, with a deadline. A client that speaks
     /// plain HTTP here gets one log line and is dropped: it would not understand a
     /// TLS alert, and it sent no name to answer.
-    pub(crate) async fn accept(&self, stream: TcpStream, conn: u64) -> Option<TlsStream<TcpStream>> {
-        if let Some(first) = first_byte(&stream).await
-            && first != TLS_HANDSHAKE_RECORD
-        {
-            info!("conn #{conn} spoke plain HTTP to the TLS port: dropped (use https:// or wss://)");
-            return None;
-        }
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await {
-            Ok(Ok(tls)) => {
-                let (_, session) = tls.get_ref();
+    async fn accept(&self, mut stream: TcpStream, conn: u64) -> Option<TlsStream<TcpStream>> {
+        match first_byte(&stream).await {
+            Some(TLS_HANDSHAKE_RECORD) => {}
+            Some(_) => {
+                // Plain HTTP: answer it in plain HTTP, so that curl or a WebSocket
+                // client can say what went wrong, as nginx does.
                 info!(
-                    "conn #{conn} TLS: {:?}, {:?}, ALPN {}",
-                    session.protocol_version().map_or("?".into(), |v| format!("{v:?}")),
-                    session
-                        .negotiated_cipher_suite()
-                        .map_or("?".into(), |s| format!("{:?}", s.suite())),
-                    session
-                        .alpn_protocol()
-                        .map_or("none".into(), |p| String::from_utf8_lossy(p).into_owned()),
+                    "conn #{conn} spoke plain HTTP to the TLS port: told to use https:// or wss://"
                 );
+                let answer = format!(
+                    "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{PLAIN_ANSWER}",
+                    PLAIN_ANSWER.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.shutdown().await;
+                return None;
+            }
+            None => {
+                info!("conn #{conn} sent no TLS handshake within {} s: dropped", TIMEOUT_S);
+                return None;
+            }
+        }
+        let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await;
+        match accepted {
+            Ok(Ok(tls)) => {
+                log_session(conn, tls.get_ref().1);
                 Some(tls)
             }
             Ok(Err(err)) => {
@@ -125,15 +181,26 @@ impl Tls {
                 None
             }
             Err(_) => {
-                info!("conn #{conn} no TLS handshake within {} s, dropped", HANDSHAKE_TIMEOUT.as_secs());
+                info!(
+                    "conn #{conn} did not finish its TLS handshake within {TIMEOUT_S} s: dropped"
+                );
                 None
             }
         }
     }
 }
 
+/// One line for each TLS connection: what the handshake agreed on.
+fn log_session(conn: u64, session: &rustls::ServerConnection) {
+    let version = session.protocol_version().map_or("?".to_string(), |v| format!("{v:?}"));
+    let suite =
+        session.negotiated_cipher_suite().map_or("?".to_string(), |s| format!("{:?}", s.suite()));
+    let alpn = session.alpn_protocol().map_or("none".into(), String::from_utf8_lossy);
+    info!("conn #{conn} TLS: {version}, {suite}, ALPN {alpn}");
+}
+
 /// The first byte the client sent, without taking it (`peek`), or `None` if it
-/// sends nothing within the handshake deadline.
+/// hangs up or sends nothing within the handshake deadline.
 async fn first_byte(stream: &TcpStream) -> Option<u8> {
     let mut byte = [0u8; 1];
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut byte)).await {
@@ -142,8 +209,22 @@ async fn first_byte(stream: &TcpStream) -> Option<u8> {
     }
 }
 
-/// On the plain port: is this connection starting a TLS handshake? A browser or
-/// client told `https://` for a plain server sends one; we say so in the log.
-pub(crate) async fn looks_like_tls(stream: &TcpStream) -> bool {
-    first_byte(stream).await == Some(TLS_HANDSHAKE_RECORD)
+/// Any connection hyper can serve: a plain TCP stream or a TLS one.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// A new connection, ready for HTTP: with TLS, after its handshake; without, as it
+/// is, unless it starts a TLS handshake (a client told `https://` for a plain
+/// server), which gets one line in the log. `None`: the connection is dropped.
+pub(crate) async fn start(tls: Option<&Tls>, stream: TcpStream, conn: u64) -> Option<Box<dyn Io>> {
+    if let Some(tls) = tls {
+        return Some(Box::new(tls.accept(stream, conn).await?));
+    }
+    if first_byte(&stream).await == Some(TLS_HANDSHAKE_RECORD) {
+        info!(
+            "conn #{conn} sent a TLS handshake to a plain port: dropped (use http:// and ws://, or start the server with --tls)"
+        );
+        return None;
+    }
+    Some(Box::new(stream))
 }

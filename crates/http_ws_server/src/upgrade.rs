@@ -176,8 +176,10 @@ fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), (StatusCo
     let Some(origin) = headers.get(ORIGIN) else { return Ok(()) };
     let origin = origin.to_str().unwrap_or("(not text)");
     let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let own = format!("http://{host}");
-    if origin.eq_ignore_ascii_case(&own) || allowed.iter().any(|a| origin.eq_ignore_ascii_case(a)) {
+    // Our own page, over http:// or (with --tls) https://.
+    let own = [format!("http://{host}"), format!("https://{host}")];
+    let ours = own.iter().any(|own| origin.eq_ignore_ascii_case(own));
+    if ours || allowed.iter().any(|a| origin.eq_ignore_ascii_case(a)) {
         return Ok(());
     }
     Err((

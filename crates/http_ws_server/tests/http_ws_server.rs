@@ -625,3 +625,86 @@ fn the_handshake_checks_version_host_and_origin() {
     let evil = format!("Host: {}\r\nOrigin: http://evil.example\r\n{upgrade}", open.addr);
     assert_eq!(answer(&open.addr, "GET /ws HTTP/1.1", &evil).status, 101);
 }
+
+/// A fresh folder for a `--tls` server to write its certificate in, as the student's
+/// workspace is: each test its own, so that parallel tests do not share a file.
+fn tls_folder(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("lesson07-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    dir
+}
+
+/// Runs the command of the block `id` of page 07 in `dir`, pointed at `actual`, and
+/// checks that it prints what the block shows.
+fn check_block_in(dir: &Path, id: &str, actual: &str, stdout_only: bool) {
+    use testkit::tools;
+    let block = testkit::page::block("07-http-ws-server.md", id);
+    let command = tools::at(block.command(), common::HTTP_WS_ADDR, actual);
+    let mut program =
+        if stdout_only { tools::shell_stdout(&command, dir) } else { tools::shell(&command, dir) };
+    let lines: Vec<String> = program
+        .wait_exit(TIMEOUT)
+        .1
+        .iter()
+        .map(|line| tools::back(line, common::HTTP_WS_ADDR, actual))
+        .collect();
+    testkit::page::assert_matches(&block, &lines);
+}
+
+#[test]
+fn page_07_tls_serves_https_and_wss_with_its_own_certificate() {
+    use testkit::tools::{self, CURL, PY_WEBSOCKETS};
+    let dir = tls_folder("tls");
+    let mut server = Server::start_in(bin(), &["--tls", "--addr", "127.0.0.1:0"], &dir);
+    assert!(dir.join("target/tls/http_ws_server.pem").exists(), "the certificate is written");
+    if tools::available("page 07's curl commands over TLS", &[&CURL]) {
+        check_block_in(&dir, "tls-curl", &server.addr, true);
+        check_block_in(&dir, "tls-untrusted", &server.addr, false);
+        check_block_in(&dir, "tls-plain", &server.addr, true);
+        server.program.wait_for("conn #3 spoke plain HTTP");
+        server.program.interrupt();
+        let (status, output) = server.program.wait_exit(TIMEOUT);
+        assert!(status.success(), "{status:?}");
+        testkit::page::assert_matches(
+            &testkit::page::block("07-http-ws-server.md", "tls-server"),
+            &output,
+        );
+    }
+    if tools::available("page 07's Python client over wss://", &[&PY_WEBSOCKETS]) {
+        let server = Server::start_in(bin(), &["--tls", "--addr", "127.0.0.1:0"], &dir);
+        check_block_in(&dir, "tls-python", &server.addr, true);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn tls_mistakes_get_one_line_and_the_server_carries_on() {
+    let dir = tls_folder("tls-mistakes");
+    let mut tls = Server::start_in(bin(), &["--tls", "--addr", "127.0.0.1:0"], &dir);
+    // Plain HTTP to the TLS port: a plain 400 that says so.
+    let mut plain = connect(&tls.addr);
+    plain.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+    let answer = String::from_utf8_lossy(&read_to_close(&mut plain, TIMEOUT)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer}");
+    assert!(
+        answer.ends_with("This port speaks TLS: use https:// or wss://, not http:// or ws://\n")
+    );
+    // Half a TLS handshake: cut off after 5 s, like a slow HTTP head.
+    let mut half = connect(&tls.addr);
+    half.write_all(&[0x16, 0x03, 0x01]).expect("send");
+    let started = Instant::now();
+    read_to_close(&mut half, Duration::from_secs(15));
+    assert!(started.elapsed() >= Duration::from_secs(4), "{:?}", started.elapsed());
+    tls.program.wait_for("did not finish its TLS handshake within 5 s: dropped");
+    drop(tls);
+
+    // A TLS handshake to the plain server: one line in its log, and it carries on.
+    let mut server = server();
+    let mut hello = connect(&server.addr);
+    hello.write_all(&[0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00]).expect("send");
+    read_to_close(&mut hello, TIMEOUT);
+    server.program.wait_for("sent a TLS handshake to a plain port: dropped");
+    assert_eq!(get(&server.addr, "/api/online").status, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}

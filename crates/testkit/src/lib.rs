@@ -281,7 +281,18 @@ impl Server {
     }
 
     pub fn start_with(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut program = Program::start_with(bin, args, env);
+        Server::started(bin, Program::start_with(bin, args, env))
+    }
+
+    /// [`Server::start_with`] in the folder `dir`, for a server that writes files
+    /// where it runs (lesson 07's certificate, with `--tls`).
+    pub fn start_in(bin: &Path, args: &[&str], dir: &Path) -> Server {
+        page::record_run(bin, args);
+        Server::started(bin, Program::spawn_in(bin, args, dir, true, false))
+    }
+
+    /// Waits for a started server's `Listening on` line.
+    fn started(bin: &Path, mut program: Program) -> Server {
         let line = program.wait_for_within("Listening on ", START_TIMEOUT);
         let addr = line
             .split("://")

@@ -7,7 +7,9 @@
 //! - `localhost:5000`: the same as `127.0.0.1:5000` (looked up by us, not by DNS);
 //! - `:5000`: a port on this computer (`127.0.0.1`);
 //! - a URL of a scheme the program speaks, such as `http://127.0.0.1:5000/` or
-//!   `ws://127.0.0.1:5001/`: what the servers print on their `Listening on` line.
+//!   `ws://127.0.0.1:5001/`: what the servers print on their `Listening on` line;
+//!   the WebSocket clients also take `wss://` (and lesson 08 `https://`): the same
+//!   with TLS, port 443 unless one is given.
 //!
 //! Host names other than `localhost` are refused rather than looked up: these lessons
 //! talk to this computer, and a typo must not send traffic somewhere else.
@@ -22,12 +24,20 @@ pub struct Address {
     pub socket: SocketAddr,
     /// The path of a URL (`/ws` in `ws://127.0.0.1:5003/ws`), if one was given.
     pub path: Option<String>,
+    /// Whether the URL asked for TLS (`wss://`, `https://`).
+    pub tls: bool,
 }
 
 impl Address {
     /// The path given in the URL, or `default` if there was none.
     pub fn path_or<'a>(&'a self, default: &'a str) -> &'a str {
         self.path.as_deref().unwrap_or(default)
+    }
+
+    /// The WebSocket URL of this address: `ws://` or, with TLS, `wss://`.
+    pub fn ws_url(&self, default_path: &str) -> String {
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.socket, self.path_or(default_path))
     }
 }
 
@@ -48,14 +58,15 @@ pub fn http_address(input: &str) -> Result<Address, String> {
     parse(input, &["http"], false)
 }
 
-/// For a WebSocket client's `--addr`: `HOST:PORT` or a `ws://` URL.
+/// For a WebSocket client's `--addr`: `HOST:PORT`, or a `ws://` or `wss://` URL.
 pub fn ws_address(input: &str) -> Result<Address, String> {
-    parse(input, &["ws"], false)
+    parse(input, &["ws", "wss"], false)
 }
 
-/// For a client that speaks both (lesson 08): `HOST:PORT`, `http://` or `ws://`.
+/// For a client that speaks both (lesson 08): `HOST:PORT`, or an `http://`,
+/// `https://`, `ws://` or `wss://` URL.
 pub fn http_or_ws_address(input: &str) -> Result<Address, String> {
-    parse(input, &["http", "ws"], false)
+    parse(input, &["http", "ws", "https", "wss"], false)
 }
 
 /// A number of seconds above zero, such as `15` or `0.5`, for options like
@@ -73,9 +84,9 @@ fn parse(input: &str, schemes: &[&str], server: bool) -> Result<Address, String>
     if input.is_empty() {
         return Err(format!("empty: write HOST:PORT, such as {example}"));
     }
-    let (authority, path) = match input.split_once("://") {
+    let (authority, path, tls) = match input.split_once("://") {
         Some((scheme, _)) => url_parts(input, scheme, schemes)?,
-        None => (input.to_string(), None),
+        None => (input.to_string(), None, false),
     };
     if authority.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
@@ -112,21 +123,25 @@ fn parse(input: &str, schemes: &[&str], server: bool) -> Result<Address, String>
     {
         return Err(format!("write an IPv6 address in brackets, such as [::1]:{port}"));
     }
-    Ok(Address { socket: SocketAddr::new(ip, port), path })
+    Ok(Address { socket: SocketAddr::new(ip, port), path, tls })
 }
 
-/// Splits a URL into its `host:port` and its path, checking its scheme.
+/// Splits a URL into its `host:port`, its path, and whether it asks for TLS,
+/// checking its scheme.
 fn url_parts(
     input: &str,
     scheme: &str,
     schemes: &[&str],
-) -> Result<(String, Option<String>), String> {
+) -> Result<(String, Option<String>, bool), String> {
     let scheme = scheme.to_ascii_lowercase();
     if !schemes.contains(&scheme.as_str()) {
         let wanted: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
         let hint = match scheme.as_str() {
             "http" => " (a WebSocket URL starts with ws://)",
             "ws" => " (an HTTP URL starts with http://)",
+            "https" | "wss" if schemes.contains(&"http") && schemes.contains(&"ws") => {
+                " (a server takes --tls for that: lesson 07)"
+            }
             "https" | "wss" => " (TLS is not supported by this program)",
             _ => "",
         };
@@ -137,14 +152,17 @@ fn url_parts(
     if authority.as_str().contains('@') {
         return Err("a user name in the address is not supported".to_string());
     }
-    // Without a port, a URL means its scheme's default one: 80 for http:// and ws://.
+    // Without a port, a URL means its scheme's default one: 80 for http:// and ws://,
+    // 443 for https:// and wss://.
+    let tls = scheme == "https" || scheme == "wss";
     let text = authority.as_str();
     let has_port = text.rsplit_once(':').is_some_and(|(_, port)| !port.ends_with(']'));
-    let host_port = if has_port { text.to_string() } else { format!("{text}:80") };
+    let default_port = if tls { 443 } else { 80 };
+    let host_port = if has_port { text.to_string() } else { format!("{text}:{default_port}") };
     let path = uri.path_and_query().map(|p| p.as_str().to_string()).filter(|p| !p.is_empty());
     // `http::Uri` says `/` when a URL has no path at all.
     let path = if input.ends_with(authority.as_str()) { None } else { path };
-    Ok((host_port, path))
+    Ok((host_port, path, tls))
 }
 
 #[cfg(test)]
@@ -173,6 +191,17 @@ mod tests {
     }
 
     #[test]
+    fn tls_urls_for_the_websocket_clients() {
+        let wss = ws_address("wss://127.0.0.1:5003/ws").expect("a wss URL");
+        assert!(wss.tls);
+        assert_eq!(wss.ws_url("/"), "wss://127.0.0.1:5003/ws");
+        assert_eq!(ws_address("wss://127.0.0.1/").expect("a wss URL").socket.port(), 443);
+        assert!(http_or_ws_address("https://127.0.0.1:5003/").expect("https").tls);
+        assert!(!ws_address("ws://127.0.0.1:5003/ws").expect("ws").tls);
+        assert_eq!(ws_address(":5001").expect("a port").ws_url("/"), "ws://127.0.0.1:5001/");
+    }
+
+    #[test]
     fn short_forms() {
         assert_eq!(ok(":5406", ws_address).0, "127.0.0.1:5406");
         assert_eq!(ok("localhost:5406", http_address).0, "127.0.0.1:5406");
@@ -196,7 +225,8 @@ mod tests {
         assert!(err("127.0.0.1:0", http_address).contains("only a server"));
         assert!(err("http://127.0.0.1:5001/", ws_address).contains("starts with ws://"));
         assert!(err("ws://127.0.0.1:5000/", http_address).contains("starts with http://"));
-        assert!(err("wss://127.0.0.1:5001/", ws_address).contains("TLS"));
+        assert!(err("wss://127.0.0.1:5001/", http_address).contains("TLS"));
+        assert!(err("https://127.0.0.1:5003/", server_address).contains("--tls"));
         assert!(err("ftp://127.0.0.1:21/", server_address).contains("not ftp://"));
         assert!(err("", server_address).contains("empty"));
         assert!(err("http://u@127.0.0.1:5000/", http_address).contains("user name"));

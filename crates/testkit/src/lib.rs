@@ -329,6 +329,18 @@ impl Finished {
     }
 }
 
+/// Lesson 07 with `--tls`, started in a fresh folder of its own (it writes its
+/// self-signed certificate there, as it does in the student's workspace), and the
+/// path of that certificate, for the clients' `--ca`.
+pub fn tls_server(name: &str) -> (Server, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("lessons-tls-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let server =
+        Server::start_in(&bin_path("http_ws_server"), &["--tls", "--addr", "127.0.0.1:0"], &dir);
+    (server, dir.join("target/tls/http_ws_server.pem"))
+}
+
 /// Runs `bin` to the end, with `stdin` as its input, and returns what it printed.
 /// Kills it and fails the test if it takes longer than `timeout`.
 pub fn run(

@@ -12,6 +12,7 @@ const SHARED: &[(&str, &[&str])] = &[
     ("websocket.rs", &["ws_echo_server", "ws_chat_server", "http_ws_server"]),
     ("handshake.rs", &["ws_echo_server", "ws_chat_server"]),
     ("keyboard.rs", &["ws_chat_client", "ws_reconnect_client"]),
+    ("wss.rs", &["ws_echo_client", "ws_chat_client", "ws_reconnect_client"]),
 ];
 const OWN: &[&str] = &["main.rs", "chat.rs", "room.rs", "http.rs"];
 const LESSONS: &[&str] = &[

@@ -12,20 +12,21 @@
 //! two things at once. The keyboard and the socket can each have something for us at
 //! any moment; `tokio::select!` waits for both and handles whichever comes first.
 
+use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::time::Duration;
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::{debug, info};
 
 mod keyboard;
+mod wss;
 
 /// How long we wait for the server to connect or to answer before giving up. A
 /// server that never answers must not leave the client hanging for ever.
@@ -34,10 +35,15 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Parser)]
 #[command(about = "Lesson 06: a chat client")]
 struct Args {
-    /// The server to talk to: HOST:PORT, :PORT, or a URL such as ws://127.0.0.1:5002/.
+    /// The server to talk to: HOST:PORT, :PORT, or a URL such as ws://127.0.0.1:5002/
+    /// (wss:// for TLS).
     #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_CHAT_ADDR)]
     #[arg(value_parser = common::ws_address)]
     addr: common::Address,
+    /// A certificate to trust for wss://, besides the usual authorities: a
+    /// self-signed server's, such as the file lesson 07 prints with --tls.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// A first message to send, before the lines you type.
     message: Vec<String>,
 }
@@ -45,7 +51,7 @@ struct Args {
 /// Every way this client can fail, each said in one line.
 type Error = String;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WebSocketStream<wss::Stream>;
 
 #[tokio::main]
 async fn main() {
@@ -60,12 +66,12 @@ async fn main() {
 
 async fn run(args: Args) -> Result<(), Error> {
     // A WebSocket address is a URL with its own scheme: ws:// (or wss:// with TLS).
-    let url = format!("ws://{}{}", args.addr.socket, args.addr.path_or("/"));
+    let url = args.addr.ws_url("/");
 
     // Ctrl-C is ours from now on: it closes the connection properly instead of
     // killing the program mid-conversation.
     let mut ctrl_c = pin!(keyboard::ctrl_c());
-    let mut ws = connect(&url).await?;
+    let mut ws = connect(&url, &args.addr, args.ca.as_deref()).await?;
 
     if !args.message.is_empty() {
         send(&mut ws, &url, args.message.join(" ")).await?;
@@ -154,15 +160,25 @@ async fn close(mut ws: Socket, goodbye: CloseFrame) -> Result<(), Error> {
 /// Opens the TCP connection and runs the opening handshake: an HTTP GET that asks to
 /// upgrade, answered by `101 Switching Protocols`. tokio-tungstenite gives us the
 /// response, so we can log it.
-async fn connect(url: &str) -> Result<Socket, Error> {
-    let (ws, response) = match tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(url))
-        .await
-    {
+async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result<Socket, Error> {
+    // TCP, then TLS for wss:// (`wss.rs`), then the WebSocket handshake.
+    let opening = async {
+        let stream = wss::dial(addr, ca).await.map_err(WsError::Io)?;
+        tokio_tungstenite::client_async(url, stream).await
+    };
+    let (ws, response) = match tokio::time::timeout(TIMEOUT, opening).await {
         Ok(Ok(connected)) => connected,
         Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(format!(
                 "could not connect to {url}: is the server running? Start it with `cargo run -p ws_chat_server`"
             ));
+        }
+        Ok(Err(WsError::Io(err))) if wss::explain(&err).is_some() => {
+            let why = wss::explain(&err).unwrap_or_default();
+            return Err(format!("could not connect to {url}: {why}"));
+        }
+        Ok(Err(WsError::Http(response))) if wss::wanted_tls(response.body().as_deref()) => {
+            return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
         }
         // The server answered the handshake with something other than 101: it speaks
         // HTTP, but it is not a WebSocket server (lesson 01's server, say).

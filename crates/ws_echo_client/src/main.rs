@@ -12,16 +12,18 @@
 //! Adds: the opening handshake's 101 response, a message each way over the upgraded
 //! connection, and the close handshake that ends it.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+mod wss;
 
 /// How long we wait for the server to connect or to answer before giving up. A
 /// server that never answers must not leave the client hanging for ever.
@@ -30,10 +32,15 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Parser)]
 #[command(about = "Lesson 04: a WebSocket client")]
 struct Args {
-    /// The server to talk to: HOST:PORT, :PORT, or a URL such as ws://127.0.0.1:5001/.
+    /// The server to talk to: HOST:PORT, :PORT, or a URL such as ws://127.0.0.1:5001/
+    /// (wss:// for TLS).
     #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_ECHO_ADDR)]
     #[arg(value_parser = common::ws_address)]
     addr: common::Address,
+    /// A certificate to trust for wss://, besides the usual authorities: a
+    /// self-signed server's, such as the file lesson 07 prints with --tls.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// The message to send.
     #[arg(default_value = "Hello Server!")]
     message: Vec<String>,
@@ -42,7 +49,7 @@ struct Args {
 /// Every way this client can fail, each said in one line.
 type Error = String;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WebSocketStream<wss::Stream>;
 
 #[tokio::main]
 async fn main() {
@@ -57,9 +64,9 @@ async fn main() {
 
 async fn run(args: Args) -> Result<(), Error> {
     // A WebSocket address is a URL with its own scheme: ws:// (or wss:// with TLS).
-    let url = format!("ws://{}{}", args.addr.socket, args.addr.path_or("/"));
+    let url = args.addr.ws_url("/");
 
-    let mut ws = connect(&url).await?;
+    let mut ws = connect(&url, &args.addr, args.ca.as_deref()).await?;
 
     let text = args.message.join(" ");
     println!("  Sent:      {text}");
@@ -91,15 +98,25 @@ async fn run(args: Args) -> Result<(), Error> {
 /// Opens the TCP connection and runs the opening handshake: an HTTP GET that asks to
 /// upgrade, answered by `101 Switching Protocols`. tokio-tungstenite gives us the
 /// response, so we can print it.
-async fn connect(url: &str) -> Result<Socket, Error> {
-    let (ws, response) = match tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(url))
-        .await
-    {
+async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result<Socket, Error> {
+    // TCP, then TLS for wss:// (`wss.rs`), then the WebSocket handshake.
+    let opening = async {
+        let stream = wss::dial(addr, ca).await.map_err(WsError::Io)?;
+        tokio_tungstenite::client_async(url, stream).await
+    };
+    let (ws, response) = match tokio::time::timeout(TIMEOUT, opening).await {
         Ok(Ok(connected)) => connected,
         Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(format!(
                 "could not connect to {url}: is the server running? Start it with `cargo run -p ws_echo_server`"
             ));
+        }
+        Ok(Err(WsError::Io(err))) if wss::explain(&err).is_some() => {
+            let why = wss::explain(&err).unwrap_or_default();
+            return Err(format!("could not connect to {url}: {why}"));
+        }
+        Ok(Err(WsError::Http(response))) if wss::wanted_tls(response.body().as_deref()) => {
+            return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
         }
         // The server answered the handshake with something other than 101: it speaks
         // HTTP, but it is not a WebSocket server (lesson 01's server, say).

@@ -152,3 +152,27 @@ fn interop_against_a_python_echo_server() {
     assert!(finished.status.success(), "{finished:?}");
     assert_matches(&block(page, "python-echo-client"), &finished.stdout_lines());
 }
+
+#[test]
+fn wss_with_the_servers_certificate_and_one_line_for_each_mistake() {
+    let (server, cert) = testkit::tls_server("04");
+    let cert = cert.to_str().expect("a UTF-8 path");
+    let url = format!("wss://{}/ws", server.addr);
+    let done = run(client(), &["--addr", &url, "--ca", cert, "hi"], &[], "", TIMEOUT);
+    assert!(done.status.success(), "{}", done.stderr);
+    assert!(done.stdout.contains(&format!("Connected to {url}")), "{}", done.stdout);
+    assert!(done.stdout.contains(r#"  Received:  {"type":"welcome""#), "{}", done.stdout);
+    let untrusted = error_line(&["--addr", &url]);
+    assert!(
+        untrusted.contains("not signed by anyone this client trusts: pass --ca FILE"),
+        "{untrusted}"
+    );
+    let plain_to_tls = error_line(&["--addr", &format!("ws://{}/ws", server.addr)]);
+    assert!(
+        plain_to_tls.contains("the server speaks TLS on this port: use wss://"),
+        "{plain_to_tls}"
+    );
+    let plain = echo_server();
+    let tls_to_plain = error_line(&["--addr", &format!("wss://{}/", plain.addr)]);
+    assert!(tls_to_plain.contains("does not speak TLS"), "{tls_to_plain}");
+}

@@ -1,6 +1,7 @@
 //! The HTTP side: one request for the recent history, the way lesson 02 sends one.
 //! HTTP suits a one-off question; the WebSocket suits the stream that follows.
 
+use std::path::Path;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
@@ -9,7 +10,6 @@ use hyper::client::conn::http1;
 use hyper::header::{CONNECTION, HOST};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use crate::handler::Chat;
 
@@ -31,12 +31,20 @@ pub(crate) struct History {
     pub(crate) instance: Option<String>,
 }
 
-/// Asks `GET /api/messages` on `addr` (host:port) and returns the recent history.
-pub(crate) async fn fetch_history(addr: &str) -> Result<History, FetchError> {
-    let stream = match tokio::time::timeout(TIMEOUT, TcpStream::connect(addr)).await {
+/// Asks `GET /api/messages` on `addr` (over TLS for https:// and wss://, trusting
+/// `ca` too) and returns the recent history.
+pub(crate) async fn fetch_history(
+    addr: &common::Address,
+    ca: Option<&Path>,
+) -> Result<History, FetchError> {
+    let stream = match tokio::time::timeout(TIMEOUT, crate::wss::dial(addr, ca)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(FetchError::Refused);
+        }
+        Ok(Err(err)) if crate::wss::explain(&err).is_some() => {
+            let why = crate::wss::explain(&err).unwrap_or_default();
+            return Err(FetchError::Other(format!("could not connect to {addr}: {why}")));
         }
         Ok(Err(err)) => {
             return Err(FetchError::Other(format!("could not connect to {addr}: {err}")));
@@ -48,7 +56,8 @@ pub(crate) async fn fetch_history(addr: &str) -> Result<History, FetchError> {
             )));
         }
     };
-    let (status, instance, body) = match tokio::time::timeout(TIMEOUT, ask(stream, addr)).await {
+    let host = addr.to_string();
+    let (status, instance, body) = match tokio::time::timeout(TIMEOUT, ask(stream, &host)).await {
         Ok(Ok(answer)) => answer,
         Ok(Err(err)) => {
             return Err(FetchError::Other(format!("GET /api/messages on {addr} failed: {err}")));
@@ -60,6 +69,11 @@ pub(crate) async fn fetch_history(addr: &str) -> Result<History, FetchError> {
             )));
         }
     };
+    if crate::wss::wanted_tls(Some(&body)) {
+        return Err(FetchError::Other(format!(
+            "{addr} speaks TLS: use https:// or wss:// (and --ca FILE for lesson 07's certificate)"
+        )));
+    }
     if status != StatusCode::OK {
         return Err(FetchError::Other(format!(
             "GET /api/messages on {addr} answered {status}: is this lesson 07's server?"
@@ -76,7 +90,7 @@ pub(crate) async fn fetch_history(addr: &str) -> Result<History, FetchError> {
 /// Sends the request on `stream`, as lesson 02 does, and reads the whole answer:
 /// its status, its `server-instance` header and its body.
 async fn ask(
-    stream: TcpStream,
+    stream: crate::wss::Stream,
     addr: &str,
 ) -> Result<(StatusCode, Option<String>, Bytes), hyper::Error> {
     let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await?;

@@ -15,14 +15,14 @@
 //! exponential backoff and jitter.
 
 use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::{info, warn};
 
 mod backoff;
@@ -30,6 +30,7 @@ mod handler;
 mod http;
 mod keyboard;
 mod session;
+mod wss;
 use backoff::Backoff;
 use handler::Printer;
 use http::{FetchError, fetch_history};
@@ -43,10 +44,15 @@ const QUEUE_LIMIT: usize = 20;
 #[derive(Parser)]
 #[command(about = "Lesson 08: a client that survives")]
 struct Args {
-    /// The server to talk to: host:port, or a URL such as http://127.0.0.1:5003/.
+    /// The server to talk to: host:port, or a URL such as http://127.0.0.1:5003/
+    /// (https:// or wss:// for TLS).
     #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR)]
     #[arg(value_parser = common::http_or_ws_address)]
     addr: common::Address,
+    /// A certificate to trust for https:// and wss://, besides the usual authorities:
+    /// a self-signed server's, such as the file lesson 07 prints with --tls.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// Seconds between our Pings; two intervals without a word from the server
     /// mean the connection is dead.
     #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = common::seconds)]
@@ -58,7 +64,7 @@ struct Args {
 /// Every way this client can fail for good, each said in one line.
 type Error = String;
 
-pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<wss::Stream>;
 
 /// What the user can do at any moment: type a line, or press Ctrl-C. Ctrl-C is a
 /// future kept across connections; boxed, so that functions can take it by name.
@@ -85,13 +91,14 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    // One address, two protocols: http://ADDR/api/messages and ws://ADDR/ws.
-    let addr = args.addr.to_string();
-    let url = format!("ws://{addr}/ws");
+    // One address, two protocols: http://ADDR/api/messages and ws://ADDR/ws (with
+    // TLS: https:// and wss://).
+    let (addr, ca) = (&args.addr, args.ca.as_deref());
+    let url = format!("{}://{addr}/ws", if addr.tls { "wss" } else { "ws" });
     let mut handler = Printer::default();
 
     // First the history, over HTTP: a question with one answer.
-    match fetch_history(&addr).await {
+    match fetch_history(addr, ca).await {
         Ok(history) => handler.on_history(history),
         Err(FetchError::Refused) => {
             return Err(format!(
@@ -112,7 +119,7 @@ async fn run(args: Args) -> Result<(), Error> {
     loop {
         // Then the stream, over WebSocket, for as long as it lasts.
         let opened = Instant::now();
-        match connect(&url).await {
+        match connect(&url, addr, ca).await {
             Ok(ws) => {
                 handler.on_open(&url);
                 let keys = (&mut keyboard, &mut ctrl_c);
@@ -124,9 +131,8 @@ async fn run(args: Args) -> Result<(), Error> {
             }
             Err(err) => handler.on_error(&err),
         }
-        if !reconnect(&addr, &mut backoff, &mut handler, (&mut keyboard, &mut ctrl_c), &mut outbox)
-            .await
-        {
+        let keys = (&mut keyboard, &mut ctrl_c);
+        if !reconnect((addr, ca), &mut backoff, &mut handler, keys, &mut outbox).await {
             if !outbox.is_empty() {
                 warn!("Leaving with {} unsent lines", outbox.len());
             }
@@ -139,7 +145,7 @@ async fn run(args: Args) -> Result<(), Error> {
 /// at all?), again and again until the server answers. Returns false if the user
 /// leaves meanwhile.
 async fn reconnect(
-    addr: &str,
+    (addr, ca): (&common::Address, Option<&Path>),
     backoff: &mut Backoff,
     handler: &mut Printer,
     keys: Keyboard<'_>,
@@ -152,7 +158,7 @@ async fn reconnect(
         if wait_offline(wait, (&mut *keyboard, &mut *ctrl_c), outbox).await {
             return false;
         }
-        match fetch_history(addr).await {
+        match fetch_history(addr, ca).await {
             Ok(history) => {
                 handler.on_history(history);
                 return true;
@@ -191,10 +197,22 @@ async fn wait_offline(
     }
 }
 
-/// Opens the WebSocket, with a deadline. Every failure here is worth retrying.
-async fn connect(url: &str) -> Result<Socket, Error> {
-    match tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(url)).await {
+/// Opens the WebSocket (TCP, TLS for wss://, then the handshake: `wss.rs`), with a
+/// deadline. Every failure here is worth retrying.
+async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result<Socket, Error> {
+    let opening = async {
+        let stream = wss::dial(addr, ca).await.map_err(WsError::Io)?;
+        tokio_tungstenite::client_async(url, stream).await
+    };
+    match tokio::time::timeout(TIMEOUT, opening).await {
         Ok(Ok((ws, _response))) => Ok(ws),
+        Ok(Err(WsError::Io(err))) if wss::explain(&err).is_some() => {
+            let why = wss::explain(&err).unwrap_or_default();
+            Err(format!("could not connect to {url}: {why}"))
+        }
+        Ok(Err(WsError::Http(response))) if wss::wanted_tls(response.body().as_deref()) => {
+            Err(format!("{url}: the server speaks TLS on this port: use wss://"))
+        }
         Ok(Err(WsError::Http(response))) => {
             Err(format!("{url} answered {}, not 101", response.status()))
         }

@@ -313,3 +313,33 @@ fn a_restart_is_noticed_even_when_the_new_server_has_as_many_messages() {
     client.wait_for("curl: first after the restart");
     client.type_line("/quit");
 }
+
+#[test]
+fn https_and_wss_with_the_servers_certificate_and_one_line_without_it() {
+    let (server, cert) = testkit::tls_server("08");
+    let cert = cert.to_str().expect("a UTF-8 path");
+    let url = format!("wss://{}/ws", server.addr);
+    let done = run(client(), &["--addr", &url, "--ca", cert], &[], "over TLS\n", TIMEOUT);
+    assert!(done.status.success(), "{}", done.stderr);
+    assert!(done.stdout.contains("guest-1: over TLS"), "{}", done.stdout);
+    assert!(done.stderr.contains(&format!("Connected to {url}")), "{}", done.stderr);
+    let untrusted = testkit::one_error_line(client(), &["--addr", &url]);
+    assert!(untrusted.contains("pass --ca FILE"), "{untrusted}");
+    let plain = testkit::one_error_line(client(), &["--addr", &format!("http://{}/", server.addr)]);
+    assert!(plain.contains("speaks TLS: use https:// or wss://"), "{plain}");
+}
+
+#[test]
+fn page_08_over_tls_shows_what_the_client_prints() {
+    use testkit::tools;
+    let (server, cert) = testkit::tls_server("08-page");
+    let dir = cert.ancestors().nth(3).expect("the server's folder").to_path_buf();
+    let block = testkit::page::block("08-ws-reconnect-client.md", "tls-client");
+    // The page's command, run in the server's folder (where its certificate is),
+    // with this lesson's binary for `cargo run -p ws_reconnect_client --`.
+    let command = tools::at(block.command(), common::HTTP_WS_ADDR, &server.addr)
+        .replace("cargo run -p ws_reconnect_client --", &client().display().to_string());
+    let (status, lines) = tools::shell_stdout(&command, &dir).wait_exit(TIMEOUT);
+    assert!(status.success(), "{lines:?}");
+    testkit::page::assert_matches(&block, &lines);
+}

@@ -1,0 +1,107 @@
+//! Dialing a server, with TLS for `wss://` (and `https://`): the same in every
+//! WebSocket client lesson (04, 06 and 08), word for word. Lesson 07's page explains
+//! TLS; here it is one step between the TCP connection and the WebSocket handshake,
+//! which then runs inside the encrypted tunnel unchanged.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{self, CertificateError, ClientConfig, RootCertStore};
+
+/// A connection, plain or TLS: the WebSocket handshake does not mind which.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+pub(crate) type Stream = Box<dyn Io>;
+
+/// Opens a TCP connection to `addr` and, if it asks for TLS, a TLS session on it.
+/// The server's certificate must be signed by an authority browsers trust (the
+/// webpki-roots list) or be the one in `ca` (a self-signed server's, such as the
+/// file lesson 07 prints with `--tls`).
+pub(crate) async fn dial(addr: &common::Address, ca: Option<&Path>) -> io::Result<Stream> {
+    let stream = TcpStream::connect(addr.socket).await?;
+    let _ = stream.set_nodelay(true);
+    if !addr.tls {
+        return Ok(Box::new(stream));
+    }
+    let connector = TlsConnector::from(Arc::new(config(ca)?));
+    // The name the certificate must be for: here always an IP address, since these
+    // lessons dial no host names.
+    let name = ServerName::IpAddress(addr.socket.ip().into());
+    match connector.connect(name, stream).await {
+        Ok(tls) => Ok(Box::new(tls)),
+        // A server that does not speak TLS reads our ClientHello as garbage and hangs
+        // up: say so, rather than "connection reset".
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Err(io::Error::new(io::ErrorKind::UnexpectedEof, err))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+fn config(ca: Option<&Path>) -> io::Result<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(ca) = ca {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(ca)
+            .and_then(Iterator::collect)
+            .map_err(|e| io::Error::other(format!("cannot read --ca {}: {e}", ca.display())))?;
+        for cert in certs {
+            roots.add(cert).map_err(|e| io::Error::other(format!("--ca {}: {e}", ca.display())))?;
+        }
+    }
+    // ring does the cryptography: it builds with a C compiler alone.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// What to tell a student about a failed TLS connection, in one line, if `err` is
+/// one: the certificate, or a server that does not speak TLS.
+pub(crate) fn explain(err: &io::Error) -> Option<String> {
+    if err.kind() == io::ErrorKind::UnexpectedEof {
+        return Some(
+            "the server hung up during the TLS handshake: does it speak TLS? Use ws:// (or \
+             start lesson 07 with --tls)"
+                .to_string(),
+        );
+    }
+    let tls = err.get_ref()?.downcast_ref::<rustls::Error>()?;
+    Some(match tls {
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            "the server's certificate is not signed by anyone this client trusts: pass \
+             --ca FILE with the server's certificate (lesson 07 prints its path)"
+                .to_string()
+        }
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => "the server's certificate is not for this address".to_string(),
+        rustls::Error::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        ) => "the server's certificate has expired".to_string(),
+        rustls::Error::InvalidMessage(_) => {
+            "the server does not speak TLS on this port: use ws:// (or start lesson 07 with --tls)"
+                .to_string()
+        }
+        other => format!("TLS failed: {other}"),
+    })
+}
+
+/// Whether an HTTP answer says that the server wanted TLS (lesson 07 with `--tls`
+/// answers a plain request so): the client should have used `wss://`.
+pub(crate) fn wanted_tls(body: Option<&[u8]>) -> bool {
+    body.is_some_and(|body| String::from_utf8_lossy(body).contains("This port speaks TLS"))
+}

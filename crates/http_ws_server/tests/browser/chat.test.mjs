@@ -11,7 +11,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { X509Certificate, createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 
@@ -21,8 +23,9 @@ const SHOTS = process.env.SCREENSHOT_DIR ?? path.resolve("../../../../target/bro
 const WAIT = 15_000; // ms: the deadline for anything we wait for
 
 // A program whose output lines we can wait for.
-function start(name, args, { stdin = "ignore" } = {}) {
+function start(name, args, { stdin = "ignore", cwd = undefined } = {}) {
   const child = spawn(path.join(BIN, name), args, {
+    cwd,
     stdio: [stdin, "pipe", "pipe"],
     env: { ...process.env, RUST_LOG: "info", LESSON_ADDR: "" },
   });
@@ -217,5 +220,43 @@ test("pages 01 and 02 in the browser, and the console lines of pages 03 and 05",
   } finally {
     await browser.close();
     for (const program of [web, echo, chat]) await stop(program);
+  }
+});
+
+// Lesson 07 with --tls: the page over https://, its chat over wss://. Chromium is told
+// to trust the server's own key (--ignore-certificate-errors-spki-list, the hash of
+// the key in the certificate the server wrote), as a test profile may; nothing else
+// about the certificate is skipped.
+test("the chat page over https:// and wss:// with the server's own certificate", async () => {
+  // In a folder of its own, where it writes its certificate, as in the workspace.
+  const dir = mkdtempSync(path.join(os.tmpdir(), "lesson07-tls-"));
+  const server = start("http_ws_server", ["--tls", "--addr", "127.0.0.1:0"], { cwd: dir });
+  const listening = await server.waitFor("Listening on https://");
+  const addr = listening.split("https://")[1];
+  const pem = readFileSync(path.join(dir, "target/tls/http_ws_server.pem"), "utf8");
+  const spki = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+  const pin = createHash("sha256").update(spki).digest("base64");
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [...BROWSER_ARGS, `--ignore-certificate-errors-spki-list=${pin}`],
+  });
+  try {
+    const pages = [];
+    for (let i = 0; i < 2; i++) {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT);
+      await page.goto(`https://${addr}/`);
+      await page.locator("#state", { hasText: "open" }).waitFor();
+      pages.push(page);
+    }
+    await say(pages[0], "hello over wss");
+    await pages[1].locator("#messages li", { hasText: "guest-1: hello over wss" }).waitFor();
+    await server.waitFor("TLS: TLSv1_3");
+    await server.waitFor("GET /ws -> 101 Switching Protocols");
+    mkdirSync(SHOTS, { recursive: true });
+    await pages[1].screenshot({ path: path.join(SHOTS, "chat-page-tls.png") });
+  } finally {
+    await browser.close();
+    await stop(server);
   }
 });

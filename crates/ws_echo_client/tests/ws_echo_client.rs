@@ -176,3 +176,41 @@ fn wss_with_the_servers_certificate_and_one_line_for_each_mistake() {
     let tls_to_plain = error_line(&["--addr", &format!("wss://{}/", plain.addr)]);
     assert!(tls_to_plain.contains("does not speak TLS"), "{tls_to_plain}");
 }
+
+/// Lesson 07 started with `--tls-cert` and `--tls-key`: a certificate made here for
+/// `names`, valid until `not_after`, signed by itself. Returns the server and the
+/// certificate's path, for `--ca`.
+fn tls_server_with(names: &[&str], not_after: (i32, u8, u8)) -> (Server, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "lessons-04-cert-{}-{}",
+        names.join("-"),
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
+    let mut params = rcgen::CertificateParams::new(names).expect("names for a certificate");
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+    let cert = params.self_signed(&key).expect("a certificate");
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).expect("write the certificate");
+    std::fs::write(&key_file, key.serialize_pem()).expect("write the key");
+    let (cert_arg, key_arg) = (cert_file.display().to_string(), key_file.display().to_string());
+    let args = ["--tls-cert", &cert_arg, "--tls-key", &key_arg, "--addr", "127.0.0.1:0"];
+    (Server::start_with(&bin_path("http_ws_server"), &args, &[]), cert_file)
+}
+
+#[test]
+fn a_certificate_for_another_name_or_out_of_date_gets_one_line() {
+    // A real deployment's files (--tls-cert, --tls-key): a certificate for a name
+    // that is not the address we dial, then one that expired.
+    let (wrong_name, cert) = tls_server_with(&["example.com"], (2999, 1, 1));
+    let url = format!("wss://{}/ws", wrong_name.addr);
+    let line = error_line(&["--addr", &url, "--ca", &cert.display().to_string()]);
+    assert!(line.contains("the server's certificate is not for this address"), "{line}");
+    let (expired, cert) = tls_server_with(&["127.0.0.1"], (2021, 1, 1));
+    let url = format!("wss://{}/ws", expired.addr);
+    let line = error_line(&["--addr", &url, "--ca", &cert.display().to_string()]);
+    assert!(line.contains("the server's certificate has expired"), "{line}");
+}

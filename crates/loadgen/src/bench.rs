@@ -234,6 +234,9 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<Vec<Row>> {
     if wants("http") {
         bench.http().await?;
     }
+    if wants("tls") {
+        bench.tls()?;
+    }
     if wants("echo") {
         bench.ws_echo().await?;
     }
@@ -316,6 +319,47 @@ impl Bench {
                     baseline,
                     with_goal,
                 );
+                baseline.get_or_insert(medians);
+            }
+        }
+        Ok(())
+    }
+
+    /// What TLS costs: lesson 07's `GET /api/online` over http:// and over https://
+    /// (`--tls`), with a new connection per request (a TCP and a TLS handshake each
+    /// time) and kept alive (the handshakes once). wrk, pinned, as for HTTP.
+    fn tls(&mut self) -> anyhow::Result<()> {
+        if !crate::wrk::available() {
+            eprintln!("note: no wrk (apt-get install wrk): the TLS rows are left out");
+            return Ok(());
+        }
+        let plain = self.lesson("http_ws_server", "warn");
+        let tls = Spec {
+            label: "http_ws_server --tls".to_string(),
+            args: vec!["--tls".to_string()],
+            ..plain.clone()
+        };
+        for (scenario, connections, new_connection) in [
+            ("new connection per request, 16", 16, true),
+            ("keep-alive, 16 connections", 16, false),
+        ] {
+            let mut baseline = None;
+            for (spec, scheme) in [(&plain, "http"), (&tls, "https")] {
+                self.progress(&format!("TLS cost, {scenario}: {}", spec.label));
+                let mut runs = Vec::new();
+                for _ in 0..self.repeats {
+                    let server = spec.start_pinned();
+                    let url = format!("{scheme}://{}/api/online", server.addr);
+                    runs.push(crate::wrk::run_url(
+                        &url,
+                        connections,
+                        self.seconds(3),
+                        new_connection,
+                    )?);
+                }
+                let at = Place::new("TLS cost", &format!("{scenario} (wrk, pinned)"), &spec.label);
+                let medians =
+                    self.throughput_rows(&at, "requests/s", "req/s", &runs, baseline, false);
                 baseline.get_or_insert(medians);
             }
         }

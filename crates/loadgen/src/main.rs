@@ -46,7 +46,7 @@ enum Commands {
         /// Where to write the markdown and JSON results.
         #[arg(long, default_value = "target/bench")]
         out: PathBuf,
-        /// Only these groups (repeat it): http, echo, fanout, flood, idle, storm, build.
+        /// Only these groups (repeat it): http, tls, echo, fanout, flood, idle, storm, build.
         #[arg(long, value_name = "GROUP")]
         only: Vec<String>,
     },

@@ -32,6 +32,16 @@ pub(crate) fn run(
     duration: Duration,
     new_connection: bool,
 ) -> anyhow::Result<Throughput> {
+    run_url(&format!("http://{addr}{target}"), connections, duration, new_connection)
+}
+
+/// [`run`] for a whole URL, `https://` included (wrk does not check certificates).
+pub(crate) fn run_url(
+    url: &str,
+    connections: usize,
+    duration: Duration,
+    new_connection: bool,
+) -> anyhow::Result<Throughput> {
     let mut wrk = Command::new("taskset");
     wrk.args(["-c", LOAD_CPU, "wrk", "-t1", "--latency"])
         .arg(format!("-c{connections}"))
@@ -39,7 +49,7 @@ pub(crate) fn run(
     if new_connection {
         wrk.args(["-H", "Connection: close"]);
     }
-    let output = wrk.arg(format!("http://{addr}{target}")).output().context("run wrk")?;
+    let output = wrk.arg(url).output().context("run wrk")?;
     let report = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         anyhow::bail!("wrk failed: {report}{}", String::from_utf8_lossy(&output.stderr));

@@ -214,3 +214,39 @@ fn a_certificate_for_another_name_or_out_of_date_gets_one_line() {
     let line = error_line(&["--addr", &url, "--ca", &cert.display().to_string()]);
     assert!(line.contains("the server's certificate has expired"), "{line}");
 }
+
+#[test]
+fn over_wss_the_wire_carries_only_tls_records() {
+    // Through a recording relay, as page 03 shows a ws:// exchange: over wss:// the
+    // client's bytes are a TLS handshake record (0x16, the ClientHello), then only
+    // application-data records (0x17), and neither the HTTP upgrade nor the message
+    // can be read in them.
+    let (server, cert) = testkit::tls_server("04-wire");
+    let (relay, record) = testkit::relay::recording(&server.addr);
+    let url = format!("wss://{relay}/ws");
+    let cert = cert.display().to_string();
+    let done = run(client(), &["--addr", &url, "--ca", &cert, "Hello Server!"], &[], "", TIMEOUT);
+    assert!(done.status.success(), "{}", done.stderr);
+    let sent = record.lock().expect("the record").0.clone();
+    assert!(!sent.is_empty(), "the relay saw the client's bytes");
+    let mut types = Vec::new();
+    let mut rest = sent.as_slice();
+    // A TLS record: a type byte, two version bytes, a two-byte length, the payload.
+    while let [kind, _, _, high, low, tail @ ..] = rest {
+        types.push(*kind);
+        let length = usize::from(*high) << 8 | usize::from(*low);
+        rest = tail.get(length..).unwrap_or_default();
+    }
+    assert_eq!(types.first(), Some(&0x16), "a ClientHello first: {types:02x?}");
+    assert!(types.contains(&0x17), "application data after: {types:02x?}");
+    assert!(types.iter().all(|t| [0x14, 0x15, 0x16, 0x17].contains(t)), "{types:02x?}");
+    // On ws://, these are there to read (page 03 shows them); over wss://, not.
+    let (sent, received) = record.lock().expect("the record").clone();
+    let (sent, received) = (String::from_utf8_lossy(&sent), String::from_utf8_lossy(&received));
+    for readable in ["GET /ws", "Upgrade", "Sec-WebSocket-Key"] {
+        assert!(!sent.contains(readable), "{readable:?} is readable on the wire");
+    }
+    for readable in ["101 Switching Protocols", r#""type":"welcome""#] {
+        assert!(!received.contains(readable), "{readable:?} is readable on the wire");
+    }
+}

@@ -396,52 +396,10 @@ fn first_frame(bytes: &[u8]) -> Vec<u8> {
 #[test]
 #[allow(clippy::too_many_lines, reason = "it follows the page's steps, top to bottom")]
 fn page_03_shows_real_frames() {
-    use std::io::Read;
-    use std::net::{TcpListener, TcpStream};
-    use std::sync::{Arc, Mutex};
-    use std::thread;
-
     // A recording relay between lesson 04's client and this server: it passes every
     // byte on, and keeps a copy of each direction.
     let server = server();
-    let relay = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let relay_addr = relay.local_addr().expect("an address").to_string();
-    let upstream = server.addr.clone();
-    let record = Arc::new(Mutex::new((Vec::new(), Vec::new())));
-    let copy = Arc::clone(&record);
-    thread::spawn(move || {
-        let (client, _) = relay.accept().expect("the client");
-        let server = TcpStream::connect(&upstream).expect("the server");
-        let pass = |mut from: TcpStream,
-                    mut to: TcpStream,
-                    keep: Arc<Mutex<(Vec<u8>, Vec<u8>)>>,
-                    up: bool| {
-            thread::spawn(move || {
-                let mut chunk = [0u8; 4096];
-                while let Ok(n @ 1..) = from.read(&mut chunk) {
-                    let mut kept = keep.lock().expect("the record");
-                    if up {
-                        kept.0.extend_from_slice(&chunk[..n]);
-                    } else {
-                        kept.1.extend_from_slice(&chunk[..n]);
-                    }
-                    drop(kept);
-                    if to.write_all(&chunk[..n]).is_err() {
-                        break;
-                    }
-                }
-                let _ = to.shutdown(std::net::Shutdown::Write);
-            })
-        };
-        let up = pass(
-            client.try_clone().expect("clone"),
-            server.try_clone().expect("clone"),
-            Arc::clone(&copy),
-            true,
-        );
-        let down = pass(server, client, copy, false);
-        let _ = (up.join(), down.join());
-    });
+    let (relay_addr, record) = testkit::relay::recording(&server.addr);
     let finished =
         testkit::run(&bin_path("ws_echo_client"), &["--addr", &relay_addr], &[], "", TIMEOUT);
     assert!(finished.status.success(), "{finished:?}");

@@ -1,0 +1,51 @@
+//! A recording relay: it passes every byte between a client and a server on, and
+//! keeps a copy of each direction, so that a test can show what travels on the wire.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+/// What went each way: `.0` from the client, `.1` from the server.
+pub type Record = Arc<Mutex<(Vec<u8>, Vec<u8>)>>;
+
+/// Listens on a free port of 127.0.0.1 for one client and relays it to `upstream`.
+/// Returns the relay's address (give it to the client) and the record.
+pub fn recording(upstream: &str) -> (String, Record) {
+    let relay = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = relay.local_addr().expect("an address").to_string();
+    let upstream = upstream.to_string();
+    let record: Record = Arc::default();
+    let copy = Arc::clone(&record);
+    thread::spawn(move || {
+        let (client, _) = relay.accept().expect("the client");
+        let server = TcpStream::connect(&upstream).expect("the server");
+        let up = pass(client.try_clone().expect("clone"), server.try_clone().expect("clone"), {
+            let copy = Arc::clone(&copy);
+            move |bytes| copy.lock().expect("the record").0.extend_from_slice(bytes)
+        });
+        let down = pass(server, client, move |bytes| {
+            copy.lock().expect("the record").1.extend_from_slice(bytes);
+        });
+        let _ = (up.join(), down.join());
+    });
+    (addr, record)
+}
+
+/// Copies `from` to `to`, showing each chunk to `keep`, until `from` ends.
+fn pass(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    keep: impl Fn(&[u8]) + Send + 'static,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = from.read(&mut chunk) {
+            keep(&chunk[..n]);
+            if to.write_all(&chunk[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    })
+}

@@ -352,6 +352,24 @@ fn a_slow_reader_gets_every_line_and_a_non_reader_is_put_out() {
     next(&mut talker);
     next(&mut slow);
 
+    // The server's memory, sampled while the flood lasts: it must stay bounded,
+    // whatever the stuck client does not read.
+    let pid = server.program.pid();
+    let before = testkit::rss_kib(pid);
+    let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampling = std::thread::spawn({
+        let flooding = std::sync::Arc::clone(&flooding);
+        move || {
+            let mut peak = 0;
+            while flooding.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(testkit::rss_kib(pid));
+                // A sampling interval, not a wait for anything.
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            peak
+        }
+    });
+
     // 8,000 chat lines of 1,900 characters: about 15 MB to each client, more than
     // the stuck client's socket buffers and queue hold, so the room puts it out.
     let count = 8000;
@@ -387,6 +405,13 @@ fn a_slow_reader_gets_every_line_and_a_non_reader_is_put_out() {
     assert_eq!(echoes.join().expect("the talker's reader"), count);
     let ids = slow.join().expect("the slow reader");
     assert!(ids == (1..=count).collect::<Vec<_>>(), "the slow reader lost or reordered lines");
+    flooding.store(false, std::sync::atomic::Ordering::Relaxed);
+    let grew = sampling.join().expect("the sampler").saturating_sub(before);
+    // At most 256 queued lines and a batch of 256 in the write buffer, for each of the
+    // three clients, of 2 KB each: 3 MB, and room for the allocator. Keeping the 15 MB
+    // the stuck client never read would break this.
+    println!("the server grew by {grew} KiB at most during the flood");
+    assert!(grew < 8 * 1024, "the server grew by {grew} KiB during the flood");
     server.program.wait_for("conn #3 put out of the room");
     server.program.wait_for(r#"conn #3 closed by us: 1008 "too slow: you stopped reading""#);
 }

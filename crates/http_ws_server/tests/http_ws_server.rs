@@ -342,6 +342,26 @@ fn a_big_room_does_not_announce_every_join() {
     drop(many);
 }
 
+/// Samples a process's memory until the returned flag is cleared; the thread then
+/// returns the peak, in KiB.
+fn sample_peak_rss(
+    pid: u32,
+) -> (std::sync::Arc<std::sync::atomic::AtomicBool>, std::thread::JoinHandle<u64>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let running = std::sync::Arc::new(AtomicBool::new(true));
+    let flag = std::sync::Arc::clone(&running);
+    let sampler = std::thread::spawn(move || {
+        let mut peak = 0;
+        while flag.load(Ordering::Relaxed) {
+            peak = peak.max(testkit::rss_kib(pid));
+            // A sampling interval, not a wait for anything.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        peak
+    });
+    (running, sampler)
+}
+
 #[test]
 fn a_slow_reader_gets_every_line_and_a_non_reader_is_put_out() {
     let mut server = server();
@@ -354,21 +374,8 @@ fn a_slow_reader_gets_every_line_and_a_non_reader_is_put_out() {
 
     // The server's memory, sampled while the flood lasts: it must stay bounded,
     // whatever the stuck client does not read.
-    let pid = server.program.pid();
-    let before = testkit::rss_kib(pid);
-    let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let sampling = std::thread::spawn({
-        let flooding = std::sync::Arc::clone(&flooding);
-        move || {
-            let mut peak = 0;
-            while flooding.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(testkit::rss_kib(pid));
-                // A sampling interval, not a wait for anything.
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            peak
-        }
-    });
+    let before = testkit::rss_kib(server.program.pid());
+    let (flooding, sampling) = sample_peak_rss(server.program.pid());
 
     // 8,000 chat lines of 1,900 characters: about 15 MB to each client, more than
     // the stuck client's socket buffers and queue hold, so the room puts it out.

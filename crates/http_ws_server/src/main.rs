@@ -182,7 +182,12 @@ fn serve(
     let mut stop = shared.shutdown.subscribe();
     tokio::spawn(async move {
         // With --tls, the TLS handshake comes first (`tls.rs`); then the same HTTP.
-        let Some(io) = tls::start(shared.tls.as_ref(), stream, conn).await else { return };
+        // Ctrl-C meanwhile ends a connection that has not started yet.
+        let started = tokio::select! {
+            io = tls::start(shared.tls.as_ref(), stream, conn) => io,
+            () = websocket::shutting_down(&mut stop) => None,
+        };
+        let Some(io) = started else { return };
         // `with_upgrades` lets hyper hand the connection over after a 101. hyper's
         // `GracefulShutdown` does not take such connections, so each task watches our
         // own shutdown channel instead.

@@ -15,7 +15,7 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::server::TlsStream;
-use tracing::info;
+use tracing::{debug, info};
 
 /// A client that has not finished its TLS handshake by then is dropped, as a slow
 /// HTTP head is: a half-sent ClientHello must not hold a connection for ever.
@@ -220,11 +220,19 @@ pub(crate) async fn start(tls: Option<&Tls>, stream: TcpStream, conn: u64) -> Op
     if let Some(tls) = tls {
         return Some(Box::new(tls.accept(stream, conn).await?));
     }
-    if first_byte(&stream).await == Some(TLS_HANDSHAKE_RECORD) {
-        info!(
-            "conn #{conn} sent a TLS handshake to a plain port: dropped (use http:// and ws://, or start the server with --tls)"
-        );
-        return None;
+    match first_byte(&stream).await {
+        Some(TLS_HANDSHAKE_RECORD) => {
+            info!(
+                "conn #{conn} sent a TLS handshake to a plain port: dropped (use http:// and ws://, or start the server with --tls)"
+            );
+            None
+        }
+        Some(_) => Some(Box::new(stream)),
+        // Nothing within the time a request head has (or a hang-up): as hyper's
+        // header read timeout would, we let the connection go.
+        None => {
+            debug!("conn #{conn} sent nothing within {TIMEOUT_S} s: dropped");
+            None
+        }
     }
-    Some(Box::new(stream))
 }

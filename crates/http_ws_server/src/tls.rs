@@ -20,6 +20,7 @@ use tracing::{debug, info};
 /// A client that has not finished its TLS handshake by then is dropped, as a slow
 /// HTTP head is: a half-sent ClientHello must not hold a connection for ever.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(TIMEOUT_S);
+/// The same, in seconds, for the log.
 const TIMEOUT_S: u64 = 5;
 /// What a plain HTTP request on the TLS port is told.
 const PLAIN_ANSWER: &str = "This port speaks TLS: use https:// or wss://, not http:// or ws://\n";
@@ -113,7 +114,7 @@ type Made = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>, PathBuf);
 
 /// A certificate for `localhost`, `127.0.0.1` and `::1`, signed by itself (no
 /// authority vouches for it: clients must be told to trust it), written to
-/// `CERT_DIR` so that they can be.
+/// `CERT_FILE` so that they can be.
 fn self_signed() -> Result<Made, String> {
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     let made = rcgen::generate_simple_self_signed(names)
@@ -144,11 +145,11 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
 }
 
 impl Tls {
-    /// The TLS handshake on a new connection, with a deadline. A client that speaks
-    /// plain HTTP here gets one log line and is dropped: it would not understand a
-    /// TLS alert, and it sent no name to answer.
+    /// The TLS handshake on a new connection, all of it within HANDSHAKE_TIMEOUT. A
+    /// client that speaks plain HTTP here gets a plain-HTTP 400 that says so.
     async fn accept(&self, mut stream: TcpStream, conn: u64) -> Option<TlsStream<TcpStream>> {
-        match first_byte(&stream).await {
+        let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+        match first_byte(&stream, deadline).await {
             Some(TLS_HANDSHAKE_RECORD) => {}
             Some(_) => {
                 // Plain HTTP: answer it in plain HTTP, so that curl or a WebSocket
@@ -166,11 +167,11 @@ impl Tls {
                 return None;
             }
             None => {
-                info!("conn #{conn} sent no TLS handshake within {} s: dropped", TIMEOUT_S);
+                info!("conn #{conn} sent no TLS handshake within {TIMEOUT_S} s: dropped");
                 return None;
             }
         }
-        let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await;
+        let accepted = tokio::time::timeout_at(deadline, self.acceptor.accept(stream)).await;
         match accepted {
             Ok(Ok(tls)) => {
                 log_session(conn, tls.get_ref().1);
@@ -200,10 +201,10 @@ fn log_session(conn: u64, session: &rustls::ServerConnection) {
 }
 
 /// The first byte the client sent, without taking it (`peek`), or `None` if it
-/// hangs up or sends nothing within the handshake deadline.
-async fn first_byte(stream: &TcpStream) -> Option<u8> {
+/// hangs up or sends nothing by `deadline`.
+async fn first_byte(stream: &TcpStream, deadline: tokio::time::Instant) -> Option<u8> {
     let mut byte = [0u8; 1];
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut byte)).await {
+    match tokio::time::timeout_at(deadline, stream.peek(&mut byte)).await {
         Ok(Ok(1)) => Some(byte[0]),
         _ => None,
     }
@@ -220,7 +221,8 @@ pub(crate) async fn start(tls: Option<&Tls>, stream: TcpStream, conn: u64) -> Op
     if let Some(tls) = tls {
         return Some(Box::new(tls.accept(stream, conn).await?));
     }
-    match first_byte(&stream).await {
+    let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    match first_byte(&stream, deadline).await {
         Some(TLS_HANDSHAKE_RECORD) => {
             info!(
                 "conn #{conn} sent a TLS handshake to a plain port: dropped (use http:// and ws://, or start the server with --tls)"

@@ -219,7 +219,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 /// server), which gets one line in the log. `None`: the connection is dropped.
 pub(crate) async fn start(tls: Option<&Tls>, stream: TcpStream, conn: u64) -> Option<Box<dyn Io>> {
     if let Some(tls) = tls {
-        return Some(Box::new(tls.accept(stream, conn).await?));
+        // Boxed: the handshake's state is big and short-lived (see lesson 03's
+        // `handshake::accept`); inline, every plain connection's task would carry it.
+        return Some(Box::new(Box::pin(tls.accept(stream, conn)).await?));
     }
     let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
     match first_byte(&stream, deadline).await {

@@ -78,10 +78,12 @@ fn take_over(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) {
     // still holding one.
     let shared = Arc::clone(shared);
     let mut shutdown = shared.shutdown.subscribe();
+    // `on` takes the request itself and keeps only the promise of its connection, so
+    // the headers are freed here, rather than kept in the task for as long as the
+    // client stays.
+    let upgrade = hyper::upgrade::on(req);
     tokio::spawn(async move {
-        // `on` takes the request itself, so that its headers are freed once the
-        // connection is ours, rather than kept for as long as the client stays.
-        let upgraded = match hyper::upgrade::on(req).await {
+        let upgraded = match upgrade.await {
             Ok(upgraded) => upgraded,
             Err(err) => {
                 info!("conn #{conn} upgrade failed: {err}");

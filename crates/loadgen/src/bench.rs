@@ -621,13 +621,15 @@ impl Bench {
         let column = |f: &dyn Fn(&(crate::crowd::Flood, f64)) -> f64| -> Vec<f64> {
             runs.iter().map(f).collect()
         };
+        // A run in which the reader lost or reordered a line meets no goal: a pause,
+        // a close code or a memory figure from a lossy run proves nothing.
         let whole = runs.iter().all(|(r, _)| r.read == r.sent && r.out_of_order == 0);
-        let calm = runs.iter().all(|(r, _)| r.longest_pause_ms <= 5000.0);
-        let put_out = runs.iter().all(|(r, _)| r.stuck_close == Some(1008));
+        let calm = whole && runs.iter().all(|(r, _)| r.longest_pause_ms <= 5000.0);
+        let put_out = whole && runs.iter().all(|(r, _)| r.stuck_close == Some(1008));
         // The bound the lessons state: a client that lags holds at most its queue
         // (256 lines) and one batch in its socket's write buffer (256 more); here
         // three clients lag, with lines of 1 KiB: 1.5 MiB, and 0.5 MiB of slack.
-        let small = runs.iter().all(|(_, grew)| *grew <= 2.0);
+        let small = whole && runs.iter().all(|(_, grew)| *grew <= 2.0);
         self.push(at.metric("sent", "lines", &column(&|(r, _)| r.sent as f64)));
         self.push(
             at.metric(
@@ -639,7 +641,7 @@ impl Bench {
         );
         self.push(
             at.metric("its longest pause", "ms", &column(&|(r, _)| r.longest_pause_ms))
-                .goal(lesson.then_some(("≤ 5 s", calm))),
+                .goal(lesson.then_some(("≤ 5 s, none lost", calm))),
         );
         self.push(at.metric("the flood took", "s", &column(&|(r, _)| r.seconds)));
         self.push(
@@ -648,11 +650,11 @@ impl Bench {
                 "code",
                 &column(&|(r, _)| r.stuck_close.map_or(0.0, f64::from)),
             )
-            .goal(lesson.then_some(("1008", put_out))),
+            .goal(lesson.then_some(("1008, none lost", put_out))),
         );
         self.push(
             at.metric("server RSS growth at its peak", "MiB", &column(&|(_, grew)| *grew))
-                .goal(lesson.then_some(("≤ 2 MiB", small))),
+                .goal(lesson.then_some(("≤ 2 MiB, none lost", small))),
         );
     }
 

@@ -86,8 +86,12 @@ async fn speak(
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.changed() => return u64::from(seq),
-            // Read what comes (our own lines, joins), so the room never waits for us.
-            _ = ws.next() => continue,
+            // Read what comes (our own lines, joins), so the room never waits for us;
+            // a connection that ended has nothing more to say.
+            message = ws.next() => match message {
+                Some(Ok(_)) => continue,
+                _ => return u64::from(seq),
+            },
         }
         let token = Token { sender: 0, seq, sent_us: stats::micros(epoch.elapsed()) };
         if ws.send(Message::text(chat_text(&token.encode(), protocol))).await.is_err() {

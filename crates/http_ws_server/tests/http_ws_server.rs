@@ -660,38 +660,18 @@ fn the_handshake_checks_version_host_and_origin() {
     assert_eq!(answer(&open.addr, "GET /ws HTTP/1.1", &evil).status, 101);
 }
 
-/// A fresh folder for a `--tls` server to write its certificate in, as the student's
-/// workspace is: each test its own, so that parallel tests do not share a file.
-fn tls_folder(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("lesson07-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary folder");
-    dir
-}
-
-/// Runs the command of the block `id` of page 07 in `dir`, pointed at `actual`, and
-/// checks that it prints what the block shows.
+/// Runs the command of the block `id` of page 07 in `dir` (where the TLS server wrote
+/// its certificate), pointed at `actual`, and checks that it prints what it shows.
 fn check_block_in(dir: &Path, id: &str, actual: &str, stdout_only: bool) {
-    use testkit::tools;
-    let block = testkit::page::block("07-http-ws-server.md", id);
-    let command = tools::at(block.command(), common::HTTP_WS_ADDR, actual);
-    let mut program =
-        if stdout_only { tools::shell_stdout(&command, dir) } else { tools::shell(&command, dir) };
-    let lines: Vec<String> = program
-        .wait_exit(TIMEOUT)
-        .1
-        .iter()
-        .map(|line| tools::back(line, common::HTTP_WS_ADDR, actual))
-        .collect();
-    testkit::page::assert_matches(&block, &lines);
+    let (page, default) = ("07-http-ws-server.md", common::HTTP_WS_ADDR);
+    testkit::tools::check_block_in(page, id, default, actual, stdout_only, dir);
 }
 
 #[test]
 fn page_07_tls_serves_https_and_wss_with_its_own_certificate() {
     use testkit::tools::{self, CURL, PY_WEBSOCKETS};
-    let dir = tls_folder("tls");
-    let mut server = Server::start_in(bin(), &["--tls", "--addr", "127.0.0.1:0"], &dir);
-    assert!(dir.join("target/tls/http_ws_server.pem").exists(), "the certificate is written");
+    let testkit::TlsServer { mut server, folder: dir, cert } = testkit::tls_server("07-page");
+    assert!(cert.exists(), "the certificate is written");
     if tools::available("page 07's curl commands over TLS", &[&CURL]) {
         check_block_in(&dir, "tls-curl", &server.addr, true);
         check_block_in(&dir, "tls-untrusted", &server.addr, false);
@@ -714,8 +694,8 @@ fn page_07_tls_serves_https_and_wss_with_its_own_certificate() {
 
 #[test]
 fn tls_mistakes_get_one_line_and_the_server_carries_on() {
-    let dir = tls_folder("tls-mistakes");
-    let mut tls = Server::start_in(bin(), &["--tls", "--addr", "127.0.0.1:0"], &dir);
+    let testkit::TlsServer { server: mut tls, folder: dir, .. } =
+        testkit::tls_server("07-mistakes");
     // Plain HTTP to the TLS port: a plain 400 that says so.
     let mut plain = connect(&tls.addr);
     plain.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");

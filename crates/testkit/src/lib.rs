@@ -330,16 +330,33 @@ impl Finished {
     }
 }
 
-/// Lesson 07 with `--tls`, started in a fresh folder of its own (it writes its
-/// self-signed certificate there, as it does in the student's workspace), and the
-/// path of that certificate, for the clients' `--ca`.
-pub fn tls_server(name: &str) -> (Server, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("lessons-tls-{name}-{}", std::process::id()));
+/// A fresh, empty folder for one test (`name` tells tests apart; the process id
+/// tells runs apart), for a program that writes files where it runs.
+pub fn temp_folder(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lessons-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a temporary folder");
+    dir
+}
+
+/// Lesson 07 with `--tls`, in a folder of its own.
+pub struct TlsServer {
+    pub server: Server,
+    /// Where it runs: the page's commands, which name its certificate by a relative
+    /// path, run here.
+    pub folder: PathBuf,
+    /// The self-signed certificate it wrote, for the clients' `--ca`.
+    pub cert: PathBuf,
+}
+
+/// Starts lesson 07 with `--tls` in a fresh folder (it writes its self-signed
+/// certificate there, as it does in the student's workspace).
+pub fn tls_server(name: &str) -> TlsServer {
+    let folder = temp_folder(name);
     let server =
-        Server::start_in(&bin_path("http_ws_server"), &["--tls", "--addr", "127.0.0.1:0"], &dir);
-    (server, dir.join("target/tls/http_ws_server.pem"))
+        Server::start_in(&bin_path("http_ws_server"), &["--tls", "--addr", "127.0.0.1:0"], &folder);
+    let cert = folder.join("target/tls/http_ws_server.pem");
+    TlsServer { server, folder, cert }
 }
 
 /// Runs `bin` to the end, with `stdin` as its input, and returns what it printed.

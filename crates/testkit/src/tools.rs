@@ -142,11 +142,20 @@ pub fn shell_stdout(command: &str, dir: &Path) -> Program {
 /// `actual` instead of the lesson's `default` address, waits for it to end, and
 /// returns the lines it printed (stdout only if `stdout_only`).
 pub fn run_block(block: &Block, default: &str, actual: &str, stdout_only: bool) -> Vec<String> {
-    let command = at(block.command(), default, actual);
     // From the top of the workspace, where the pages tell students to run commands.
-    let dir = crate::workspace_root();
-    let mut program =
-        if stdout_only { shell_stdout(&command, &dir) } else { shell(&command, &dir) };
+    run_block_in(block, default, actual, stdout_only, &crate::workspace_root())
+}
+
+/// [`run_block`] in the folder `dir` (where a server wrote a file the command names).
+pub fn run_block_in(
+    block: &Block,
+    default: &str,
+    actual: &str,
+    stdout_only: bool,
+    dir: &Path,
+) -> Vec<String> {
+    let command = at(block.command(), default, actual);
+    let mut program = if stdout_only { shell_stdout(&command, dir) } else { shell(&command, dir) };
     program.wait_exit(TIMEOUT).1.iter().map(|line| back(line, default, actual)).collect()
 }
 
@@ -163,8 +172,20 @@ pub fn inline_command<'a>(page: &str, command: &'a str) -> &'a str {
 /// Runs the command of the block `id` on `page` ([`run_block`]) and checks that it
 /// prints what the block shows.
 pub fn check_block(page: &str, id: &str, default: &str, actual: &str, stdout_only: bool) {
+    check_block_in(page, id, default, actual, stdout_only, &crate::workspace_root());
+}
+
+/// [`check_block`] in the folder `dir` (see [`run_block_in`]).
+pub fn check_block_in(
+    page: &str,
+    id: &str,
+    default: &str,
+    actual: &str,
+    stdout_only: bool,
+    dir: &Path,
+) {
     let block = crate::page::block(page, id);
-    crate::page::assert_matches(&block, &run_block(&block, default, actual, stdout_only));
+    crate::page::assert_matches(&block, &run_block_in(&block, default, actual, stdout_only, dir));
 }
 
 /// A line a tool printed about the test's address, written as if about the lesson's

@@ -216,7 +216,7 @@ fn interop_through_a_python_chat_server() {
 
 #[test]
 fn wss_with_the_servers_certificate_and_one_line_without_it() {
-    let (server, cert) = testkit::tls_server("06");
+    let testkit::TlsServer { server, cert, .. } = testkit::tls_server("06");
     let cert = cert.to_str().expect("a UTF-8 path");
     let url = format!("wss://{}/ws", server.addr);
     let input = "{\"type\": \"chat\", \"text\": \"over TLS\"}\n";

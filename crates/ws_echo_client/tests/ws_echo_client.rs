@@ -155,7 +155,7 @@ fn interop_against_a_python_echo_server() {
 
 #[test]
 fn wss_with_the_servers_certificate_and_one_line_for_each_mistake() {
-    let (server, cert) = testkit::tls_server("04");
+    let testkit::TlsServer { server, cert, .. } = testkit::tls_server("04");
     let cert = cert.to_str().expect("a UTF-8 path");
     let url = format!("wss://{}/ws", server.addr);
     let done = run(client(), &["--addr", &url, "--ca", cert, "hi"], &[], "", TIMEOUT);
@@ -181,12 +181,7 @@ fn wss_with_the_servers_certificate_and_one_line_for_each_mistake() {
 /// `names`, valid until `not_after`, signed by itself. Returns the server and the
 /// certificate's path, for `--ca`.
 fn tls_server_with(names: &[&str], not_after: (i32, u8, u8)) -> (Server, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "lessons-04-cert-{}-{}",
-        names.join("-"),
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let dir = testkit::temp_folder(&format!("04-cert-{}", names.join("-")));
     let key = rcgen::KeyPair::generate().expect("a key");
     let names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
     let mut params = rcgen::CertificateParams::new(names).expect("names for a certificate");
@@ -221,7 +216,7 @@ fn over_wss_the_wire_carries_only_tls_records() {
     // client's bytes are a TLS handshake record (0x16, the ClientHello), then only
     // application-data records (0x17), and neither the HTTP upgrade nor the message
     // can be read in them.
-    let (server, cert) = testkit::tls_server("04-wire");
+    let testkit::TlsServer { server, cert, .. } = testkit::tls_server("04-wire");
     let (relay, record) = testkit::relay::recording(&server.addr);
     let url = format!("wss://{relay}/ws");
     let cert = cert.display().to_string();

@@ -316,7 +316,7 @@ fn a_restart_is_noticed_even_when_the_new_server_has_as_many_messages() {
 
 #[test]
 fn https_and_wss_with_the_servers_certificate_and_one_line_without_it() {
-    let (server, cert) = testkit::tls_server("08");
+    let testkit::TlsServer { server, cert, .. } = testkit::tls_server("08");
     let cert = cert.to_str().expect("a UTF-8 path");
     let url = format!("wss://{}/ws", server.addr);
     let done = run(client(), &["--addr", &url, "--ca", cert], &[], "over TLS\n", TIMEOUT);
@@ -332,8 +332,7 @@ fn https_and_wss_with_the_servers_certificate_and_one_line_without_it() {
 #[test]
 fn page_08_over_tls_shows_what_the_client_prints() {
     use testkit::tools;
-    let (server, cert) = testkit::tls_server("08-page");
-    let dir = cert.ancestors().nth(3).expect("the server's folder").to_path_buf();
+    let testkit::TlsServer { server, folder: dir, .. } = testkit::tls_server("08-page");
     let block = testkit::page::block("08-ws-reconnect-client.md", "tls-client");
     // The page's command, run in the server's folder (where its certificate is),
     // with this lesson's binary for `cargo run -p ws_reconnect_client --`.

@@ -16,6 +16,12 @@ pub const WS_ECHO_ADDR: &str = "127.0.0.1:5001";
 pub const WS_CHAT_ADDR: &str = "127.0.0.1:5002";
 /// Lessons 07 and 08: HTTP and WebSocket on one port, and the reconnecting client.
 pub const HTTP_WS_ADDR: &str = "127.0.0.1:5003";
+/// Lesson 09: one instance of the chat shared through Redis (a second takes `--addr`).
+pub const CLUSTER_ADDR: &str = "127.0.0.1:5004";
+/// Lesson 09: where Redis listens, as `redis-server --port 6379` starts it.
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Lesson 09 takes `--redis URL`, or the same through this variable.
+pub const REDIS_ENV: &str = "LESSON_REDIS";
 
 /// Every binary takes `--addr ADDRESS`, or the same through this variable. For a
 /// server it is where to listen (port 0 lets the system pick a free port: the

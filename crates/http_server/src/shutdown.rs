@@ -1,4 +1,4 @@
-//! Ctrl-C and SIGTERM: the same in every server lesson (01, 03, 05 and 07), word for
+//! Ctrl-C and SIGTERM: the same in every server lesson (01, 03, 05, 07, 09), word for
 //! word. Lesson 01's page explains it.
 
 /// Starts listening for Ctrl-C and SIGTERM (what `kill` and service managers send)

@@ -1,4 +1,4 @@
-//! TLS for lesson 07 (`--tls`): what turns `http://` and `ws://` into `https://` and
+//! TLS for lessons 07 and 09 (`--tls`): what turns `http://` and `ws://` into `https://` and
 //! `wss://`. The TLS handshake happens first, on the bare TCP connection; then the
 //! same HTTP requests, and the same WebSocket upgrade, travel inside the encrypted
 //! tunnel. Nothing else in the server changes.
@@ -28,7 +28,7 @@ const PLAIN_ANSWER: &str = "This port speaks TLS: use https:// or wss://, not ht
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// Where `--tls` writes the certificate it makes, for clients to trust (relative to
 /// the folder the server runs in: the workspace, with `cargo run`).
-const CERT_FILE: &str = "target/tls/http_ws_server.pem";
+const CERT_FILE: &str = concat!("target/tls/", env!("CARGO_PKG_NAME"), ".pem");
 
 /// The command-line options for TLS.
 #[derive(clap::Args)]

@@ -1,5 +1,5 @@
 //! Claiming a port and taking connections from it: the same in every server lesson
-//! (01, 03, 05 and 07), word for word. Lesson 01's page explains it.
+//! (01, 03, 05, 07, 09), word for word. Lesson 01's page explains it.
 
 use std::net::SocketAddr;
 use std::time::Duration;

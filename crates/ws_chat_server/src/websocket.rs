@@ -1,4 +1,4 @@
-//! The WebSocket plumbing every WebSocket server lesson shares (03, 05 and 07), word
+//! The WebSocket plumbing every WebSocket server lesson shares (03, 05, 07, 09), word
 //! for word: the limits, what a client's frame means, sending with a deadline, and
 //! closing with a code. Lesson 03's page explains it.
 

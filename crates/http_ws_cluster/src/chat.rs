@@ -1,0 +1,212 @@
+//! The chat itself: each connection in the room, passing lines both ways, as in
+//! lesson 05, with JSON messages and a heartbeat.
+
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
+use tracing::{debug, info};
+
+use crate::Shared;
+use crate::room::{ClientMessage, Line, Membership, QUEUE_LENGTH, Room, ServerMessage};
+use crate::websocket::{self, Ended, Heard, SEND_TIMEOUT};
+
+pub(crate) type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Why a client that stopped reading is closed, with 1008 ("policy violation": the
+/// client broke the server's rules).
+const PUT_OUT: &str = "too slow: you stopped reading";
+/// Why a client that stopped answering the heartbeat's Pings is closed, with 1008.
+const NO_ANSWER: &str = "no answer to pings";
+
+/// Puts the connection in the room, passes lines both ways until it ends, and takes
+/// it out of the room again.
+pub(crate) async fn chat(
+    ws: &mut Socket,
+    conn: u64,
+    shutdown: &mut watch::Receiver<bool>,
+    shared: &Shared,
+) -> Ended {
+    let room = &shared.room;
+    // Joining and leaving may wait for slow readers: boxed, like `said` in `talk`.
+    let member = Box::pin(room.join(conn)).await;
+    info!("conn #{conn} joined as {}", member.name);
+    // However `talk` ends (a Close, a vanished client, a bad frame, a missed
+    // heartbeat, Ctrl-C), we get here and the room hears of it.
+    let ended = talk(ws, conn, shutdown, shared, member).await;
+    Box::pin(room.leave(conn)).await;
+    ended
+}
+
+/// Sends what the client says to the room, and what the room says to the client,
+/// whichever comes first, and pings the client to check it is still there.
+async fn talk(
+    ws: &mut Socket,
+    conn: u64,
+    shutdown: &mut watch::Receiver<bool>,
+    shared: &Shared,
+    Membership { mut name, online, mut lines, mut put_out }: Membership,
+) -> Ended {
+    let welcome = ServerMessage::Welcome { name: &name, online }.to_json();
+    if let Err(ended) = websocket::send(ws, Message::text(welcome)).await {
+        return ended;
+    }
+    // The heartbeat: a Ping every interval. Any frame from the client (a Pong, a
+    // message) shows it is alive; after two intervals of silence it is gone, even
+    // if TCP has not noticed (a laptop lid closed, a network cable pulled).
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + shared.heartbeat, shared.heartbeat);
+    let mut last_heard = Instant::now();
+    let mut client_close = None;
+    loop {
+        let sent = tokio::select! {
+            // Ctrl-C first, then the heartbeat, the room's lines, the client's next
+            // message: the same order as lesson 05, with the heartbeat added.
+            biased;
+            () = websocket::shutting_down(shutdown) => {
+                return websocket::close(ws, CloseCode::Away, "server shutting down").await;
+            }
+            Ok(()) = &mut put_out => return put_out_of_the_room(ws).await,
+            _ = heartbeat.tick() => match pulse(conn, last_heard, shared.heartbeat) {
+                Some(ping) => websocket::send(ws, ping).await,
+                None => return websocket::close(ws, CloseCode::Policy, NO_ANSWER).await,
+            },
+            // Once the client has said Close, we only wait for the stream to end.
+            Some(line) = lines.recv(), if client_close.is_none() => {
+                pass_on(ws, line, &mut lines, &mut put_out).await
+            }
+            message = ws.next() => {
+                last_heard = Instant::now();
+                match websocket::hear(message, conn, &mut client_close) {
+                    Heard::Text(text) => {
+                        // Boxed: saying a line can wait for a slow reader (see
+                        // `Room::say`), and what it waits with is big; on the heap,
+                        // it costs memory only while this client speaks.
+                        let saying = Box::pin(said(&text, conn, &shared.room, &mut name));
+                        answer(ws, saying, &mut lines, &mut put_out).await
+                    }
+                    Heard::Binary(bytes) => {
+                        debug!("conn #{conn} binary: {} bytes, not passed on", bytes.len());
+                        let reply = error("this chat takes JSON text messages only");
+                        websocket::send(ws, reply).await
+                    }
+                    Heard::Nothing => continue,
+                    Heard::Bad(code, why) => return websocket::close(ws, code, why).await,
+                    Heard::End(ended) => return ended,
+                }
+            }
+        };
+        if let Err(ended) = sent {
+            return ended;
+        }
+    }
+}
+
+/// Closes the connection of a client that the room put out for not reading. It will
+/// most likely not read our Close either: `websocket::close` gives up after a moment.
+async fn put_out_of_the_room(ws: &mut Socket) -> Ended {
+    websocket::close(ws, CloseCode::Policy, PUT_OUT).await
+}
+
+/// The heartbeat's tick: a Ping to send, or nothing when the client has not been
+/// heard from for two intervals.
+fn pulse(conn: u64, last_heard: Instant, interval: Duration) -> Option<Message> {
+    if last_heard.elapsed() > 2 * interval {
+        info!("conn #{conn} did not answer pings for {} s", last_heard.elapsed().as_secs());
+        return None;
+    }
+    Some(Message::Ping(Bytes::new()))
+}
+
+/// What the client said, as JSON: a chat message goes to the room, a rename renames
+/// it. Returns the answer for this client, if it gets one: bad JSON or an unknown
+/// type gets an error message, and the connection stays open (it is a mistake, not
+/// an attack). Every client gets every chat line through the room, its own
+/// included: the JSON says who said it.
+async fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<Message> {
+    debug!("conn #{conn} text: {}", websocket::preview(text));
+    let problem = match serde_json::from_str::<ClientMessage>(text) {
+        Ok(ClientMessage::Chat { text }) => room.say(name, &text).await.err(),
+        Ok(ClientMessage::Rename { name: new }) => match room.rename(conn, &new).await {
+            Ok(()) => {
+                *name = new;
+                None
+            }
+            Err(why) => Some(why),
+        },
+        Err(err) => Some(format!("not a message this server understands: {err}")),
+    };
+    problem.map(|problem| error(&problem))
+}
+
+/// Waits for `saying` (passing a line to the room can wait for a slow reader, see
+/// `Room::say`) and sends its answer. While it waits, this client's own lines keep
+/// flowing to it: two clients flooding the room each wait for the other's queue,
+/// and each empties its own.
+async fn answer(
+    ws: &mut Socket,
+    mut saying: Pin<Box<impl Future<Output = Option<Message>>>>,
+    lines: &mut mpsc::Receiver<Line>,
+    put_out: &mut oneshot::Receiver<()>,
+) -> Result<(), Ended> {
+    let reply = loop {
+        tokio::select! {
+            biased;
+            reply = &mut saying => break reply,
+            Some(line) = lines.recv() => pass_on(ws, line, lines, put_out).await?,
+        }
+    };
+    match reply {
+        Some(reply) => websocket::send(ws, reply).await,
+        None => Ok(()),
+    }
+}
+
+/// Sends `first` and every line already queued behind it (`feed`). A client that
+/// stops reading makes this wait, until `SEND_TIMEOUT`, or until the room puts it
+/// out for not reading, and we close it with 1008.
+async fn pass_on(
+    ws: &mut Socket,
+    first: Line,
+    lines: &mut mpsc::Receiver<Line>,
+    put_out: &mut oneshot::Receiver<()>,
+) -> Result<(), Ended> {
+    tokio::select! {
+        // Boxed, as `said` is in `talk`: what a write to a slow client waits with is
+        // on the heap only while it waits.
+        sent = Box::pin(tokio::time::timeout(SEND_TIMEOUT, feed(ws, first, lines))) => {
+            match sent {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(Ended::Vanished),
+                Err(_) => Err(Ended::TooSlow),
+            }
+        }
+        Ok(()) = put_out => Err(put_out_of_the_room(ws).await),
+    }
+}
+
+/// Writes `first` and every line already queued behind it, then flushes once: one
+/// write to the socket for many lines, which is what keeps a busy room fast.
+async fn feed(
+    ws: &mut Socket,
+    first: Line,
+    lines: &mut mpsc::Receiver<Line>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    ws.feed(Message::Text(Utf8Bytes::clone(&first))).await?;
+    for _ in 1..QUEUE_LENGTH {
+        let Ok(line) = lines.try_recv() else { break };
+        ws.feed(Message::Text(Utf8Bytes::clone(&line))).await?;
+    }
+    ws.flush().await
+}
+
+/// An `error` message, for this client only.
+fn error(message: &str) -> Message {
+    Message::text(ServerMessage::Error { message }.to_json())
+}

@@ -1,0 +1,49 @@
+//! Claiming a port and taking connections from it: the same in every server lesson
+//! (01, 03, 05, 07, 09), word for word. Lesson 01's page explains it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tracing::warn;
+
+/// Claims `addr`'s port, or ends the program with one line that says what to do.
+pub(crate) async fn bind(addr: &common::Address) -> TcpListener {
+    // Binding fails if another program has the port already: say so in one line a
+    // beginner can act on, not with a backtrace.
+    match TcpListener::bind(addr.socket).await {
+        Ok(listener) => listener,
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            // Another port near it: 50 above, or 50 below at the top of the range.
+            let port = addr.socket.port();
+            let other =
+                SocketAddr::new(addr.socket.ip(), port.checked_add(50).unwrap_or(port - 50));
+            eprintln!(
+                "error: {addr} is already in use (is another copy of this lesson still running?). \
+                 Stop it, or choose another port: cargo run -p {} -- --addr {other}",
+                env!("CARGO_PKG_NAME"),
+            );
+            std::process::exit(1);
+        }
+        Err(err) => {
+            eprintln!("error: cannot listen on {addr}: {err}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Waits for the next connection. This is not a busy loop: the task sleeps until
+/// the operating system hands us a connection, and the other tasks run meanwhile.
+pub(crate) async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(err) => {
+                // Usually "too many open files": wait a little for some to close
+                // rather than spinning on the same error.
+                warn!("accept failed: {err}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Lesson 09: two servers, one room.
+//!
+//! Start Redis, then two instances, each in its own terminal:
+//!
+//!     redis-server --port 6379
+//!     cargo run -p http_ws_cluster
+//!     cargo run -p http_ws_cluster -- --addr 127.0.0.1:5005
+//!
+//! and open http://127.0.0.1:5004/ and http://127.0.0.1:5005/ in two browser tabs:
+//! one room. Or try the JSON API of either:
+//!
+//!     curl -i http://127.0.0.1:5005/api/messages
+//!
+//! Builds on: lesson 07 (everything but the room's reach). Adds: the room goes
+//! through Redis (`cluster.rs`): what one instance hears, every instance passes on.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use clap::Parser;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+mod api;
+mod chat;
+mod cluster;
+mod listen;
+mod room;
+mod shutdown;
+mod tls;
+mod upgrade;
+mod websocket;
+use room::Room;
+
+/// A client that has not sent its whole request head by then is cut off, so that a
+/// slow (or malicious) client cannot hold a connection for ever.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most a request's head (request line and headers) may take, in bytes. Browsers
+/// send 1-2 KiB; hyper answers anything larger with 431 Request Header Fields Too Large.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// How long Ctrl-C waits for requests in flight and for WebSocket goodbyes.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The chat page: one HTML file with its script and style, built into the binary.
+const PAGE: &str = include_str!("page.html");
+
+const ROUTES: &str = "\
+GET  /               the chat page
+GET  /ws             the chat, over WebSocket
+GET  /api/messages   the last 100 messages, as JSON
+POST /api/messages   say something: {\"name\": \"...\", \"text\": \"...\"}
+GET  /api/online     who is online, as JSON
+";
+
+#[derive(Parser)]
+#[command(about = "Lesson 09: two servers, one room")]
+struct Args {
+    /// Where to listen. 0.0.0.0:5004 lets other machines in; port 0 picks a free port.
+    #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::CLUSTER_ADDR)]
+    #[arg(value_parser = common::server_address)]
+    addr: common::Address,
+    /// The Redis every instance of the room meets at.
+    #[arg(long, value_name = "URL", env = common::REDIS_ENV, default_value = common::REDIS_URL)]
+    #[arg(value_parser = cluster::redis_url)]
+    redis: redis::Client,
+    /// A web page's origin (such as http://127.0.0.1:8080) whose scripts may open a
+    /// WebSocket here, besides this server's own page. Repeat it for more.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// Seconds between the Pings that check each WebSocket client is still there.
+    #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = common::seconds)]
+    heartbeat: Duration,
+    #[command(flatten)]
+    tls: tls::TlsArgs,
+}
+
+/// What every connection's task shares.
+pub(crate) struct Shared {
+    room: Room,
+    heartbeat: Duration,
+    /// Other sites' origins whose pages may open a WebSocket here (`--allow-origin`).
+    allow_origins: Vec<String>,
+    /// Ctrl-C sends `true` here. Every connection task, HTTP or WebSocket, holds a
+    /// receiver; when the last one is gone, `closed()` tells `main`.
+    shutdown: watch::Sender<bool>,
+    /// With `--tls`: the TLS settings every connection starts with.
+    tls: Option<tls::Tls>,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    common::init_logging();
+
+    let listener = listen::bind(&args.addr).await;
+    // From here on, Ctrl-C is ours to handle (see `shutdown.rs`).
+    let mut shutdown = pin!(shutdown::signal());
+    let addr = listener.local_addr().expect("a bound socket has an address");
+    // Redis before anything else: without it there is no room to join.
+    let (cluster, link) = cluster::Cluster::start(args.redis, &addr).await;
+    let tls = tls::setup(&args.tls);
+
+    let http = http_settings();
+    let shared = Arc::new(Shared {
+        room: Room::new(cluster),
+        heartbeat: args.heartbeat,
+        allow_origins: args.allow_origins,
+        shutdown: watch::channel(false).0,
+        tls,
+    });
+    cluster::join(&shared.room, &link).await;
+    tls::print_start(&addr, shared.tls.as_ref());
+    let linked = tokio::spawn(cluster::run(Arc::clone(&shared), link));
+    let mut connections: u64 = 0;
+
+    loop {
+        // Wait for whichever comes first: a new connection, or Ctrl-C.
+        let (stream, peer) = tokio::select! {
+            accepted = listen::accept(&listener) => accepted,
+            () = &mut shutdown => break,
+        };
+        connections += 1;
+        // No Nagle delay on small writes, as in lessons 03 and 05.
+        let _ = stream.set_nodelay(true);
+        serve(&http, &shared, stream, connections, peer);
+    }
+
+    // Stop accepting (dropping the listener closes the port), then tell every
+    // connection: HTTP ones finish their request, WebSocket ones say 1001 (going
+    // away). Wait until they have, or until we tire.
+    drop(listener);
+    info!("Shutting down: finishing requests, closing WebSockets with 1001 (going away)");
+    let _ = shared.shutdown.send(true);
+    tokio::select! {
+        () = shared.shutdown.closed() => info!("All connections closed, bye"),
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            warn!("Gave up waiting after {} s", SHUTDOWN_GRACE.as_secs());
+        }
+    }
+    // Everyone here has left the room; now this instance leaves Redis.
+    linked.abort();
+    shared.room.cluster.goodbye().await;
+}
+
+/// One set of HTTP/1.1 settings for every connection. hyper measures timeouts with
+/// the timer we give it (it panics if a timeout is set without one).
+fn http_settings() -> http1::Builder {
+    // `half_close`: a client may shut its sending side once its request is out (`nc`
+    // does, at the end of its input) and still wait for the answer; without this,
+    // hyper would take that end of input for a hang-up and drop the request.
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_header_size(MAX_HEAD_BYTES)
+        .half_close(true);
+    http
+}
+
+/// Serves one connection in a task of its own, so a slow client never holds up the
+/// others: tokio runs thousands of these on a few threads.
+fn serve(
+    http: &http1::Builder,
+    shared: &Arc<Shared>,
+    stream: TcpStream,
+    conn: u64,
+    peer: SocketAddr,
+) {
+    // One TCP connection can carry many requests, one after another (HTTP/1.1
+    // keep-alive): hyper calls our service once for each of them.
+    let requests = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&requests);
+    let service_shared = Arc::clone(shared);
+    let service = service_fn(move |req| {
+        let request = counter.fetch_add(1, Ordering::Relaxed) + 1;
+        handle(req, conn, request, peer, Arc::clone(&service_shared))
+    });
+    let http = http.clone();
+    let shared = Arc::clone(shared);
+    let mut stop = shared.shutdown.subscribe();
+    tokio::spawn(async move {
+        // With --tls, the TLS handshake comes first (`tls.rs`); then the same HTTP.
+        // Ctrl-C meanwhile ends a connection that has not started yet.
+        let started = tokio::select! {
+            io = tls::start(shared.tls.as_ref(), stream, conn) => io,
+            () = websocket::shutting_down(&mut stop) => None,
+        };
+        let Some(io) = started else { return };
+        // `with_upgrades` lets hyper hand the connection over after a 101. hyper's
+        // `GracefulShutdown` does not take such connections, so each task watches our
+        // own shutdown channel instead.
+        let connection = http.serve_connection(TokioIo::new(io), service).with_upgrades();
+        let mut connection = pin!(connection);
+        let result = tokio::select! {
+            result = connection.as_mut() => result,
+            () = websocket::shutting_down(&mut stop) => {
+                // Finish the request in flight, then close; an idle keep-alive
+                // connection closes at once.
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        let served = requests.load(Ordering::Relaxed);
+        match result {
+            Ok(()) => debug!("conn #{conn} closed after {served} requests"),
+            // hyper has already answered a malformed request with a 400 or 431;
+            // this is only a note for whoever reads the log.
+            Err(err) => info!("conn #{conn} {peer} closed: {err}"),
+        }
+    });
+}
+
+/// Answers one request. It never fails: every problem becomes a response with the
+/// right status code, so the return type says `Infallible`.
+async fn handle(
+    req: Request<Incoming>,
+    conn: u64,
+    request: u64,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let target =
+        req.uri().path_and_query().map_or_else(|| path.clone(), std::string::ToString::to_string);
+    let is_get = method == Method::GET || method == Method::HEAD;
+
+    let response = match path.as_str() {
+        "/" if is_get => html(PAGE),
+        "/api/messages" if is_get => api::messages(&shared.room, &shared.room.cluster.history_id()),
+        "/api/messages" if method == Method::POST => api::post_message(req, &shared.room).await,
+        "/api/online" if is_get => api::json(StatusCode::OK, shared.room.online_json()),
+        "/ws" if method == Method::GET => upgrade::upgrade(req, conn, &shared),
+        // The path exists but not for this method: 405, and `Allow` says which do.
+        "/" | "/api/messages" | "/api/online" | "/ws" => {
+            let allow = match path.as_str() {
+                "/api/messages" => "GET, HEAD, POST",
+                "/ws" => "GET",
+                _ => "GET, HEAD",
+            };
+            let mut response = text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed on {path}. Allowed: {allow}\n"),
+            );
+            response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+            response
+        }
+        _ => text(StatusCode::NOT_FOUND, format!("Not found: {path}\nRoutes:\n{ROUTES}")),
+    };
+
+    info!("conn #{conn} req #{request} {peer} {method} {target} -> {}", response.status());
+    Ok(response)
+}
+
+fn html(body: &'static str) -> Response<Full<Bytes>> {
+    respond(StatusCode::OK, "text/html; charset=utf-8", body)
+}
+
+pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    respond(status, "text/plain; charset=utf-8", body)
+}
+
+pub(crate) fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}

@@ -1,0 +1,539 @@
+//! The chat room of lesson 07, shared with other instances through Redis: who is
+//! online here and on the others, the last lines said (a copy of the history kept in
+//! Redis), and a queue of lines for every connection's task to pass on at its own
+//! pace. What is said here goes to Redis, and reaches the queues when Redis passes it
+//! back (`heard`), so every instance hears everything in one order. While Redis is
+//! out of reach, the room is split: this instance's people still hear each other.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tracing::warn;
+
+use crate::cluster::Cluster;
+
+/// How many lines may wait for one client. A line's text is shared (see `Line`), so
+/// a full queue holds 256 pointers, not 256 copies.
+pub(crate) const QUEUE_LENGTH: usize = 256;
+/// How long a line waits at most for a client whose queue is full. A client that
+/// has taken nothing for that long has stopped reading: it is put out of the room,
+/// so nobody else waits for it any longer.
+const STALL_LIMIT: Duration = Duration::from_secs(2);
+/// Above this many people, joins and leaves are not announced: every notice goes to
+/// everyone, so 5,000 people joining would be 12.5 million notices.
+const QUIET_ABOVE: usize = 100;
+/// How many chat messages `GET /api/messages` returns: the most recent.
+pub(crate) const HISTORY_LENGTH: usize = 100;
+/// The longest chat message, in characters.
+const MAX_TEXT_CHARS: usize = 2000;
+
+/// What a client may send over the WebSocket, as JSON: `{"type": "chat", "text": "hi"}`
+/// or `{"type": "rename", "name": "Alice"}`. serde reads the `type` field to choose.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub(crate) enum ClientMessage {
+    Chat { text: String },
+    Rename { name: String },
+}
+
+/// What the server sends, as JSON with a `type` field. Everyone gets the same
+/// `chat`, `joined`, `left` and `renamed` messages; `welcome` and `error` are for one
+/// client.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub(crate) enum ServerMessage<'a> {
+    /// News about the room itself: split (Redis is out of reach), or whole again.
+    Notice {
+        text: &'a str,
+    },
+    /// Your name, and how many are online (the names are at `GET /api/online`: a
+    /// list of thousands would make every join cost the server thousands).
+    Welcome {
+        name: &'a str,
+        online: usize,
+    },
+    Chat(&'a Chat),
+    Joined {
+        name: &'a str,
+        online: usize,
+    },
+    Left {
+        name: &'a str,
+        online: usize,
+    },
+    Renamed {
+        old: &'a str,
+        new: &'a str,
+    },
+    Error {
+        message: &'a str,
+    },
+}
+
+impl ServerMessage<'_> {
+    pub(crate) fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("our messages always serialize")
+    }
+}
+
+/// One chat message, as kept in the history and sent to clients. `id` grows by one
+/// for each message, so a client can tell which ones it has not seen; Redis hands it
+/// out, so it is the same on every instance. A message said while the room is split
+/// has none: it is heard here only, and not kept.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub(crate) struct Chat {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<u64>,
+    pub(crate) from: String,
+    pub(crate) text: String,
+}
+
+/// One line, shared by every queue it waits in. Its text is already shared
+/// (`Utf8Bytes` counts its references); the `Arc` makes a queue's slot 8 bytes
+/// instead of 32, and tokio's channel sets 32 slots aside for each queue at once:
+/// 768 bytes less for every client, idle or not.
+pub(crate) type Line = Arc<Utf8Bytes>;
+
+/// What a message that Redis passes on is, as far as the room's records go: a chat
+/// line for the history, or someone on another instance coming, going, renamed.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Event {
+    Chat(Chat),
+    Joined { name: String, online: usize },
+    Left { name: String, online: usize },
+    Renamed { old: String, new: String },
+    #[serde(other)]
+    Other,
+}
+
+/// The chat room: who is online, what was said lately, and a queue of lines for
+/// each of them.
+pub(crate) struct Room {
+    /// Everyone in the room, by connection number. A plain (not async) mutex: it is
+    /// held for a moment at a time and never across an `.await`.
+    members: Mutex<BTreeMap<u64, Member>>,
+    /// The last `HISTORY_LENGTH` messages. Locked only while `members` is, so the
+    /// ids, the history and every queue agree on the order of the messages.
+    history: Mutex<History>,
+    /// How many guests have joined so far, to number their names. Redis counts them
+    /// for the whole room; this count takes over while the room is split.
+    guests: AtomicU64,
+    /// Who is on the other instances, by instance: counted in `online`, listed by
+    /// `GET /api/online`, kept up to date by what they say through Redis.
+    others: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    /// The link to Redis, and through it to the other instances.
+    pub(crate) cluster: Cluster,
+}
+
+/// One person in the room.
+struct Member {
+    name: String,
+    /// Their lines, waiting for their connection's task to send them. `None` once
+    /// they have been put out for not reading.
+    queue: Option<mpsc::Sender<Line>>,
+    /// Tells their task that they were put out.
+    put_out: Option<oneshot::Sender<()>>,
+}
+
+/// What a connection gets on joining: its name, how many are online with it, its
+/// queue of lines, and a signal that fires if the room puts it out for not reading.
+pub(crate) struct Membership {
+    pub(crate) name: String,
+    pub(crate) online: usize,
+    pub(crate) lines: mpsc::Receiver<Line>,
+    pub(crate) put_out: oneshot::Receiver<()>,
+}
+
+struct History {
+    /// Oldest first: a bounded ring, a copy of the one in Redis.
+    chats: VecDeque<Chat>,
+}
+
+/// Lines that found a queue full, to be waited for once the lock is released.
+type Waiting = Vec<(u64, mpsc::Sender<Line>)>;
+
+impl Room {
+    pub(crate) fn new(cluster: Cluster) -> Room {
+        let history = History { chats: VecDeque::new() };
+        Room {
+            members: Mutex::new(BTreeMap::new()),
+            history: Mutex::new(history),
+            guests: AtomicU64::new(0),
+            others: Mutex::new(BTreeMap::new()),
+            cluster,
+        }
+    }
+
+    /// Adds a connection to the room under a guest name, and tells everyone (the
+    /// newcomer too: its queue is in place first).
+    pub(crate) async fn join(&self, conn: u64) -> Membership {
+        // Redis numbers the guests of every instance, so that no two have one name.
+        let number = match self.cluster.count_guest().await {
+            Some(number) => self.guests.fetch_max(number, Ordering::Relaxed).max(number),
+            None => self.guests.fetch_add(1, Ordering::Relaxed) + 1,
+        };
+        let name = format!("guest-{number}");
+        let (queue, lines) = mpsc::channel(QUEUE_LENGTH);
+        let (put_out_tx, put_out) = oneshot::channel();
+        let member = Member { name: name.clone(), queue: Some(queue), put_out: Some(put_out_tx) };
+        let (text, online) = {
+            let mut members = self.members.lock().expect("no task panics holding the lock");
+            members.insert(conn, member);
+            let online = members.len() + self.others_online();
+            (ServerMessage::Joined { name: &name, online }.to_json(), online)
+        };
+        self.tell(&text, Some((conn, Some(&name))), online <= QUIET_ABOVE).await;
+        Membership { name, online, lines, put_out }
+    }
+
+    /// Removes a connection, however it ended, and tells everyone who is left. This
+    /// runs for every connection that joined, so the count stays right even when a
+    /// client vanishes without a word.
+    pub(crate) async fn leave(&self, conn: u64) {
+        let (text, online) = {
+            let mut members = self.members.lock().expect("no task panics holding the lock");
+            let Some(member) = members.remove(&conn) else { return };
+            let online = members.len() + self.others_online();
+            (ServerMessage::Left { name: &member.name, online }.to_json(), online)
+        };
+        self.tell(&text, Some((conn, None)), online < QUIET_ABOVE).await;
+    }
+
+    /// Renames a connection, if the new name is valid and free here and, as far as
+    /// this instance knows, on the others.
+    pub(crate) async fn rename(&self, conn: u64, new: &str) -> Result<(), String> {
+        check_name(new)?;
+        let text = {
+            let mut members = self.members.lock().expect("no task panics holding the lock");
+            let elsewhere = self.others.lock().expect("no task panics holding the lock");
+            if members.iter().any(|(other, member)| member.name == new && *other != conn)
+                || elsewhere.values().any(|names| names.contains(new))
+            {
+                return Err(format!("{new} is taken"));
+            }
+            let member = members.get_mut(&conn).expect("a connection renames only while in");
+            let text = ServerMessage::Renamed { old: &member.name, new }.to_json();
+            member.name = new.to_string();
+            text
+        };
+        self.tell(&text, Some((conn, Some(new))), true).await;
+        Ok(())
+    }
+
+    /// Passes a chat message to everyone, from a WebSocket client or from `POST
+    /// /api/messages`, and returns it. Redis gives it its id, keeps it in the
+    /// history and passes it on, in one step (`Cluster::say`); while the room is
+    /// split, it is heard here only, as in lesson 07 (a full queue is waited for at
+    /// most `STALL_LIMIT`).
+    pub(crate) async fn say(&self, from: &str, text: &str) -> Result<Chat, String> {
+        check_name(from)?;
+        if text.trim().is_empty() {
+            return Err("the text is empty".to_string());
+        }
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(format!("the text is longer than {MAX_TEXT_CHARS} characters"));
+        }
+        let mut chat = Chat { id: None, from: from.to_string(), text: text.to_string() };
+        chat.id = self.cluster.say(&chat).await;
+        if chat.id.is_none() {
+            self.tell_here(&ServerMessage::Chat(&chat).to_json(), true).await;
+        }
+        Ok(chat)
+    }
+
+    /// The recent history as a JSON array, oldest first.
+    pub(crate) fn history_json(&self) -> String {
+        let history = self.history.lock().expect("no task panics holding the lock");
+        serde_json::to_string(&history.chats).expect("chats always serialize")
+    }
+
+    /// The names of everyone online, here and on the other instances, as a JSON array.
+    pub(crate) fn online_json(&self) -> String {
+        let members = self.members.lock().expect("no task panics holding the lock");
+        let others = self.others.lock().expect("no task panics holding the lock");
+        let here = members.values().map(|member| &member.name);
+        let names: Vec<&String> = here.chain(others.values().flatten()).collect();
+        serde_json::to_string(&names).expect("names serialize")
+    }
+
+    /// Tells everyone: through Redis (with the change to who is here, `presence`),
+    /// or, while the room is split, the people here.
+    async fn tell(&self, text: &str, presence: Option<(u64, Option<&str>)>, loud: bool) {
+        if !self.cluster.tell(text, presence).await {
+            self.tell_here(text, loud).await;
+        }
+    }
+
+    /// Tells the people on this instance, if `loud`.
+    async fn tell_here(&self, text: &str, loud: bool) {
+        let waiting = {
+            let members = self.members.lock().expect("no task panics holding the lock");
+            offer(&members, None, text, loud)
+        };
+        self.wait_for(waiting, text).await;
+    }
+
+    /// A message Redis passed on, from `instance` (this one too): noted in the
+    /// history or in who is where, then passed to everyone here.
+    pub(crate) async fn heard(&self, instance: &str, text: &str) {
+        let Ok(event) = serde_json::from_str::<Event>(text) else {
+            warn!("a message from {instance} that this room does not understand: {text}");
+            return;
+        };
+        let loud = self.note(instance, event);
+        self.tell_here(text, loud).await;
+    }
+
+    /// Notes what an event changes: the history, or who is on another instance.
+    /// Returns whether to pass it on (joins and leaves are quiet in a big room).
+    fn note(&self, instance: &str, event: Event) -> bool {
+        let elsewhere = instance != self.cluster.instance;
+        let mut others = self.others.lock().expect("no task panics holding the lock");
+        match event {
+            Event::Chat(chat) => {
+                self.remember(chat);
+                true
+            }
+            Event::Joined { name, online } => {
+                if elsewhere {
+                    others.entry(instance.to_string()).or_default().insert(name);
+                }
+                online <= QUIET_ABOVE
+            }
+            Event::Left { name, online } => {
+                if elsewhere && let Some(names) = others.get_mut(instance) {
+                    names.remove(&name);
+                }
+                online < QUIET_ABOVE
+            }
+            Event::Renamed { old, new } => {
+                if elsewhere && let Some(names) = others.get_mut(instance) {
+                    names.remove(&old);
+                    names.insert(new);
+                }
+                true
+            }
+            Event::Other => true,
+        }
+    }
+
+    /// Keeps a chat line from Redis in the copy of the history, unless it is there.
+    fn remember(&self, chat: Chat) {
+        let mut history = self.history.lock().expect("no task panics holding the lock");
+        if chat.id <= history.chats.back().and_then(|newest| newest.id) {
+            return;
+        }
+        if history.chats.len() == HISTORY_LENGTH {
+            history.chats.pop_front();
+        }
+        history.chats.push_back(chat);
+    }
+
+    /// Replaces the copy of the history with Redis's, after (re)joining it.
+    pub(crate) fn load_history(&self, chats: impl IntoIterator<Item = Chat>) {
+        let mut history = self.history.lock().expect("no task panics holding the lock");
+        history.chats = chats.into_iter().collect();
+    }
+
+    /// How many people are on the other instances.
+    fn others_online(&self) -> usize {
+        let others = self.others.lock().expect("no task panics holding the lock");
+        others.values().map(BTreeSet::len).sum()
+    }
+
+    /// Everyone here, by connection number: what this instance writes to Redis when
+    /// it (re)joins, so that the others count them.
+    pub(crate) fn here(&self) -> Vec<(u64, String)> {
+        let members = self.members.lock().expect("no task panics holding the lock");
+        members.iter().map(|(conn, member)| (*conn, member.name.clone())).collect()
+    }
+
+    /// The instances this one knows of.
+    pub(crate) fn known(&self) -> BTreeSet<String> {
+        self.others.lock().expect("no task panics holding the lock").keys().cloned().collect()
+    }
+
+    /// Another instance showed up (a new one, or one back from a split) with these
+    /// people on it: counted from now on, and, if `announce`, introduced here.
+    pub(crate) async fn arrived(&self, instance: &str, names: Vec<String>, announce: bool) {
+        self.others.lock().expect("no task panics holding the lock").entry(instance.into()).or_default();
+        for name in names {
+            let online = {
+                let members = self.members.lock().expect("no task panics holding the lock");
+                let mut others = self.others.lock().expect("no task panics holding the lock");
+                let names = others.entry(instance.to_string()).or_default();
+                if !names.insert(name.clone()) {
+                    continue;
+                }
+                members.len() + others.values().map(BTreeSet::len).sum::<usize>()
+            };
+            if announce {
+                let text = ServerMessage::Joined { name: &name, online }.to_json();
+                self.tell_here(&text, online <= QUIET_ABOVE).await;
+            }
+        }
+    }
+
+    /// Another instance stopped beating (killed, frozen, cut off from Redis): its
+    /// people are no longer counted, and everyone here is told they left.
+    pub(crate) async fn gone(&self, instance: &str) {
+        let names = self.others.lock().expect("no task panics holding the lock").remove(instance);
+        let names = names.unwrap_or_default();
+        let online = {
+            let members = self.members.lock().expect("no task panics holding the lock");
+            members.len() + self.others_online()
+        };
+        // One by one, as if they left one after another: the count goes down to the
+        // right one.
+        for (still, name) in names.iter().enumerate().rev() {
+            let online = online + still;
+            let text = ServerMessage::Left { name, online }.to_json();
+            self.tell_here(&text, online < QUIET_ABOVE).await;
+        }
+    }
+
+    /// Redis is out of reach: from now on, only the people here hear each other.
+    pub(crate) async fn split(&self) {
+        self.others.lock().expect("no task panics holding the lock").clear();
+        let online = self.members.lock().expect("no task panics holding the lock").len();
+        let text = format!(
+            "the room is split: this server lost Redis, so only the {online} online here hear you"
+        );
+        self.tell_here(&ServerMessage::Notice { text: &text }.to_json(), true).await;
+    }
+
+    /// Redis is back: everyone hears everyone again.
+    pub(crate) async fn whole(&self) {
+        let online = {
+            let members = self.members.lock().expect("no task panics holding the lock");
+            members.len() + self.others_online()
+        };
+        let text = format!("the room is whole again: {online} online");
+        self.tell_here(&ServerMessage::Notice { text: &text }.to_json(), true).await;
+    }
+
+    /// Waits for room in each full queue, all by one deadline, and puts out whoever
+    /// has not made room by then.
+    async fn wait_for(&self, waiting: Waiting, text: impl Into<Utf8Bytes>) {
+        if waiting.is_empty() {
+            return;
+        }
+        let text = Line::new(text.into());
+        let deadline = tokio::time::Instant::now() + STALL_LIMIT;
+        for (conn, queue) in waiting {
+            if tokio::time::timeout_at(deadline, queue.send(text.clone())).await.is_err() {
+                self.put_out(conn);
+            }
+        }
+    }
+
+    /// Puts a connection that stopped reading out of the room: nobody waits for its
+    /// queue any more, and its task closes the connection.
+    fn put_out(&self, conn: u64) {
+        let mut members = self.members.lock().expect("no task panics holding the lock");
+        let Some(member) = members.get_mut(&conn) else { return };
+        if member.queue.take().is_some() {
+            warn!(
+                "conn #{conn} put out of the room: {QUEUE_LENGTH} lines waited {} s for it",
+                STALL_LIMIT.as_secs()
+            );
+        }
+        if let Some(put_out) = member.put_out.take() {
+            let _ = put_out.send(());
+        }
+    }
+}
+
+/// Puts `text` in the queue of everyone but `from`, without waiting (if `loud`;
+/// otherwise nobody hears it). Returns the queues that were full.
+fn offer(members: &BTreeMap<u64, Member>, from: Option<u64>, text: &str, loud: bool) -> Waiting {
+    if !loud {
+        return Vec::new();
+    }
+    let text = Line::new(Utf8Bytes::from(text));
+    let mut waiting = Vec::new();
+    for (conn, member) in members.iter().filter(|(conn, _)| Some(**conn) != from) {
+        let Some(queue) = &member.queue else { continue };
+        if let Err(TrySendError::Full(_)) = queue.try_send(text.clone()) {
+            waiting.push((*conn, queue.clone()));
+        }
+    }
+    waiting
+}
+
+/// A name is 1 to 20 letters, digits, `-` or `_`: short, and safe to show anywhere.
+fn check_name(name: &str) -> Result<(), String> {
+    let valid = (1..=20).contains(&name.chars().count())
+        && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    if valid { Ok(()) } else { Err("a name is 1 to 20 letters, digits, - or _".to_string()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_short_and_plain() {
+        assert!(check_name("Ann").is_ok());
+        assert!(check_name("小明_2-b").is_ok());
+        assert!(check_name("").is_err());
+        assert!(check_name(&"x".repeat(21)).is_err());
+        assert!(check_name("<b>").is_err());
+    }
+
+    fn chat(id: u64) -> Chat {
+        Chat { id: Some(id), from: "Ann".to_string(), text: id.to_string() }
+    }
+
+    #[tokio::test]
+    async fn the_history_keeps_the_last_messages_once_each() {
+        let room = Room::new(Cluster::split_for_tests());
+        assert_eq!(room.say("Ann", "  ").await.unwrap_err(), "the text is empty");
+        assert!(room.say("Ann", &"x".repeat(MAX_TEXT_CHARS + 1)).await.is_err());
+        // Split, a line has no id and is not kept: Redis's history is the history.
+        assert_eq!(room.say("Ann", "hi").await.map(|chat| chat.id), Ok(None));
+        for id in 1..=HISTORY_LENGTH as u64 + 5 {
+            room.remember(chat(id));
+            room.remember(chat(id));
+        }
+        let history: Vec<serde_json::Value> =
+            serde_json::from_str(&room.history_json()).expect("JSON");
+        assert_eq!(history.len(), HISTORY_LENGTH);
+        assert_eq!(history[0]["id"], 6);
+        assert_eq!(history[HISTORY_LENGTH - 1]["id"], HISTORY_LENGTH as u64 + 5);
+    }
+
+    #[tokio::test]
+    async fn a_reader_gets_every_line_and_a_non_reader_is_put_out() {
+        let room = Room::new(Cluster::split_for_tests());
+        let mut reader = room.join(1).await;
+        let mut stuck = room.join(2).await;
+        let lines = 3 * QUEUE_LENGTH;
+        // The reader reads all the time, the stuck one never: the speaker waits for
+        // the reader when its queue is full, and for the stuck one only STALL_LIMIT.
+        let reading = tokio::spawn(async move {
+            let mut got: Vec<usize> = Vec::new();
+            while got.len() < lines {
+                let line = reader.lines.recv().await.expect("the reader stays in");
+                let message: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+                if message["type"] == "chat" {
+                    got.push(message["text"].as_str().expect("a text").parse().expect("a number"));
+                }
+            }
+            got
+        });
+        for n in 0..lines {
+            room.say("Ann", &n.to_string()).await.expect("a valid message");
+        }
+        let got = reading.await.expect("the reader");
+        assert_eq!(got, (0..lines).collect::<Vec<_>>());
+        assert!(stuck.put_out.try_recv().is_ok(), "the stuck one was put out");
+    }
+}

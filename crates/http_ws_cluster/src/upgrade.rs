@@ -1,0 +1,261 @@
+//! `/ws`: the upgrade from HTTP to WebSocket, done by hand, check by check, as RFC
+//! 6455 section 4.2 describes it (lessons 03 and 05 let tungstenite do it). Then the
+//! connection joins the chat (`chat.rs`).
+
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{
+    CONNECTION, HOST, HeaderMap, HeaderValue, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use hyper::{Method, Request, Response, StatusCode, Version};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tracing::info;
+
+use crate::websocket;
+use crate::{Shared, chat};
+
+/// Checks that `req` is a WebSocket handshake and answers it. On success the answer
+/// is `101 Switching Protocols`, and a new task takes the connection from hyper
+/// once that answer is sent; otherwise it is a 4xx that says what was wrong.
+pub(crate) fn upgrade(
+    req: Request<Incoming>,
+    conn: u64,
+    shared: &Arc<Shared>,
+) -> Response<Full<Bytes>> {
+    let checked = check_handshake(req.method(), req.version(), req.headers())
+        .and_then(|key| check_origin(req.headers(), &shared.allow_origins).map(|()| key));
+    match checked {
+        Ok(key) => {
+            let response = switching_protocols(&key);
+            take_over(req, conn, shared);
+            response
+        }
+        Err((status, problem)) => refusal(status, &problem),
+    }
+}
+
+/// The 101 answer. Its Accept value proves we read this very request: SHA-1 of the
+/// key and a fixed GUID, in base64 (tungstenite computes it; lesson 03 shows the
+/// recipe).
+fn switching_protocols(key: &str) -> Response<Full<Bytes>> {
+    let accept = derive_accept_key(key.as_bytes());
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(
+        SEC_WEBSOCKET_ACCEPT,
+        HeaderValue::from_str(&accept).expect("base64 is a valid header"),
+    );
+    response
+}
+
+/// The 4xx answer to a request that is not a handshake we take.
+fn refusal(status: StatusCode, problem: &str) -> Response<Full<Bytes>> {
+    let mut response = crate::text(status, format!("Not a WebSocket handshake: {problem}.\n"));
+    if status == StatusCode::UPGRADE_REQUIRED {
+        // RFC 9110 15.5.22: a 426 names the protocol to upgrade to; RFC 6455 4.4: and
+        // the WebSocket version we speak.
+        let headers = response.headers_mut();
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+    }
+    response
+}
+
+/// Takes the connection from hyper once it has sent our 101, and chats on it.
+/// hyper sends the 101 when `upgrade` returns it, and only then gives up the
+/// connection: so the waiting happens in a task of its own.
+fn take_over(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) {
+    // Subscribe to the shutdown signal now, while this HTTP connection's task is
+    // still holding one.
+    let shared = Arc::clone(shared);
+    let mut shutdown = shared.shutdown.subscribe();
+    // `on` takes the request itself and keeps only the promise of its connection, so
+    // the headers are freed here, rather than kept in the task for as long as the
+    // client stays.
+    let upgrade = hyper::upgrade::on(req);
+    tokio::spawn(async move {
+        let upgraded = match upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(err) => {
+                info!("conn #{conn} upgrade failed: {err}");
+                return;
+            }
+        };
+        // The handshake is done (by us), so tungstenite starts straight at frames,
+        // with the same limits and buffers as lessons 03 and 05.
+        let io = TokioIo::new(upgraded);
+        let mut ws =
+            WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket::config())).await;
+        // The socket stays here, and the chat borrows it: an `async fn` keeps what it
+        // is given by value in its own future, so passing it down by value would
+        // store it once at every level, for every connection.
+        chat::chat(&mut ws, conn, &mut shutdown, &shared).await.log(conn);
+    });
+}
+
+/// The server's side of RFC 6455 section 4.2.1, one check at a time. Returns the
+/// client's key, or the status and the reason to refuse with.
+fn check_handshake(
+    method: &Method,
+    version: Version,
+    headers: &HeaderMap,
+) -> Result<String, (StatusCode, String)> {
+    let bad = |problem: &str| Err((StatusCode::BAD_REQUEST, problem.to_string()));
+    // 1. The method is GET, and the HTTP version at least 1.1: an HTTP/1.0 client
+    //    knows nothing of upgrades (hyper would answer it in HTTP/1.0, and then the
+    //    connection would be neither HTTP nor WebSocket).
+    if method != Method::GET {
+        return Err((
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} cannot open a WebSocket, only GET"),
+        ));
+    }
+    if version < Version::HTTP_11 {
+        return bad("a WebSocket handshake needs HTTP/1.1");
+    }
+    // Step 2 of 4.2.1: a `Host` header, which HTTP/1.1 requires anyway.
+    if headers.get(HOST).is_none_or(hyper::http::HeaderValue::is_empty) {
+        return bad("the request has no `Host` header");
+    }
+    // 2. `Upgrade` names websocket, in any case.
+    let upgrade = headers.get(UPGRADE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err((
+            StatusCode::UPGRADE_REQUIRED,
+            "the request has no `Upgrade: websocket` header".to_string(),
+        ));
+    }
+    // 3. `Connection` is a list of tokens, and one of them is `Upgrade`. Firefox
+    //    sends `keep-alive, Upgrade`; a server that compares the whole header with
+    //    "Upgrade" turns Firefox away.
+    let connection_has_upgrade = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    if !connection_has_upgrade {
+        return bad("the `Connection` header does not include `Upgrade`");
+    }
+    // 4. The version is 13, the only one RFC 6455 defines. Otherwise 426 Upgrade
+    //    Required, with the version we speak.
+    if headers.get(SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()) != Some("13") {
+        return Err((
+            StatusCode::UPGRADE_REQUIRED,
+            "`Sec-WebSocket-Version` must be 13".to_string(),
+        ));
+    }
+    // 5. The key is 16 random bytes in base64: 24 characters.
+    let Some(key) = headers.get(SEC_WEBSOCKET_KEY).and_then(|v| v.to_str().ok()) else {
+        return bad("the `Sec-WebSocket-Key` header is missing");
+    };
+    let decoded = data_encoding::BASE64.decode(key.as_bytes());
+    if key.len() != 24 || decoded.map(|bytes| bytes.len()) != Ok(16) {
+        return bad("`Sec-WebSocket-Key` must be 16 bytes in base64 (24 characters)");
+    }
+    Ok(key.to_string())
+}
+
+/// Step 7 of RFC 6455 4.2.1, and its section 10.2: which web pages may open a
+/// WebSocket here. A browser lets any page a user visits open a WebSocket to any
+/// server, and sends the user's cookies for that server with it; only the `Origin`
+/// header tells the server which site's script is asking. Without this check, a page
+/// on another site could chat here in the user's name (cross-site WebSocket
+/// hijacking). So: this server's own page (its origin is `http://` and the `Host`
+/// the browser asked for), the origins given with `--allow-origin`, and clients that
+/// send no `Origin` at all. Those are not browsers (curl, websocat, our clients),
+/// and hold no user's cookies to misuse.
+fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), (StatusCode, String)> {
+    let Some(origin) = headers.get(ORIGIN) else { return Ok(()) };
+    let origin = origin.to_str().unwrap_or("(not text)");
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // Our own page, over http:// or (with --tls) https://.
+    let own = [format!("http://{host}"), format!("https://{host}")];
+    let ours = own.iter().any(|own| origin.eq_ignore_ascii_case(own));
+    if ours || allowed.iter().any(|a| origin.eq_ignore_ascii_case(a)) {
+        return Ok(());
+    }
+    Err((
+        StatusCode::FORBIDDEN,
+        format!(
+            "a page from {origin} may not open a WebSocket here, only this server's own \
+             page; start the server with --allow-origin {origin} to let it"
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The headers of Chromium's handshake, less those that do not matter here.
+    fn browser() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_static("127.0.0.1:5003"));
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+        headers.insert(SEC_WEBSOCKET_KEY, HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="));
+        headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        headers
+    }
+
+    fn status(method: &Method, version: Version, headers: &HeaderMap) -> StatusCode {
+        check_handshake(method, version, headers)
+            .map_or_else(|(status, _)| status, |_| StatusCode::OK)
+    }
+
+    #[test]
+    fn a_browsers_handshake_is_taken_and_firefoxs_connection_list_too() {
+        let key = check_handshake(&Method::GET, Version::HTTP_11, &browser());
+        assert_eq!(key, Ok("dGhlIHNhbXBsZSBub25jZQ==".to_string()));
+        let mut firefox = browser();
+        firefox.insert(CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
+        assert_eq!(status(&Method::GET, Version::HTTP_11, &firefox), StatusCode::OK);
+    }
+
+    #[test]
+    fn each_missing_piece_gets_its_own_status() {
+        let get = Method::GET;
+        assert_eq!(
+            status(&Method::POST, Version::HTTP_11, &browser()),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(status(&get, Version::HTTP_10, &browser()), StatusCode::BAD_REQUEST);
+        for (name, status_without) in [
+            (HOST, StatusCode::BAD_REQUEST),
+            (UPGRADE, StatusCode::UPGRADE_REQUIRED),
+            (CONNECTION, StatusCode::BAD_REQUEST),
+            (SEC_WEBSOCKET_VERSION, StatusCode::UPGRADE_REQUIRED),
+            (SEC_WEBSOCKET_KEY, StatusCode::BAD_REQUEST),
+        ] {
+            let mut headers = browser();
+            headers.remove(&name);
+            assert_eq!(status(&get, Version::HTTP_11, &headers), status_without, "without {name}");
+        }
+        let mut short_key = browser();
+        short_key.insert(SEC_WEBSOCKET_KEY, HeaderValue::from_static("c2hvcnQ="));
+        assert_eq!(status(&get, Version::HTTP_11, &short_key), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn only_our_own_page_and_allowed_origins_may_open_a_websocket() {
+        let mut headers = browser();
+        assert!(check_origin(&headers, &[]).is_ok(), "no Origin: not a browser");
+        headers.insert(ORIGIN, HeaderValue::from_static("http://127.0.0.1:5003"));
+        assert!(check_origin(&headers, &[]).is_ok(), "our own page");
+        headers.insert(ORIGIN, HeaderValue::from_static("http://evil.example"));
+        let (status, why) = check_origin(&headers, &[]).unwrap_err();
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(why.contains("--allow-origin http://evil.example"), "{why}");
+        assert!(check_origin(&headers, &["http://evil.example".to_string()]).is_ok());
+    }
+}

@@ -348,7 +348,11 @@ async fn stay(room: &Room, Link { mut connection, mut events }: Link) {
 /// Says this instance is alive, and looks at the others: one that stopped beating is
 /// counted out (its people leave), one that appeared is counted in (its people
 /// join; `announce`d to everyone here unless this is our own (re)joining).
-async fn beat(room: &Room, connection: &mut MultiplexedConnection, announce: bool) -> RedisResult<()> {
+async fn beat(
+    room: &Room,
+    connection: &mut MultiplexedConnection,
+    announce: bool,
+) -> RedisResult<()> {
     let me = &room.cluster.instance;
     let ms = u64::try_from(ALIVE_FOR.as_millis()).unwrap_or(u64::MAX);
     let mut pipe = redis::pipe();
@@ -374,13 +378,15 @@ async fn beat(room: &Room, connection: &mut MultiplexedConnection, announce: boo
             let _: () = pipe.query_async(&mut *connection).await?;
             if known.contains(instance) {
                 let bound = GHOST_BOUND.as_secs();
-                warn!("Instance {instance} stopped beating: its people are counted out (within {bound} s)");
+                warn!(
+                    "Instance {instance} stopped beating: its people are counted out (within {bound} s)"
+                );
                 room.gone(instance).await;
             }
         } else if !known.contains(instance) {
             let names: Vec<String> = connection.hvals(online_key(instance)).await?;
             if announce {
-                info!("Instance {instance} joined the room with {} people", names.len());
+                info!("Instance {instance} joined the room with {} online", names.len());
             }
             room.arrived(instance, names, announce).await;
         }

@@ -106,9 +106,18 @@ pub(crate) type Line = Arc<Utf8Bytes>;
 #[serde(tag = "type", rename_all = "lowercase")]
 enum Event {
     Chat(Chat),
-    Joined { name: String, online: usize },
-    Left { name: String, online: usize },
-    Renamed { old: String, new: String },
+    Joined {
+        name: String,
+        online: usize,
+    },
+    Left {
+        name: String,
+        online: usize,
+    },
+    Renamed {
+        old: String,
+        new: String,
+    },
     #[serde(other)]
     Other,
 }
@@ -363,7 +372,11 @@ impl Room {
     /// Another instance showed up (a new one, or one back from a split) with these
     /// people on it: counted from now on, and, if `announce`, introduced here.
     pub(crate) async fn arrived(&self, instance: &str, names: Vec<String>, announce: bool) {
-        self.others.lock().expect("no task panics holding the lock").entry(instance.into()).or_default();
+        self.others
+            .lock()
+            .expect("no task panics holding the lock")
+            .entry(instance.into())
+            .or_default();
         for name in names {
             let online = {
                 let members = self.members.lock().expect("no task panics holding the lock");

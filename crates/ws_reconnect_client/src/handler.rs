@@ -13,18 +13,38 @@ use crate::http::History;
 #[derive(Deserialize, Debug)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub(crate) enum ServerMessage {
-    Welcome { name: String, online: usize },
+    Welcome {
+        name: String,
+        online: usize,
+    },
     Chat(Chat),
-    Joined { name: String, online: usize },
-    Left { name: String, online: usize },
-    Renamed { old: String, new: String },
-    Error { message: String },
+    Joined {
+        name: String,
+        online: usize,
+    },
+    Left {
+        name: String,
+        online: usize,
+    },
+    Renamed {
+        old: String,
+        new: String,
+    },
+    Error {
+        message: String,
+    },
+    /// News about the room (lesson 09): split when its server lost Redis, or whole.
+    Notice {
+        text: String,
+    },
 }
 
-/// A chat message. `id` grows by one for each message the server sees.
+/// A chat message. `id` grows by one for each message the server sees. Lesson 09
+/// sends none for a line said while its room is split: it is heard once, and not
+/// kept in the history.
 #[derive(Deserialize, Debug)]
 pub(crate) struct Chat {
-    pub(crate) id: u64,
+    pub(crate) id: Option<u64>,
     pub(crate) from: String,
     pub(crate) text: String,
 }
@@ -45,9 +65,13 @@ impl Printer {
     /// Prints a chat message unless it was shown already (the history fetched over
     /// HTTP and the live stream can overlap).
     fn show_chat(&mut self, chat: &Chat) {
-        if chat.id > self.last_id {
-            self.last_id = chat.id;
-            println!("{}: {}", chat.from, chat.text);
+        match chat.id {
+            Some(id) if id <= self.last_id => {}
+            Some(id) => {
+                self.last_id = id;
+                println!("{}: {}", chat.from, chat.text);
+            }
+            None => println!("{}: {}", chat.from, chat.text),
         }
     }
 }
@@ -61,7 +85,7 @@ impl Printer {
                 println!("* the server restarted: its history starts again");
                 self.last_id = 0;
             }
-            let missed = history.chats.iter().filter(|chat| chat.id > self.last_id).count();
+            let missed = history.chats.iter().filter(|chat| chat.id > Some(self.last_id)).count();
             if missed > 0 {
                 println!("* {missed} messages while you were away:");
             }
@@ -84,6 +108,7 @@ impl Printer {
             ServerMessage::Left { name, online } => println!("* {name} left ({online} online)"),
             ServerMessage::Renamed { old, new } => println!("* {old} is now {new}"),
             ServerMessage::Error { message } => println!("* the server says: {message}"),
+            ServerMessage::Notice { text } => println!("* {text}"),
         }
     }
 
@@ -103,7 +128,7 @@ impl Printer {
 /// as many messages as we saw; ids going back is the sign we keep for a server that
 /// sends no instance.
 fn restarted(instance: Option<&str>, last_id: u64, history: &History) -> bool {
-    let newest = history.chats.last().map_or(0, |chat| chat.id);
+    let newest = history.chats.last().and_then(|chat| chat.id).unwrap_or(0);
     let new_instance = history.instance.is_some() && history.instance.as_deref() != instance;
     new_instance || newest < last_id
 }
@@ -115,7 +140,7 @@ mod tests {
     fn history(instance: Option<&str>, ids: &[u64]) -> History {
         let chats = ids
             .iter()
-            .map(|&id| Chat { id, from: "a".to_string(), text: "hi".to_string() })
+            .map(|&id| Chat { id: Some(id), from: "a".to_string(), text: "hi".to_string() })
             .collect();
         History { chats, instance: instance.map(str::to_string) }
     }

@@ -9,6 +9,10 @@
 //!
 //!     cargo run -p ws_reconnect_client
 //!
+//! Given several servers of one room (lesson 09), it moves to the next when one dies:
+//!
+//!     cargo run -p ws_reconnect_client -- --addr 127.0.0.1:5004 --addr 127.0.0.1:5005
+//!
 //! Builds on: lesson 06 (keyboard and socket at once with `select!`, `keyboard.rs`).
 //! Adds: the history over HTTP first (`http.rs`), JSON messages and event handlers
 //! (`handler.rs`), a heartbeat that notices a dead server, and reconnecting with
@@ -45,10 +49,11 @@ const QUEUE_LIMIT: usize = 20;
 #[command(about = "Lesson 08: a client that survives")]
 struct Args {
     /// The server to talk to: host:port, or a URL such as http://127.0.0.1:5003/
-    /// (https:// or wss:// for TLS).
+    /// (https:// or wss:// for TLS). Repeat it (or separate with commas) for several
+    /// servers of one room: when one fails, the client moves to the next.
     #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR)]
-    #[arg(value_parser = common::http_or_ws_address)]
-    addr: common::Address,
+    #[arg(value_parser = common::http_or_ws_address, value_delimiter = ',')]
+    addr: Vec<common::Address>,
     /// A certificate to trust for https:// and wss://, besides the usual authorities:
     /// a self-signed server's, such as the file lesson 07 prints with --tls.
     #[arg(long, value_name = "FILE")]
@@ -91,21 +96,27 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    // One address, two protocols: http://ADDR/api/messages and ws://ADDR/ws (with
-    // TLS: https:// and wss://).
-    let (addr, ca) = (&args.addr, args.ca.as_deref());
-    let url = format!("{}://{addr}/ws", if addr.tls { "wss" } else { "ws" });
+    let (addrs, ca) = (&args.addr, args.ca.as_deref());
     let mut handler = Printer::default();
 
-    // First the history, over HTTP: a question with one answer.
-    match fetch_history(addr, ca).await {
-        Ok(history) => handler.on_history(history),
-        Err(FetchError::Refused) => {
-            return Err(format!(
-                "could not connect to {addr}: is the server running? Start it with `cargo run -p http_ws_server`"
-            ));
+    // First the history, over HTTP: a question with one answer. The first server
+    // that answers is the one we stay with.
+    let mut server = 0;
+    loop {
+        let addr = &addrs[server];
+        match fetch_history(addr, ca).await {
+            Ok(history) => break handler.on_history(history),
+            Err(FetchError::Refused) if server + 1 < addrs.len() => {
+                handler.on_error(&format!("{addr} is not answering: trying the next server"));
+                server += 1;
+            }
+            Err(FetchError::Refused) => {
+                return Err(format!(
+                    "could not connect to {addr}: is the server running? Start it with `cargo run -p http_ws_server`"
+                ));
+            }
+            Err(FetchError::Other(err)) => return Err(err),
         }
-        Err(FetchError::Other(err)) => return Err(err),
     }
 
     // Ctrl-C closes the connection properly, as in lesson 06.
@@ -117,7 +128,11 @@ async fn run(args: Args) -> Result<(), Error> {
     }
     let mut backoff = Backoff::new();
     loop {
-        // Then the stream, over WebSocket, for as long as it lasts.
+        // Then the stream, over WebSocket, for as long as it lasts. One address, two
+        // protocols: http://ADDR/api/messages and ws://ADDR/ws (with TLS: https://
+        // and wss://).
+        let addr = &addrs[server];
+        let url = format!("{}://{addr}/ws", if addr.tls { "wss" } else { "ws" });
         let opened = Instant::now();
         match connect(&url, addr, ca).await {
             Ok(ws) => {
@@ -132,7 +147,8 @@ async fn run(args: Args) -> Result<(), Error> {
             Err(err) => handler.on_error(&err),
         }
         let keys = (&mut keyboard, &mut ctrl_c);
-        if !reconnect((addr, ca), &mut backoff, &mut handler, keys, &mut outbox).await {
+        let servers = (&addrs[..], &mut server, ca);
+        if !reconnect(servers, &mut backoff, &mut handler, keys, &mut outbox).await {
             if !outbox.is_empty() {
                 warn!("Leaving with {} unsent lines", outbox.len());
             }
@@ -142,10 +158,11 @@ async fn run(args: Args) -> Result<(), Error> {
 }
 
 /// Waits, then asks for the history over HTTP (what did we miss? is the server back
-/// at all?), again and again until the server answers. Returns false if the user
-/// leaves meanwhile.
+/// at all?), again and again until a server answers: with several, each try goes to
+/// the next one, so a dead server is left at once. Returns false if the user leaves
+/// meanwhile.
 async fn reconnect(
-    (addr, ca): (&common::Address, Option<&Path>),
+    (addrs, server, ca): (&[common::Address], &mut usize, Option<&Path>),
     backoff: &mut Backoff,
     handler: &mut Printer,
     keys: Keyboard<'_>,
@@ -158,6 +175,8 @@ async fn reconnect(
         if wait_offline(wait, (&mut *keyboard, &mut *ctrl_c), outbox).await {
             return false;
         }
+        *server = (*server + 1) % addrs.len();
+        let addr = &addrs[*server];
         match fetch_history(addr, ca).await {
             Ok(history) => {
                 handler.on_history(history);

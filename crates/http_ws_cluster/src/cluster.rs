@@ -127,7 +127,7 @@ impl Cluster {
     fn cannot_start(&self, err: &redis::RedisError) -> ! {
         eprintln!(
             "error: cannot reach Redis at redis://{} ({}). Start it in another terminal: \
-             redis-server --port 6379 (or point to yours: --redis redis://IP:PORT)",
+             redis-server --port 6379 --bind 127.0.0.1 (or point to yours: --redis redis://IP:PORT)",
             self.client.get_connection_info().addr(),
             describe(err),
         );
@@ -298,13 +298,7 @@ async fn rejoin(
     // From here on, joins and lines go through Redis; then everyone already here is
     // written in (a join meanwhile writes itself too: writing twice does no harm).
     *room.cluster.link.lock().expect("no task panics holding the lock") = Some(connection.clone());
-    let here = room.here();
-    let mut pipe = redis::pipe();
-    pipe.del(online_key(&room.cluster.instance)).ignore();
-    if !here.is_empty() {
-        pipe.hset_multiple(online_key(&room.cluster.instance), &here).ignore();
-    }
-    let _: () = pipe.query_async(&mut connection).await?;
+    write_here(room, &mut connection).await?;
     let history: Vec<String> = connection.lrange(HISTORY, 0, -1).await?;
     room.load_history(history.iter().filter_map(|chat| serde_json::from_str(chat).ok()));
     beat(room, &mut connection, false).await?;
@@ -314,6 +308,17 @@ async fn rejoin(
         room.whole().await;
     }
     Ok(())
+}
+
+/// Writes everyone here into this instance's hash in Redis, afresh.
+async fn write_here(room: &Room, connection: &mut MultiplexedConnection) -> RedisResult<()> {
+    let here = room.here();
+    let mut pipe = redis::pipe();
+    pipe.del(online_key(&room.cluster.instance)).ignore();
+    if !here.is_empty() {
+        pipe.hset_multiple(online_key(&room.cluster.instance), &here).ignore();
+    }
+    pipe.query_async(connection).await
 }
 
 /// While linked: passes on what Redis publishes, and beats every `BEAT` in a task of
@@ -354,11 +359,21 @@ async fn beat(
     announce: bool,
 ) -> RedisResult<()> {
     let me = &room.cluster.instance;
+    // Still on the list? An instance that was frozen (or cut off) longer than
+    // `ALIVE_FOR` finds itself counted out by the others: it writes its people in
+    // again before it says it is alive, so the others find them when they see it.
+    let added: usize = connection.sadd(INSTANCES, me).await?;
+    if added == 1 && announce {
+        warn!(
+            "Redis had counted this instance out (frozen or cut off?): writing its people in again"
+        );
+        write_here(room, connection).await?;
+    }
     let ms = u64::try_from(ALIVE_FOR.as_millis()).unwrap_or(u64::MAX);
     let mut pipe = redis::pipe();
     pipe.pset_ex(alive_key(me), 1, ms).ignore();
     pipe.pexpire(online_key(me), i64::try_from(ms).unwrap_or(i64::MAX)).ignore();
-    pipe.sadd(INSTANCES, me).ignore().smembers(INSTANCES);
+    pipe.smembers(INSTANCES);
     let (instances,): (BTreeSet<String>,) = pipe.query_async(&mut *connection).await?;
     let others: Vec<&String> = instances.iter().filter(|instance| *instance != me).collect();
     if others.is_empty() {

@@ -10,6 +10,7 @@
 pub mod http;
 pub mod page;
 pub mod process;
+pub mod redis;
 pub mod relay;
 pub mod tools;
 pub mod ws;

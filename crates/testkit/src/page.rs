@@ -132,9 +132,21 @@ pub fn normalise(line: &str) -> String {
             out.push_str(&after[..digits]);
         }
         rest = &after[digits..];
+        // Lesson 09 names each instance by its address and a random tag, `/3f2a`.
+        if let Some(tag) = instance_tag(rest) {
+            out.push_str("/TAG");
+            rest = &rest[tag..];
+        }
     }
     out.push_str(rest);
     out.trim_end().to_string()
+}
+
+/// The length of an instance's tag (`/` and 4 hex digits) at the start of `rest`.
+fn instance_tag(rest: &str) -> Option<usize> {
+    let hex = rest.strip_prefix('/')?.get(..4)?;
+    let ends = !rest[5..].starts_with(|c: char| c.is_ascii_alphanumeric());
+    (hex.chars().all(|c| c.is_ascii_hexdigit()) && ends).then_some(5)
 }
 
 /// `Reconnecting in 0.4 s (attempt 1)` -> `Reconnecting in N.N s (attempt 1)`, if 0.4
@@ -187,6 +199,7 @@ pub(crate) fn default_address(bin: &Path) -> Option<&'static str> {
         "ws_echo_server" => Some(common::WS_ECHO_ADDR),
         "ws_chat_server" => Some(common::WS_CHAT_ADDR),
         "http_ws_server" => Some(common::HTTP_WS_ADDR),
+        "http_ws_cluster" => Some(common::CLUSTER_ADDR),
         _ => None,
     }
 }
@@ -330,6 +343,10 @@ mod tests {
             "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         ));
         assert_eq!(normalise("version 1.0 is here"), "version 1.0 is here");
+        // Lesson 09's instances have a random tag; a path does not.
+        assert!(same("as 127.0.0.1:5004/3f2a", "as 127.0.0.1:5004/09bc"));
+        assert!(!same("GET 127.0.0.1:5004/api", "GET 127.0.0.1:5004/abc0"));
+        assert!(!same("127.0.0.1:5004/abcdef", "127.0.0.1:5004/abc012"));
     }
 
     #[test]

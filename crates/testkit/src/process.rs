@@ -4,7 +4,7 @@
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
-pub use nix::sys::signal::Signal::{SIGCONT, SIGINT, SIGKILL, SIGSTOP};
+pub use nix::sys::signal::Signal::{SIGCONT, SIGINT, SIGKILL, SIGSTOP, SIGTERM};
 
 fn pid_of(pid: u32) -> Pid {
     Pid::from_raw(i32::try_from(pid).expect("a process id fits in an i32"))

@@ -54,6 +54,16 @@ pub const PY_WEBSOCKET_CLIENT: Tool = Tool {
     probe: &["python3", "-c", "import websocket"],
     install: "pip install websocket-client==1.8.0",
 };
+pub const REDIS: Tool = Tool {
+    name: "redis-server",
+    probe: &["redis-server", "--version"],
+    install: "apt-get install redis-server (CI: 7.0, Debian 12)",
+};
+pub const REDIS_CLI: Tool = Tool {
+    name: "redis-cli",
+    probe: &["redis-cli", "--version"],
+    install: "apt-get install redis-tools (CI: 7.0, Debian 12)",
+};
 pub const TMUX: Tool = Tool {
     name: "tmux",
     probe: &["tmux", "-V"],

@@ -1,0 +1,297 @@
+//! Lesson 09, black-box: real instances of the server on port 0, sharing a real
+//! `redis-server` that each test starts on a free port and stops by its process id.
+//! Without redis-server installed, each test prints one line and passes (CI
+//! installs it and sets LESSONS_REQUIRE_TOOLS=1, under which they fail instead).
+
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use testkit::http::{get, post};
+use testkit::page::{self, assert_matches, block};
+use testkit::redis::Redis;
+use testkit::tools::{self, REDIS_CLI};
+use testkit::ws::{self, TEXT};
+use testkit::{Program, Server, TIMEOUT, bin_path, process};
+
+const PAGE: &str = "09-http-ws-cluster.md";
+/// The page's second instance.
+const SECOND: &str = "127.0.0.1:5005";
+/// What the server promises: the people of an instance killed with `kill -9` are
+/// counted out within 4 s (`GHOST_BOUND`). The tests allow some slack on a busy
+/// machine, and print what they measured.
+const GHOST_BOUND: Duration = Duration::from_secs(4);
+
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_http_ws_cluster"))
+}
+
+/// An instance on a free port, meeting the others at `redis` (through the
+/// environment variable, so the command recorded for the page is the page's).
+fn instance(redis: &Redis) -> Server {
+    Server::start_with(bin(), &["--addr", "127.0.0.1:0"], &[("LESSON_REDIS", &redis.url())])
+}
+
+/// The page's second instance, `--addr 127.0.0.1:5005`, on a free port.
+fn second_instance(redis: &Redis) -> Server {
+    let addr = testkit::free_addr();
+    page::map_address(&addr, SECOND);
+    let server = Server::start_with(bin(), &["--addr", &addr], &[("LESSON_REDIS", &redis.url())]);
+    page::map_address(&server.addr, SECOND);
+    server
+}
+
+/// Redis and two instances, A and B.
+fn two_instances(test: &str) -> Option<(Redis, Server, Server)> {
+    let redis = Redis::start(test)?;
+    let a = instance(&redis);
+    let b = second_instance(&redis);
+    Some((redis, a, b))
+}
+
+/// A WebSocket client on `server`: returns it once it has seen its welcome and its
+/// own arrival, with its name.
+fn join(server: &Server, online: usize) -> (TcpStream, String) {
+    let (mut stream, _) = ws::open(&server.addr, "/ws");
+    let welcome: serde_json::Value = serde_json::from_str(&next(&mut stream)).expect("JSON");
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    assert_eq!(welcome["online"], online, "{welcome}");
+    let name = welcome["name"].as_str().expect("a name").to_string();
+    let joined = format!(r#"{{"type":"joined","name":"{name}","online":{online}}}"#);
+    wait_for(&mut stream, &joined);
+    (stream, name)
+}
+
+fn next(stream: &mut TcpStream) -> String {
+    let frame = ws::read_data(stream);
+    assert_eq!(frame.opcode, TEXT);
+    frame.text().to_string()
+}
+
+/// Reads until `wanted` arrives (within the read timeout of each frame), and returns
+/// what came before it.
+fn wait_for(stream: &mut TcpStream, wanted: &str) -> Vec<String> {
+    wait_until(stream, wanted, |message| message == wanted)
+}
+
+/// Reads until a message for which `wanted` is true, and returns what came before;
+/// fails, saying what it waited for and what came, if none does in time.
+fn wait_until(stream: &mut TcpStream, what: &str, wanted: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut before = Vec::new();
+    loop {
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| next(stream)));
+        let Ok(message) = read else { panic!("waited in vain for {what}; came: {before:#?}") };
+        if wanted(&message) {
+            return before;
+        }
+        before.push(message);
+    }
+}
+
+fn say(stream: &mut TcpStream, text: &str) {
+    ws::send_text(stream, &serde_json::json!({ "type": "chat", "text": text }).to_string());
+}
+
+fn chat(id: u64, from: &str, text: &str) -> String {
+    format!(r#"{{"type":"chat","id":{id},"from":"{from}","text":"{text}"}}"#)
+}
+
+#[test]
+fn two_instances_are_one_room() {
+    let Some((_redis, a, b)) = two_instances("one-room") else { return };
+    let (mut ann, ann_name) = join(&a, 1);
+    let (mut bob, bob_name) = join(&b, 2);
+    wait_for(&mut ann, &format!(r#"{{"type":"joined","name":"{bob_name}","online":2}}"#));
+
+    say(&mut ann, "hello from A");
+    wait_for(&mut bob, &chat(1, &ann_name, "hello from A"));
+    wait_for(&mut ann, &chat(1, &ann_name, "hello from A"));
+    let response = post(&b.addr, "/api/messages", r#"{"name": "curl", "text": "hi from B"}"#);
+    assert_eq!(response.body, r#"{"id":2,"from":"curl","text":"hi from B"}"#);
+    wait_for(&mut ann, &chat(2, "curl", "hi from B"));
+
+    ws::send_text(&mut bob, r#"{"type": "rename", "name": "Bob"}"#);
+    let renamed = format!(r#"{{"type":"renamed","old":"{bob_name}","new":"Bob"}}"#);
+    wait_for(&mut ann, &renamed);
+    ws::send_text(&mut ann, r#"{"type": "rename", "name": "Bob"}"#);
+    wait_for(&mut ann, r#"{"type":"error","message":"Bob is taken"}"#);
+
+    // Both instances serve one history and one list of who is online, and the same
+    // history id (a client moving between them sees no restart).
+    let (from_a, from_b) = (get(&a.addr, "/api/messages"), get(&b.addr, "/api/messages"));
+    assert_eq!(from_a.body, from_b.body);
+    assert!(from_a.body.ends_with(r#"{"id":2,"from":"curl","text":"hi from B"}]"#));
+    assert_eq!(from_a.header("server-instance"), from_b.header("server-instance"));
+    let online = |server: &Server| {
+        let mut names: Vec<String> =
+            serde_json::from_str(&get(&server.addr, "/api/online").body).expect("JSON");
+        names.sort();
+        names
+    };
+    assert_eq!(online(&a), online(&b));
+    assert_eq!(online(&a).len(), 2);
+
+    ws::send(&mut bob, ws::CLOSE, &ws::close_payload(1000, ""), true);
+    wait_for(&mut ann, r#"{"type":"left","name":"Bob","online":1}"#);
+}
+
+#[test]
+fn a_killed_instance_leaves_no_ghosts_and_its_history_stays() {
+    let Some((_redis, a, mut b)) = two_instances("ghosts") else { return };
+    let (mut ann, _) = join(&a, 1);
+    let (mut bob, bob_name) = join(&b, 2);
+    let (_carl, carl_name) = join(&b, 3);
+    say(&mut bob, "said on B");
+    wait_for(&mut ann, &chat(1, &bob_name, "said on B"));
+
+    // kill -9: B says goodbye to nobody.
+    b.program.kill();
+    let killed = Instant::now();
+    let before =
+        wait_for(&mut ann, &format!(r#"{{"type":"left","name":"{bob_name}","online":1}}"#));
+    let took = killed.elapsed();
+    eprintln!("the killed instance's people were counted out after {took:?}");
+    assert!(
+        before.contains(&format!(r#"{{"type":"left","name":"{carl_name}","online":2}}"#)),
+        "{before:?}"
+    );
+    assert!(took < GHOST_BOUND + Duration::from_secs(2), "{took:?}");
+    let online: Vec<String> = serde_json::from_str(&get(&a.addr, "/api/online").body).unwrap();
+    assert_eq!(online.len(), 1, "{online:?}");
+    // What B's people said stays: the history is Redis's, not B's.
+    assert!(get(&a.addr, "/api/messages").body.contains("said on B"));
+    drop(bob);
+}
+
+#[test]
+fn without_redis_the_server_says_how_to_start_it() {
+    // Nothing listens at this Redis address; the page shows Redis's default.
+    let redis = testkit::free_addr_as("127.0.0.1:6379");
+    let url = format!("redis://{redis}");
+    let line = testkit::only_an_error_line(bin(), &["--addr", "127.0.0.1:0", "--redis", &url]);
+    let expected = format!(
+        "error: cannot reach Redis at redis://{redis} (connection refused: nothing listens \
+         there). Start it in another terminal: redis-server --port 6379 --bind 127.0.0.1 (or \
+         point to yours: --redis redis://IP:PORT)"
+    );
+    assert_eq!(line, expected);
+    // A host name is refused before anything is dialled: this course dials addresses.
+    let usage = testkit::usage_error(bin(), &["--redis", "redis://localhost:6379"]);
+    assert!(usage.contains("write redis://IP:PORT, such as redis://127.0.0.1:6379"), "{usage}");
+}
+
+#[test]
+fn losing_redis_splits_the_room_and_its_return_heals_it() {
+    let Some((mut redis, a, b)) = two_instances("split") else { return };
+    let (mut ann, ann_name) = join(&a, 1);
+    let (mut bob, bob_name) = join(&b, 2);
+    say(&mut ann, "before");
+    wait_for(&mut bob, &chat(1, &ann_name, "before"));
+
+    redis.stop();
+    let split = |online: usize| {
+        format!(
+            r#"{{"type":"notice","text":"the room is split: this server lost Redis, so only the {online} online here hear you"}}"#
+        )
+    };
+    wait_for(&mut ann, &split(1));
+    wait_for(&mut bob, &split(1));
+    // Split, each side still chats: heard here, without an id, not kept.
+    say(&mut ann, "only A hears this");
+    wait_for(
+        &mut ann,
+        &format!(r#"{{"type":"chat","from":"{ann_name}","text":"only A hears this"}}"#),
+    );
+    say(&mut bob, "only B hears this");
+    wait_for(
+        &mut bob,
+        &format!(r#"{{"type":"chat","from":"{bob_name}","text":"only B hears this"}}"#),
+    );
+
+    redis.restart();
+    // Each side hears that the room is whole again, and then (if the other side was
+    // not back yet) that the other one joined: 2 online, and nothing said while split.
+    let whole = r#"{"type":"notice","text":"the room is whole again"#;
+    let back = |message: &str| {
+        message.starts_with(whole) && message.ends_with(r#"2 online"}"#)
+            || message.starts_with(r#"{"type":"joined""#) && message.ends_with(r#""online":2}"#)
+    };
+    for stream in [&mut ann, &mut bob] {
+        let heard = wait_until(stream, "2 online", back);
+        assert!(!heard.iter().any(|m| m.contains("hears this")), "{heard:?}");
+    }
+    say(&mut bob, "after");
+    wait_for(&mut ann, &chat(2, &bob_name, "after"));
+}
+
+#[test]
+fn a_frozen_instance_does_not_slow_the_others() {
+    let Some((_redis, a, b)) = two_instances("frozen") else { return };
+    let (mut ann, ann_name) = join(&a, 1);
+    let (_bob, bob_name) = join(&b, 2);
+    // B stops (as under a debugger, or swapped out): it reads nothing from Redis.
+    process::signal(b.program.pid(), process::SIGSTOP).expect("freeze B");
+    let started = Instant::now();
+    for n in 1..=200 {
+        say(&mut ann, &n.to_string());
+        wait_for(&mut ann, &chat(n, &ann_name, &n.to_string()));
+    }
+    let took = started.elapsed();
+    eprintln!("200 lines said and heard on A while B was frozen: {took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // Frozen, B stops beating too: A counts its people out, and back in when it wakes.
+    wait_for(&mut ann, &format!(r#"{{"type":"left","name":"{bob_name}","online":1}}"#));
+    process::signal(b.program.pid(), process::SIGCONT).expect("wake B");
+    wait_for(&mut ann, &format!(r#"{{"type":"joined","name":"{bob_name}","online":2}}"#));
+}
+
+#[test]
+fn the_reconnecting_client_moves_to_a_live_instance_and_misses_nothing() {
+    let Some((_redis, mut a, b)) = two_instances("failover") else { return };
+    let client = bin_path("ws_reconnect_client");
+    let args = ["--addr", &a.addr, "--addr", &b.addr, "--heartbeat", "0.5"];
+    let mut reader = Program::start_interactive(&client, &args);
+    reader.wait_for("* you are guest-1 (1 online)");
+    for n in 1..=3 {
+        let body = format!(r#"{{"name": "curl", "text": "line {n}"}}"#);
+        assert_eq!(post(&b.addr, "/api/messages", &body).status, 201);
+    }
+    reader.wait_for("curl: line 3");
+    a.program.kill();
+    // Said while the client is between servers: it must get these from B's history.
+    for n in 4..=6 {
+        let body = format!(r#"{{"name": "curl", "text": "line {n}"}}"#);
+        assert_eq!(post(&b.addr, "/api/messages", &body).status, 201);
+    }
+    reader.wait_for("curl: line 6");
+    reader.type_line("/quit");
+    let (status, output) = reader.wait_exit(TIMEOUT);
+    assert!(status.success(), "{output:?}");
+    let lines: Vec<&String> = output.iter().filter(|line| line.starts_with("curl: ")).collect();
+    let expected: Vec<String> = (1..=6).map(|n| format!("curl: line {n}")).collect();
+    assert_eq!(lines, expected.iter().collect::<Vec<_>>(), "each line once, in order: {output:#?}");
+    assert!(!output.iter().any(|line| line.contains("restarted")), "{output:#?}");
+    let moved = format!(" INFO Connected to ws://{}/ws", b.addr);
+    assert!(output.contains(&moved), "{output:#?}");
+}
+
+#[test]
+fn what_redis_holds_is_what_the_page_shows() {
+    let Some(redis) = Redis::start("redis-cli") else { return };
+    if !tools::available("the page's redis-cli commands", &[&REDIS_CLI]) {
+        return;
+    }
+    let a = instance(&redis);
+    post(&a.addr, "/api/messages", r#"{"name": "curl", "text": "hi from 5005"}"#);
+    tools::check_block(PAGE, "redis-cli", "127.0.0.1:6379", &redis.addr, true);
+}
+
+#[test]
+fn the_pages_run_it_blocks_match() {
+    let Some(redis) = Redis::start("page") else { return };
+    let mut a = instance(&redis);
+    let mut b = second_instance(&redis);
+    let _ = &mut b;
+    assert_matches(&block(PAGE, "first"), &a.program.output());
+    assert_matches(&block(PAGE, "second"), &b.program.output());
+}

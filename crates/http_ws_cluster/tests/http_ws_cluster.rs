@@ -275,23 +275,72 @@ fn the_reconnecting_client_moves_to_a_live_instance_and_misses_nothing() {
     assert!(output.contains(&moved), "{output:#?}");
 }
 
-#[test]
-fn what_redis_holds_is_what_the_page_shows() {
-    let Some(redis) = Redis::start("redis-cli") else { return };
-    if !tools::available("the page's redis-cli commands", &[&REDIS_CLI]) {
-        return;
-    }
-    let a = instance(&redis);
-    post(&a.addr, "/api/messages", r#"{"name": "curl", "text": "hi from 5005"}"#);
-    tools::check_block(PAGE, "redis-cli", "127.0.0.1:6379", &redis.addr, true);
+/// The lines `program` printed after the first `skip`, up to and with the first
+/// that contains `last`.
+fn printed_until(program: &mut Program, skip: usize, last: &str) -> Vec<String> {
+    program.wait_for(last);
+    let output = program.output();
+    let end = skip + output[skip..].iter().position(|l| l.contains(last)).expect("printed") + 1;
+    output[skip..end].to_vec()
 }
 
 #[test]
-fn the_pages_run_it_blocks_match() {
-    let Some(redis) = Redis::start("page") else { return };
+fn page_09_run_it_and_break_it() {
+    let Some(mut redis) = Redis::start("page-09") else { return };
     let mut a = instance(&redis);
-    let mut b = second_instance(&redis);
-    let _ = &mut b;
+    a.program.wait_for("Open http");
     assert_matches(&block(PAGE, "first"), &a.program.output());
+    let mut b = second_instance(&redis);
+    b.program.wait_for("Open http");
     assert_matches(&block(PAGE, "second"), &b.program.output());
+
+    // Terminal 4: lesson 08's client, given both addresses.
+    let client = bin_path("ws_reconnect_client");
+    let mut reader = Program::start_interactive(&client, &["--addr", &a.addr, "--addr", &b.addr]);
+    reader.wait_for("* guest-1 joined (1 online)");
+    // Terminal 5: curl at the second instance (or, without curl, the same by hand).
+    let body = r#"{"name": "curl", "text": "hi from 5005"}"#;
+    if tools::available("page 09's curl commands", &[&tools::CURL]) {
+        tools::check_block(PAGE, "curl-post", SECOND, &b.addr, true);
+        tools::check_block(PAGE, "curl-online", SECOND, &b.addr, true);
+    } else {
+        post(&b.addr, "/api/messages", body);
+    }
+    let shown = printed_until(&mut reader, 0, "curl: hi from 5005");
+    assert_matches(&block(PAGE, "client"), &shown);
+    if tools::available("page 09's redis-cli command", &[&REDIS_CLI]) {
+        tools::check_block(PAGE, "redis-cli", "127.0.0.1:6379", &redis.addr, true);
+    }
+
+    // Break it: Ctrl-Z and `kill -9 %1` in terminal 2.
+    process::signal(a.program.pid(), process::SIGSTOP).expect("Ctrl-Z");
+    a.program.kill();
+    let killed = Instant::now();
+    let after = printed_until(&mut reader, shown.len(), "* guest-1 left (1 online)");
+    eprintln!("the client moved, and the ghost was counted out, after {:?}", killed.elapsed());
+    assert_matches(&block(PAGE, "kill"), &after);
+
+    // Stop Redis, start it again.
+    let skip = shown.len() + after.len();
+    redis.stop();
+    reader.wait_for("* the room is split");
+    redis.restart();
+    let healed = printed_until(&mut reader, skip, "* the room is whole again");
+    assert_matches(&block(PAGE, "split"), &healed);
+    reader.type_line("/quit");
+    assert!(reader.wait_exit(TIMEOUT).0.success());
+
+    // No Redis at all.
+    redis.stop();
+    drop(b);
+    let finished = testkit::run(
+        bin(),
+        &["--addr", "127.0.0.1:0"],
+        &[("LESSON_REDIS", &redis.url())],
+        "",
+        TIMEOUT,
+    );
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    let stderr: Vec<String> = finished.stderr.lines().map(str::to_string).collect();
+    assert_matches(&block(PAGE, "no-redis"), &stderr);
 }

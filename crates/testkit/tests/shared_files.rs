@@ -7,14 +7,22 @@ use std::collections::BTreeMap;
 /// Each shared file, with the lessons that carry it. Any other file name found in
 /// two lessons must be a lesson's own (`OWN`), grown from one lesson to the next.
 const SHARED: &[(&str, &[&str])] = &[
-    ("listen.rs", &["http_server", "ws_echo_server", "ws_chat_server", "http_ws_server"]),
-    ("shutdown.rs", &["http_server", "ws_echo_server", "ws_chat_server", "http_ws_server"]),
-    ("websocket.rs", &["ws_echo_server", "ws_chat_server", "http_ws_server"]),
+    (
+        "listen.rs",
+        &["http_server", "ws_echo_server", "ws_chat_server", "http_ws_server", "http_ws_cluster"],
+    ),
+    (
+        "shutdown.rs",
+        &["http_server", "ws_echo_server", "ws_chat_server", "http_ws_server", "http_ws_cluster"],
+    ),
+    ("websocket.rs", &["ws_echo_server", "ws_chat_server", "http_ws_server", "http_ws_cluster"]),
+    ("tls.rs", &["http_ws_server", "http_ws_cluster"]),
+    ("upgrade.rs", &["http_ws_server", "http_ws_cluster"]),
     ("handshake.rs", &["ws_echo_server", "ws_chat_server"]),
     ("keyboard.rs", &["ws_chat_client", "ws_reconnect_client"]),
     ("wss.rs", &["ws_echo_client", "ws_chat_client", "ws_reconnect_client"]),
 ];
-const OWN: &[&str] = &["main.rs", "chat.rs", "room.rs", "http.rs"];
+const OWN: &[&str] = &["main.rs", "chat.rs", "room.rs", "http.rs", "api.rs", "page.html"];
 const LESSONS: &[&str] = &[
     "http_server",
     "http_client",
@@ -24,6 +32,7 @@ const LESSONS: &[&str] = &[
     "ws_chat_client",
     "http_ws_server",
     "ws_reconnect_client",
+    "http_ws_cluster",
 ];
 
 fn source(lesson: &str, file: &str) -> Option<String> {

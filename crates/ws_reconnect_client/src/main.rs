@@ -99,25 +99,8 @@ async fn run(args: Args) -> Result<(), Error> {
     let (addrs, ca) = (&args.addr, args.ca.as_deref());
     let mut handler = Printer::default();
 
-    // First the history, over HTTP: a question with one answer. The first server
-    // that answers is the one we stay with.
-    let mut server = 0;
-    loop {
-        let addr = &addrs[server];
-        match fetch_history(addr, ca).await {
-            Ok(history) => break handler.on_history(history),
-            Err(FetchError::Refused) if server + 1 < addrs.len() => {
-                handler.on_error(&format!("{addr} is not answering: trying the next server"));
-                server += 1;
-            }
-            Err(FetchError::Refused) => {
-                return Err(format!(
-                    "could not connect to {addr}: is the server running? Start it with `cargo run -p http_ws_server`"
-                ));
-            }
-            Err(FetchError::Other(err)) => return Err(err),
-        }
-    }
+    // First the history, over HTTP: a question with one answer.
+    let mut server = first_history((addrs, ca), &mut handler).await?;
 
     // Ctrl-C closes the connection properly, as in lesson 06.
     let mut ctrl_c: CtrlC = Box::pin(keyboard::ctrl_c());
@@ -155,6 +138,32 @@ async fn run(args: Args) -> Result<(), Error> {
             return Ok(());
         }
     }
+}
+
+/// Asks the servers for the history, in turn, until one answers: the one we stay
+/// with. Returns its place in the list.
+async fn first_history(
+    (addrs, ca): (&[common::Address], Option<&Path>),
+    handler: &mut Printer,
+) -> Result<usize, Error> {
+    for (server, addr) in addrs.iter().enumerate() {
+        match fetch_history(addr, ca).await {
+            Ok(history) => {
+                handler.on_history(history);
+                return Ok(server);
+            }
+            Err(FetchError::Refused) if server + 1 < addrs.len() => {
+                handler.on_error(&format!("{addr} is not answering: trying the next server"));
+            }
+            Err(FetchError::Refused) => {
+                return Err(format!(
+                    "could not connect to {addr}: is the server running? Start it with `cargo run -p http_ws_server`"
+                ));
+            }
+            Err(FetchError::Other(err)) => return Err(err),
+        }
+    }
+    unreachable!("clap gives at least one address")
 }
 
 /// Waits, then asks for the history over HTTP (what did we miss? is the server back

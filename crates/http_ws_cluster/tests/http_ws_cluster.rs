@@ -344,3 +344,34 @@ fn page_09_run_it_and_break_it() {
     let stderr: Vec<String> = finished.stderr.lines().map(str::to_string).collect();
     assert_matches(&block(PAGE, "no-redis"), &stderr);
 }
+
+#[test]
+fn scripts_demo_cluster_starts_redis_two_instances_and_two_clients() {
+    if !tools::available("scripts/demo-cluster", &[&tools::TMUX, &testkit::tools::REDIS]) {
+        return;
+    }
+    let script = testkit::workspace_root().join("scripts/demo-cluster");
+    let session = format!("demo-cluster-test-{}", std::process::id());
+    let env = [("DEMO_CLUSTER_SESSION", session.as_str())];
+    let redis_port = testkit::free_addr().rsplit(':').next().expect("a port").to_string();
+    let args = ["--detached", "--redis-port", &redis_port, "127.0.0.1:0", "127.0.0.1:0"];
+    let started = testkit::run(&script, &args, &env, "", Duration::from_secs(180));
+    assert!(started.status.success(), "{started:?}");
+    // Each client pane shows its welcome; the second one counts two online.
+    let pane = |n: usize| {
+        let target = format!("{session}:cluster.{n}");
+        let capture = ["capture-pane", "-p", "-J", "-t", &target];
+        testkit::run(Path::new("tmux"), &capture, &[], "", TIMEOUT).stdout
+    };
+    let deadline = Instant::now() + TIMEOUT;
+    let (mut first, mut second) = (String::new(), String::new());
+    while Instant::now() < deadline
+        && !(first.contains("* you are") && second.contains("* you are"))
+    {
+        (first, second) = (pane(3), pane(4));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = std::process::Command::new("tmux").args(["kill-session", "-t", &session]).status();
+    assert!(first.contains("* you are guest-"), "{first}");
+    assert!(second.contains("(2 online)"), "{second}");
+}

@@ -200,17 +200,29 @@ type Stream = futures_util::stream::SplitStream<Socket>;
 /// message, in order. Returns deliveries per second, latency from send to receive,
 /// losses and reorderings.
 pub(crate) async fn fanout(url: &str, plan: FanoutPlan) -> anyhow::Result<Fanout> {
+    fanout_across(&[url], plan).await
+}
+
+/// [`fanout`] over several servers of one room (lesson 09's instances): client `n`
+/// connects to `urls[n % urls.len()]`, so the first sender is on the first.
+pub(crate) async fn fanout_across(urls: &[&str], plan: FanoutPlan) -> anyhow::Result<Fanout> {
     let epoch = Instant::now();
     let mut stuck = Vec::new();
-    for _ in 0..plan.stuck {
+    for n in 0..plan.stuck {
         // Connected, then never read: the server's problem now.
-        stuck.push(connect(url).await?);
+        stuck.push(connect(urls[n % urls.len()]).await?);
     }
     let tally = Arc::new(Tally::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let (mut sinks, mut receivers) = (Vec::new(), Vec::new());
     for index in 0..plan.clients {
-        let (sink, stream) = connect(url).await?.split();
+        let mut ws = connect(urls[index % urls.len()]).await?;
+        if plan.protocol == Protocol::Json {
+            // A JSON chat (lessons 07 and 09) welcomes a client once it is in the
+            // room; lesson 09's room takes a round trip to Redis to get there.
+            next_data(&mut ws).await.context("no welcome")?;
+        }
+        let (sink, stream) = ws.split();
         if index < plan.senders {
             sinks.push(sink);
         }

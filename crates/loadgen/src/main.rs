@@ -23,6 +23,7 @@ use clap::{Parser, Subcommand};
 mod baseline;
 mod bench;
 mod claims;
+mod cluster;
 mod crowd;
 mod load;
 mod stats;

@@ -216,13 +216,7 @@ pub(crate) async fn fanout_across(urls: &[&str], plan: FanoutPlan) -> anyhow::Re
     let (stop_tx, stop_rx) = watch::channel(false);
     let (mut sinks, mut receivers) = (Vec::new(), Vec::new());
     for index in 0..plan.clients {
-        let mut ws = connect(urls[index % urls.len()]).await?;
-        if plan.protocol == Protocol::Json {
-            // A JSON chat (lessons 07 and 09) welcomes a client once it is in the
-            // room; lesson 09's room takes a round trip to Redis to get there.
-            next_data(&mut ws).await.context("no welcome")?;
-        }
-        let (sink, stream) = ws.split();
+        let (sink, stream) = join(urls[index % urls.len()], plan.protocol).await?.split();
         if index < plan.senders {
             sinks.push(sink);
         }
@@ -260,6 +254,16 @@ pub(crate) async fn fanout_across(urls: &[&str], plan: FanoutPlan) -> anyhow::Re
         deliveries_per_second: delivered as f64 / (span_us as f64 / 1e6),
         latency: stats::latency(samples),
     })
+}
+
+/// A client of a chat, in the room: a JSON chat (lessons 07 and 09) welcomes a client
+/// once it is in (lesson 09's room takes a round trip to Redis to get there).
+async fn join(url: &str, protocol: Protocol) -> anyhow::Result<Socket> {
+    let mut ws = connect(url).await?;
+    if protocol == Protocol::Json {
+        next_data(&mut ws).await.context("no welcome")?;
+    }
+    Ok(ws)
 }
 
 /// One client's reading side: counts and times every message that carries a token,

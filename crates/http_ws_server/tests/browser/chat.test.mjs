@@ -260,3 +260,83 @@ test("the chat page over https:// and wss:// with the server's own certificate",
     await stop(server);
   }
 });
+
+// A port nobody listens on a moment from now, for redis-server.
+async function freePort() {
+  const net = await import("node:net");
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+// Lesson 09: a page on one instance and lesson 08's terminal client on another are
+// one room, through a real redis-server (started as the page says, on a free port,
+// in a folder of its own, stopped by its pid). Stopping Redis splits the room
+// visibly, starting it again heals it, and killing an instance is noticed.
+test("lesson 09: a page on one instance and a terminal on another share one room", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "lesson09-redis-"));
+  const port = String(await freePort());
+  const startRedis = async () => {
+    const redis = spawn("redis-server", ["--port", port, "--bind", "127.0.0.1"], { cwd: dir });
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("redis-server did not start")), WAIT);
+      redis.stdout.on("data", (chunk) => {
+        if (chunk.toString().includes("Ready to accept connections")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    return redis;
+  };
+  let redis = await startRedis();
+  process.env.LESSON_REDIS = `redis://127.0.0.1:${port}`;
+  const instances = [];
+  for (let i = 0; i < 2; i++) instances.push(await startProgram("http_ws_cluster", "Listening on http://"));
+  delete process.env.LESSON_REDIS;
+  const [a, b] = instances.map((instance) => instance.addr);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  let terminal = null;
+  try {
+    const page = await openPage(browser, a);
+    assert.equal(await page.title(), "Lesson 09 chat");
+    terminal = start("ws_reconnect_client", ["--addr", b, "--addr", a], { stdin: "pipe" });
+    await terminal.waitFor("* you are guest-2 (2 online)");
+    await page.locator("#messages li", { hasText: "guest-2 joined (2 online)" }).waitFor();
+
+    await say(page, "hello from the page on A");
+    await terminal.waitFor("guest-1: hello from the page on A");
+    terminal.stdin.write("hello from the terminal on B\n");
+    await page.locator("#messages li", { hasText: "guest-2: hello from the terminal on B" }).waitFor();
+
+    // Stop Redis: the room splits, and says so on both sides; then it heals.
+    await stop(redis, "SIGTERM");
+    await page.locator("#messages li", { hasText: "the room is split" }).waitFor();
+    await terminal.waitFor("* the room is split");
+    redis = await startRedis();
+    await page.locator("#messages li", { hasText: "the room is whole again" }).waitFor();
+    await terminal.waitFor("* the room is whole again");
+    terminal.stdin.write("after the split\n");
+    await page.locator("#messages li", { hasText: "guest-2: after the split" }).waitFor();
+
+    // kill -9 the terminal's instance: the terminal moves to the page's instance (a
+    // new guest there), and that instance counts the old one out, within 4 s.
+    await stop(instances[1], "SIGKILL");
+    await terminal.waitFor(`Connected to ws://${a}/ws`);
+    await page.locator("#messages li", { hasText: "guest-3 joined" }).waitFor();
+    await page.locator("#messages li", { hasText: "guest-2 left (2 online)" }).waitFor();
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, "chat-page-cluster.png") });
+  } finally {
+    await browser.close();
+    if (terminal) {
+      terminal.stdin.end();
+      await stop(terminal);
+    }
+    for (const instance of instances) await stop(instance);
+    await stop(redis, "SIGTERM");
+  }
+});

@@ -325,6 +325,10 @@ async fn write_here(room: &Room, connection: &mut MultiplexedConnection) -> Redi
 /// its own (passing a line on may wait for a slow reader; the beat must not). Returns
 /// when the link breaks.
 async fn stay(room: &Room, Link { mut connection, mut events }: Link) {
+    // A command that failed while we were (re)joining has set the link aside already.
+    if room.cluster.connection().is_none() {
+        return;
+    }
     let beating = async {
         let mut beats = tokio::time::interval(BEAT);
         loop {

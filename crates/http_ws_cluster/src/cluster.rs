@@ -388,7 +388,7 @@ async fn beat(
         pipe.exists(alive_key(instance));
     }
     let alive: Vec<bool> = pipe.query_async(&mut *connection).await?;
-    let known = room.known();
+    let (counted, known) = room.known();
     for (instance, alive) in others.into_iter().zip(alive) {
         if !alive {
             // Dead: counted out here, and taken out of Redis (by whoever sees it first).
@@ -402,7 +402,7 @@ async fn beat(
                 );
                 room.gone(instance).await;
             }
-        } else if !known.contains(instance) {
+        } else if !counted.contains(instance) {
             let names: Vec<String> = connection.hvals(online_key(instance)).await?;
             if announce {
                 info!("Instance {instance} joined the room with {} online", names.len());

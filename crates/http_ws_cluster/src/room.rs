@@ -128,8 +128,8 @@ pub(crate) struct Room {
     /// Everyone in the room, by connection number. A plain (not async) mutex: it is
     /// held for a moment at a time and never across an `.await`.
     members: Mutex<BTreeMap<u64, Member>>,
-    /// The last `HISTORY_LENGTH` messages. Locked only while `members` is, so the
-    /// ids, the history and every queue agree on the order of the messages.
+    /// The last `HISTORY_LENGTH` messages, kept in the order Redis passes them on
+    /// (the order of their ids: see `Cluster::say`).
     history: Mutex<History>,
     /// How many guests have joined so far, to number their names. Redis counts them
     /// for the whole room; this count takes over while the room is split.
@@ -137,6 +137,10 @@ pub(crate) struct Room {
     /// Who is on the other instances, by instance: counted in `online`, listed by
     /// `GET /api/online`, kept up to date by what they say through Redis.
     others: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    /// The other instances that the beat has counted in, from their lists in Redis
+    /// (see `arrived`). One heard of only through its messages (new, or back after
+    /// being counted out) is counted in at the next beat.
+    counted: Mutex<BTreeSet<String>>,
     /// The link to Redis, and through it to the other instances.
     pub(crate) cluster: Cluster,
 }
@@ -176,6 +180,7 @@ impl Room {
             history: Mutex::new(history),
             guests: AtomicU64::new(0),
             others: Mutex::new(BTreeMap::new()),
+            counted: Mutex::new(BTreeSet::new()),
             cluster,
         }
     }
@@ -364,14 +369,19 @@ impl Room {
         members.iter().map(|(conn, member)| (*conn, member.name.clone())).collect()
     }
 
-    /// The instances this one knows of.
-    pub(crate) fn known(&self) -> BTreeSet<String> {
-        self.others.lock().expect("no task panics holding the lock").keys().cloned().collect()
+    /// The other instances this one knows of: those the beat has counted in, and
+    /// all of them (some heard of only through their messages).
+    pub(crate) fn known(&self) -> (BTreeSet<String>, BTreeSet<String>) {
+        let counted = self.counted.lock().expect("no task panics holding the lock").clone();
+        let others = self.others.lock().expect("no task panics holding the lock");
+        let all = counted.iter().chain(others.keys()).cloned().collect();
+        (counted, all)
     }
 
     /// Another instance showed up (a new one, or one back from a split) with these
     /// people on it: counted from now on, and, if `announce`, introduced here.
     pub(crate) async fn arrived(&self, instance: &str, names: Vec<String>, announce: bool) {
+        self.counted.lock().expect("no task panics holding the lock").insert(instance.into());
         self.others
             .lock()
             .expect("no task panics holding the lock")
@@ -397,6 +407,7 @@ impl Room {
     /// Another instance stopped beating (killed, frozen, cut off from Redis): its
     /// people are no longer counted, and everyone here is told they left.
     pub(crate) async fn gone(&self, instance: &str) {
+        self.counted.lock().expect("no task panics holding the lock").remove(instance);
         let names = self.others.lock().expect("no task panics holding the lock").remove(instance);
         let names = names.unwrap_or_default();
         let online = {
@@ -414,6 +425,7 @@ impl Room {
 
     /// Redis is out of reach: from now on, only the people here hear each other.
     pub(crate) async fn split(&self) {
+        self.counted.lock().expect("no task panics holding the lock").clear();
         self.others.lock().expect("no task panics holding the lock").clear();
         let online = self.members.lock().expect("no task panics holding the lock").len();
         let text = format!(

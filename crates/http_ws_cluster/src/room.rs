@@ -535,6 +535,30 @@ mod tests {
         assert_eq!(history[HISTORY_LENGTH - 1]["id"], HISTORY_LENGTH as u64 + 5);
     }
 
+    /// The next line in a member's queue.
+    fn next(member: &mut Membership) -> String {
+        member.lines.try_recv().map(|line| line.to_string()).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn another_instance_is_counted_in_and_out_one_by_one() {
+        let room = Room::new(Cluster::split_for_tests());
+        let mut here = room.join(1).await;
+        assert_eq!(next(&mut here), r#"{"type":"joined","name":"guest-1","online":1}"#);
+        room.arrived("B", vec!["ann".into(), "bob".into()], true).await;
+        assert_eq!(next(&mut here), r#"{"type":"joined","name":"ann","online":2}"#);
+        assert_eq!(next(&mut here), r#"{"type":"joined","name":"bob","online":3}"#);
+        assert_eq!(room.online_json(), r#"["guest-1","ann","bob"]"#);
+        // Heard of again (its next beat): nobody is introduced twice.
+        room.arrived("B", vec!["ann".into(), "bob".into()], true).await;
+        assert!(here.lines.is_empty());
+        assert_eq!(room.rename(1, "bob").await, Err("bob is taken".to_string()));
+        room.gone("B").await;
+        assert_eq!(next(&mut here), r#"{"type":"left","name":"bob","online":2}"#);
+        assert_eq!(next(&mut here), r#"{"type":"left","name":"ann","online":1}"#);
+        assert_eq!(room.online_json(), r#"["guest-1"]"#);
+    }
+
     #[tokio::test]
     async fn a_reader_gets_every_line_and_a_non_reader_is_put_out() {
         let room = Room::new(Cluster::split_for_tests());

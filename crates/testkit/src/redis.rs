@@ -60,11 +60,6 @@ impl Redis {
         let (status, _) = program.wait_exit(Duration::from_secs(10));
         assert!(status.success(), "redis-server stopped with {status}");
     }
-
-    /// The running server's process, to freeze it or read its output.
-    pub fn program(&mut self) -> &mut Program {
-        self.program.as_mut().expect("Redis is running")
-    }
 }
 
 impl Drop for Redis {

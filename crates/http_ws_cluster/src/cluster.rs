@@ -19,11 +19,11 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use hyper::header::HeaderValue;
 use redis::aio::{MultiplexedConnection, PubSubStream};
 use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisResult, Script};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 use tracing::{info, warn};
 
 use crate::Shared;
@@ -49,6 +49,11 @@ const ALIVE_FOR: Duration = Duration::from_secs(3);
 /// The most that people of a dead instance stay counted: it last renewed its key
 /// just before dying, the key lasts `ALIVE_FOR`, and the others look every `BEAT`.
 const GHOST_BOUND: Duration = ALIVE_FOR.saturating_add(BEAT);
+/// How many events an instance may be behind Redis, waiting to be passed on to its
+/// clients. Further behind (its clients read slower than the room talks, for long),
+/// it leaves the room and joins it again, as Redis cuts off a subscriber that does
+/// not read: what waits in its memory stays bounded.
+const MOST_BEHIND: usize = 4096;
 /// A Redis that does not answer within this is treated as gone.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 /// Reconnecting to Redis waits twice as long after each failure, up to this.
@@ -321,10 +326,10 @@ async fn write_here(room: &Room, connection: &mut MultiplexedConnection) -> Redi
     pipe.query_async(connection).await
 }
 
-/// While linked: passes on what Redis publishes, and beats every `BEAT` in a task of
-/// its own (passing a line on may wait for a slow reader; the beat must not). Returns
-/// when the link breaks.
-async fn stay(room: &Room, Link { mut connection, mut events }: Link) {
+/// While linked: passes on what Redis publishes, and beats every `BEAT` beside it, in
+/// the same `select!` (passing a line on may wait for a slow reader; the beat must
+/// not). Returns when the link breaks, or this instance falls too far behind.
+async fn stay(room: &Room, Link { mut connection, events }: Link) {
     // A command that failed while we were (re)joining has set the link aside already.
     if room.cluster.connection().is_none() {
         return;
@@ -338,9 +343,14 @@ async fn stay(room: &Room, Link { mut connection, mut events }: Link) {
             }
         }
     };
+    // What Redis publishes is taken in as it comes (`take_in`) and passed on to the
+    // clients here at their pace (`heard` may wait for a slow reader), through a
+    // queue of at most `MOST_BEHIND` events.
+    let (queue, mut behind) = mpsc::channel::<String>(MOST_BEHIND);
+    let mut payloads =
+        events.map(|message| String::from_utf8_lossy(message.get_payload_bytes()).into_owned());
     let passing_on = async {
-        while let Some(message) = events.next().await {
-            let payload = String::from_utf8_lossy(message.get_payload_bytes());
+        while let Some(payload) = behind.recv().await {
             match payload.split_once(' ') {
                 Some((instance, text)) => room.heard(instance, text).await,
                 None => warn!("an event on {CHANNEL} that is not ours: {payload}"),
@@ -349,9 +359,28 @@ async fn stay(room: &Room, Link { mut connection, mut events }: Link) {
     };
     tokio::select! {
         err = beating => room.cluster.failed(&err),
-        () = passing_on => info!("Redis closed the subscription"),
+        ended = take_in(&mut payloads, &queue) => match ended {
+            Ok(()) => info!("Redis closed the subscription"),
+            Err(()) => warn!(
+                "This instance fell {MOST_BEHIND} events behind Redis (its clients read too \
+                 slowly): leaving the room to join it again"
+            ),
+        },
+        () = passing_on => {}
         () = room.cluster.trouble.notified() => {}
     }
+}
+
+/// Moves each event into `queue` as it arrives, until the subscription ends (`Ok`)
+/// or the queue is full (`Err`: this instance is too far behind).
+async fn take_in(
+    events: &mut (impl Stream<Item = String> + Unpin),
+    queue: &mpsc::Sender<String>,
+) -> Result<(), ()> {
+    while let Some(event) = events.next().await {
+        queue.try_send(event).map_err(|_| ())?;
+    }
+    Ok(())
 }
 
 /// Says this instance is alive, and looks at the others: one that stopped beating is
@@ -411,4 +440,23 @@ async fn beat(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_instance_too_far_behind_stops_taking_events_in() {
+        let (queue, mut behind) = mpsc::channel(3);
+        let mut events = futures_util::stream::iter((1..=5).map(|n| n.to_string()));
+        assert_eq!(take_in(&mut events, &queue).await, Err(()));
+        // Three waited; the fourth found the queue full, and nothing more was read.
+        assert_eq!(behind.recv().await.as_deref(), Some("1"));
+        assert_eq!(events.next().await.as_deref(), Some("5"));
+        // Kept up with, a subscription is taken in to its end.
+        let mut events = futures_util::stream::iter(["a".to_string()]);
+        let (queue, _behind) = mpsc::channel(3);
+        assert_eq!(take_in(&mut events, &queue).await, Ok(()));
+    }
 }

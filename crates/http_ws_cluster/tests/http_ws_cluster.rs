@@ -375,3 +375,51 @@ fn scripts_demo_cluster_starts_redis_two_instances_and_two_clients() {
     assert!(first.contains("* you are guest-"), "{first}");
     assert!(second.contains("(2 online)"), "{second}");
 }
+
+/// A WebSocket client with a tiny receive window (as a slow phone may have), that
+/// never reads after the handshake: what the server sends it soon stops moving.
+fn never_reading_client(addr: &str) -> TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().expect("rt");
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket.set_recv_buffer_size(4096).expect("a small window");
+        socket.connect(addr.parse().expect("an address")).await.expect("connect")
+    });
+    let mut stream = stream.into_std().expect("a std stream");
+    stream.set_nonblocking(false).expect("blocking");
+    let request = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    std::io::Write::write_all(&mut stream, request.as_bytes()).expect("the handshake");
+    stream
+}
+
+#[test]
+fn an_instance_too_far_behind_rejoins_and_the_others_are_not_slowed() {
+    let Some((_redis, a, mut b)) = two_instances("behind") else { return };
+    let (mut reader, _) = join(&b, 1);
+    let _stuck = never_reading_client(&b.addr);
+    wait_until(&mut reader, "the stuck client's arrival", |m| m.ends_with(r#""online":2}"#));
+    let (mut flooder, flooder_name) = join(&a, 3);
+    // A's client floods the room, and reads its own lines back in another thread.
+    let lines = 30_000;
+    let mut echoes = flooder.try_clone().expect("a second handle");
+    let counting = std::thread::spawn(move || {
+        let mut chats = 0;
+        while chats < lines {
+            let Some(frame) = ws::read(&mut echoes) else { break };
+            chats += usize::from(frame.text().starts_with(r#"{"type":"chat""#));
+        }
+        chats
+    });
+    let padding = "x".repeat(200);
+    for n in 0..lines {
+        say(&mut flooder, &format!("{n} {padding}"));
+    }
+    // B's clients read too slowly for the flood (one not at all): B falls behind,
+    // leaves the room and joins it again; A's client gets every line all the same.
+    assert_eq!(counting.join().expect("the counting thread"), lines, "{flooder_name}");
+    b.program.wait_for("fell 4096 events behind Redis");
+    b.program.wait_for("Redis is back: the room is whole again");
+    wait_until(&mut reader, "the split notice", |m| m.contains("the room is split"));
+    wait_until(&mut reader, "the whole notice", |m| m.contains("the room is whole again"));
+}

@@ -423,3 +423,33 @@ fn an_instance_too_far_behind_rejoins_and_the_others_are_not_slowed() {
     wait_until(&mut reader, "the split notice", |m| m.contains("the room is split"));
     wait_until(&mut reader, "the whole notice", |m| m.contains("the room is whole again"));
 }
+
+#[test]
+fn page_09_redis_cli_commands_work_as_shown() {
+    let Some(redis) = Redis::start("redis-cli-inline") else { return };
+    if !tools::available("page 09's redis-cli commands", &[&REDIS_CLI]) {
+        return;
+    }
+    let a = instance(&redis);
+    let here = std::env::temp_dir();
+    let default = "127.0.0.1:6379";
+    // Watching the channel: every event, after the name of the instance it came from.
+    let watch = tools::inline_command(PAGE, "redis-cli -p 6379 subscribe chat:events");
+    let mut watching = tools::shell(&tools::at(watch, default, &redis.addr), &here);
+    // Redis's answer to SUBSCRIBE: from here on, the channel's events are shown.
+    watching.wait_for("chat:events");
+    post(&a.addr, "/api/messages", r#"{"name": "curl", "text": "seen on the channel"}"#);
+    let said = watching.wait_for("seen on the channel");
+    let event = r#"{"type":"chat","id":1,"from":"curl","text":"seen on the channel"}"#;
+    let (from, text) = said.split_once(' ').expect("an instance, then the event");
+    assert!(from.starts_with(&format!("{}/", a.addr)), "{said}");
+    assert_eq!(text, event);
+    watching.kill();
+    // Emptying Redis: the history is gone.
+    let flush = tools::inline_command(PAGE, "redis-cli -p 6379 flushall");
+    let mut flushing = tools::shell(&tools::at(flush, default, &redis.addr), &here);
+    assert_eq!(flushing.wait_exit(TIMEOUT).1, ["OK"]);
+    let port = redis.addr.rsplit(':').next().expect("a port");
+    let count = format!("redis-cli -p {port} llen chat:history");
+    assert_eq!(tools::shell(&count, &here).wait_exit(TIMEOUT).1, ["0"]);
+}

@@ -235,7 +235,7 @@ fn the_heartbeat_drops_a_peer_that_never_answers_pings() {
     let lively = std::thread::spawn(move || {
         let (mut answered, mut saw_leave) = (0, false);
         while !(saw_leave && answered >= 3) {
-            let frame = ws::read(&mut lively).expect("a frame");
+            let frame = ws::read_frame(&mut lively).expect("a frame");
             match frame.opcode {
                 PING => {
                     ws::send(&mut lively, PONG, &frame.payload, true);
@@ -254,7 +254,7 @@ fn the_heartbeat_drops_a_peer_that_never_answers_pings() {
     let started = Instant::now();
     let mut pings = 0;
     let closed = loop {
-        let frame = ws::read(&mut silent).expect("a frame or a Close");
+        let frame = ws::read_frame(&mut silent).expect("a frame or a Close");
         match frame.opcode {
             PING => pings += 1,
             CLOSE => break frame.close_code(),
@@ -381,11 +381,11 @@ fn a_slow_reader_gets_every_line_and_a_non_reader_is_put_out() {
     // the stuck client's socket buffers and queue hold, so the room puts it out.
     let count = 8000;
     let filler = "y".repeat(1900);
-    let mut reader = talker.try_clone().expect("a second handle");
+    let (talker, mut reader) = ws::split(talker);
     let echoes = std::thread::spawn(move || {
         let mut chats = 0;
         while chats < count {
-            chats += usize::from(next(&mut reader).contains(r#""from":"guest-1""#));
+            chats += usize::from(reader.read_data().text().contains(r#""from":"guest-1""#));
         }
         chats
     });
@@ -407,7 +407,7 @@ fn a_slow_reader_gets_every_line_and_a_non_reader_is_put_out() {
         ids
     });
     for _ in 0..count {
-        ws::send_text(&mut talker, &format!(r#"{{"type":"chat","text":"{filler}"}}"#));
+        talker.send_text(&format!(r#"{{"type":"chat","text":"{filler}"}}"#));
     }
     assert_eq!(echoes.join().expect("the talker's reader"), count);
     let ids = slow.join().expect("the slow reader");
@@ -535,8 +535,8 @@ fn a_client_that_never_reads_does_not_hold_up_the_others() {
     }
     let before = testkit::rss_kib(pid);
     let count = 5_000;
-    let mut reader = talker.try_clone().expect("a second handle");
-    let echoes = std::thread::spawn(move || (0..count).map(|_| ws::read_data(&mut reader)).count());
+    let (talker, mut reader) = ws::split(talker);
+    let echoes = std::thread::spawn(move || (0..count).map(|_| reader.read_data()).count());
     let filler = "x".repeat(1000);
     let mut burst = Vec::new();
     for n in 0..count {
@@ -547,7 +547,7 @@ fn a_client_that_never_reads_does_not_hold_up_the_others() {
         ));
     }
     let started = Instant::now();
-    talker.write_all(&burst).expect("send 5,000 messages");
+    talker.write_all(&burst);
     for n in 0..count {
         let line = next(&mut listener);
         let expected = format!(

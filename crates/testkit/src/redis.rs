@@ -2,6 +2,7 @@
 //! (`redis-server --port N --bind 127.0.0.1`), on a free port, in a folder of its
 //! own, and stopped by its process id.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -36,6 +37,20 @@ impl Redis {
     /// Its URL, for `--redis` or `LESSON_REDIS`.
     pub fn url(&self) -> String {
         format!("redis://{}", self.addr)
+    }
+
+    /// Sends one command, as redis-cli would, and returns the first line of Redis's
+    /// answer in its own protocol (`:1`, `+OK`, `$-1`...).
+    pub fn command(&self, args: &[&str]) -> String {
+        let mut request = format!("*{}\r\n", args.len());
+        for arg in args {
+            request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+        }
+        let mut stream = crate::http::connect(&self.addr);
+        stream.write_all(request.as_bytes()).expect("send a command to Redis");
+        let mut answer = String::new();
+        BufReader::new(stream).read_line(&mut answer).expect("Redis's answer");
+        answer.trim_end().to_string()
     }
 
     /// Starts it (again) on its port, and waits until it takes connections. As for a

@@ -3,6 +3,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
 
 use crate::http::{Response, connect, read_response};
 
@@ -89,8 +90,10 @@ pub fn send_text(stream: &mut TcpStream, text: &str) {
     send(stream, TEXT, text.as_bytes(), true);
 }
 
-/// Reads one frame; `None` if the server closed the connection first.
-pub fn read(stream: &mut TcpStream) -> Option<Frame> {
+/// Reads one frame exactly as it came, Pings included; `None` if the server closed
+/// the connection first. Only a test about control frames wants this: every other
+/// read goes through [`read`], which answers Pings as a real client does.
+pub fn read_frame(stream: &mut TcpStream) -> Option<Frame> {
     let mut head = [0u8; 2];
     match stream.read_exact(&mut head) {
         Ok(()) => {}
@@ -118,19 +121,34 @@ pub fn read(stream: &mut TcpStream) -> Option<Frame> {
     Some(Frame { opcode: head[0] & 0x0F, payload })
 }
 
-/// Reads frames until a text or binary one, answering nothing; fails on a Close.
-pub fn read_data(stream: &mut TcpStream) -> Frame {
+/// Reads the next data or Close frame, as a real client sees its stream: a Ping is
+/// answered with a Pong (the servers' heartbeat drops a peer that never answers),
+/// a Pong is skipped. `None` if the server closed the connection first.
+///
+/// It writes the Pong on `stream`: a test that writes on another handle of the same
+/// socket from a second thread uses [`split`] instead, so frames never interleave.
+pub fn read(stream: &mut TcpStream) -> Option<Frame> {
     loop {
-        let frame = read(stream).expect("a frame before the connection closed");
+        let frame = read_frame(stream)?;
         match frame.opcode {
-            TEXT | BINARY => return frame,
-            PING | PONG => {}
-            _ => panic!("expected data, got {frame:?}"),
+            PING => send(stream, PONG, &frame.payload, true),
+            PONG => {}
+            _ => return Some(frame),
         }
     }
 }
 
-/// Reads until a Close frame arrives and returns its code and reason.
+/// Reads frames until a text or binary one (answering Pings); fails on a Close.
+pub fn read_data(stream: &mut TcpStream) -> Frame {
+    let frame = read(stream).expect("a frame before the connection closed");
+    match frame.opcode {
+        TEXT | BINARY => frame,
+        _ => panic!("expected data, got {frame:?}"),
+    }
+}
+
+/// Reads until a Close frame arrives (answering Pings) and returns its code and
+/// reason.
 pub fn read_close(stream: &mut TcpStream) -> (u16, String) {
     loop {
         let frame = read(stream).expect("a Close frame before the connection closed");
@@ -138,6 +156,64 @@ pub fn read_close(stream: &mut TcpStream) -> (u16, String) {
             return frame.close_code();
         }
     }
+}
+
+/// The writing half of a connection that one thread writes on while another
+/// reads: every frame, the reader's Pongs included, is written whole under one lock.
+#[derive(Clone)]
+pub struct Writer(Arc<Mutex<TcpStream>>);
+
+impl Writer {
+    /// Writes one masked frame with FIN set.
+    pub fn send(&self, opcode: u8, payload: &[u8]) {
+        self.write_all(&encode(opcode, payload, true));
+    }
+
+    /// Sends a text message.
+    pub fn send_text(&self, text: &str) {
+        self.send(TEXT, text.as_bytes());
+    }
+
+    /// Writes bytes already encoded as frames (a burst of several), whole.
+    pub fn write_all(&self, bytes: &[u8]) {
+        let mut stream = self.0.lock().expect("no writer panicked");
+        stream.write_all(bytes).expect("send frames");
+    }
+}
+
+/// The reading half: [`read`] and [`read_data`], with the Pongs written through
+/// the [`Writer`].
+pub struct Reader {
+    stream: TcpStream,
+    answers: Writer,
+}
+
+impl Reader {
+    /// The next data or Close frame; a Ping is answered, a Pong skipped.
+    pub fn read(&mut self) -> Option<Frame> {
+        loop {
+            let frame = read_frame(&mut self.stream)?;
+            match frame.opcode {
+                PING => self.answers.send(PONG, &frame.payload),
+                PONG => {}
+                _ => return Some(frame),
+            }
+        }
+    }
+
+    /// The next text or binary frame; fails on a Close.
+    pub fn read_data(&mut self) -> Frame {
+        let frame = self.read().expect("a frame before the connection closed");
+        assert!(matches!(frame.opcode, TEXT | BINARY), "expected data, got {frame:?}");
+        frame
+    }
+}
+
+/// Splits a connection for two threads: one writes, the other reads and answers.
+pub fn split(stream: TcpStream) -> (Writer, Reader) {
+    let reading = stream.try_clone().expect("a second handle");
+    let writer = Writer(Arc::new(Mutex::new(stream)));
+    (writer.clone(), Reader { stream: reading, answers: writer })
 }
 
 /// The payload of a Close frame with `code`.

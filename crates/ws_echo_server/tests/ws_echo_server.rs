@@ -57,7 +57,7 @@ fn a_ping_gets_a_pong_and_no_echo() {
     let server = server();
     let (mut stream, _) = ws::open(&server.addr, "/");
     ws::send(&mut stream, PING, b"are you there", true);
-    let frame = ws::read(&mut stream).expect("a frame");
+    let frame = ws::read_frame(&mut stream).expect("a frame");
     assert_eq!((frame.opcode, frame.payload.as_slice()), (PONG, &b"are you there"[..]));
     // The next data frame is the answer to our text: nothing was echoed for the ping.
     ws::send_text(&mut stream, "after");

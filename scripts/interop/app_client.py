@@ -1,5 +1,5 @@
 """A WebSocket client written as the Python tutorials write one, with
-`websocket-client`'s WebSocketApp (1.8) and its four event handlers, the shape of
+`websocket-client`'s WebSocketApp (1.9) and its four event handlers, the shape of
 lesson 08's `Handler`:
 
     python3 scripts/interop/app_client.py URL MESSAGE [UNTIL]

@@ -47,12 +47,12 @@ pub const PYTHON: Tool =
 pub const PY_WEBSOCKETS: Tool = Tool {
     name: "python3 websockets",
     probe: &["python3", "-c", "import websockets"],
-    install: "pip install websockets==15.0.1",
+    install: "pip install websockets==17.4",
 };
 pub const PY_WEBSOCKET_CLIENT: Tool = Tool {
     name: "python3 websocket-client",
     probe: &["python3", "-c", "import websocket"],
-    install: "pip install websocket-client==1.8.0",
+    install: "pip install websocket-client==1.9.2",
 };
 pub const REDIS: Tool = Tool {
     name: "redis-server",

@@ -145,6 +145,14 @@ fn serve(
         let served = requests.load(Ordering::Relaxed);
         match result {
             Ok(()) => debug!("conn #{conn} closed after {served} requests"),
+            // The header read timeout also runs while a kept-alive connection waits
+            // for its next request: after an answer, that is a client with nothing
+            // more to ask (a browser keeps a connection open for a while), no fault.
+            Err(err) if err.is_timeout() && served > 0 => info!(
+                "conn #{conn} {peer} closed after {served} requests: kept alive, but no next \
+                 request came within {} s",
+                HEADER_READ_TIMEOUT.as_secs()
+            ),
             // hyper has already answered a malformed request with a 400 or 431;
             // this is only a note for whoever reads the log.
             Err(err) => info!("conn #{conn} {peer} closed: {err}"),

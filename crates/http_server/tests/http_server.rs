@@ -307,3 +307,21 @@ fn page_01_commands_for_other_tools_work_as_shown() {
         assert!(status.success(), "{status:?}");
     }
 }
+
+#[test]
+fn an_idle_kept_alive_connection_is_closed_and_said_to_be_idle() {
+    let mut server = server();
+    let mut stream = testkit::http::connect(&server.addr);
+    for _ in 0..3 {
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+        let response = testkit::http::read_response(&mut stream, false).expect("an answer");
+        assert_eq!(response.status, 200);
+    }
+    // Then nothing: after the header read timeout the server closes it, and says
+    // what it was, as page 02 shows.
+    let closed = testkit::http::read_to_close(&mut stream, Duration::from_secs(15));
+    assert!(closed.is_empty(), "{closed:?}");
+    let line = server.program.wait_for("kept alive, but no next request");
+    let block = testkit::page::block("02-http-client.md", "idle-close");
+    testkit::page::assert_matches(&block, &[line]);
+}

@@ -215,6 +215,14 @@ impl Cluster {
         id.inspect_err(|err| self.failed(err)).ok()
     }
 
+    /// The history as Redis keeps it; `None` while split.
+    pub(crate) async fn history(&self) -> Option<Vec<Chat>> {
+        let mut connection = self.connection()?;
+        let history: RedisResult<Vec<String>> = connection.lrange(HISTORY, 0, -1).await;
+        let history = history.inspect_err(|err| self.failed(err)).ok()?;
+        Some(history.iter().filter_map(|chat| serde_json::from_str(chat).ok()).collect())
+    }
+
     /// Takes this instance out of Redis when it stops, so nobody waits `GHOST_BOUND`
     /// to count its people out.
     pub(crate) async fn goodbye(&self) {

@@ -56,11 +56,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// The chat page: one HTML file with its script and style, built into the binary.
 const PAGE: &str = include_str!("page.html");
 
+/// Where one message of the history is: `/api/messages/7`.
+const MESSAGE_PATH: &str = "/api/messages/";
 const ROUTES: &str = "\
 GET  /               the chat page
 GET  /ws             the chat, over WebSocket
 GET  /api/messages   the last 100 messages, as JSON
-POST /api/messages   say something: {\"name\": \"...\", \"text\": \"...\"}
+POST /api/messages   say something, as JSON: {\"name\": \"...\", \"text\": \"...\"}
+GET  /api/messages/N one message, by its id
 GET  /api/online     who is online, as JSON
 ";
 
@@ -214,6 +217,14 @@ fn serve(
         let served = requests.load(Ordering::Relaxed);
         match result {
             Ok(()) => debug!("conn #{conn} closed after {served} requests"),
+            // The header read timeout also runs while a kept-alive connection waits
+            // for its next request: after an answer, that is a client with nothing
+            // more to ask (a browser keeps a connection open for a while), no fault.
+            Err(err) if err.is_timeout() && served > 0 => info!(
+                "conn #{conn} {peer} closed after {served} requests: kept alive, but no next \
+                 request came within {} s",
+                HEADER_READ_TIMEOUT.as_secs()
+            ),
             // hyper has already answered a malformed request with a 400 or 431;
             // this is only a note for whoever reads the log.
             Err(err) => info!("conn #{conn} {peer} closed: {err}"),
@@ -239,7 +250,12 @@ async fn handle(
     let response = match path.as_str() {
         "/" if is_get => html(PAGE),
         "/api/messages" if is_get => api::messages(&shared.room, &shared.room.cluster.history_id()),
-        "/api/messages" if method == Method::POST => api::post_message(req, &shared.room).await,
+        "/api/messages" if method == Method::POST => {
+            api::post_message(req, &shared.room, &shared.allow_origins).await
+        }
+        one if is_get && one.starts_with(MESSAGE_PATH) => {
+            api::message(&shared.room, &one[MESSAGE_PATH.len()..]).await
+        }
         "/api/online" if is_get => api::json(StatusCode::OK, shared.room.online_json()),
         "/ws" if method == Method::GET => upgrade::upgrade(req, conn, &shared),
         // The path exists but not for this method: 405, and `Allow` says which do.
@@ -254,6 +270,14 @@ async fn handle(
                 format!("{method} is not allowed on {path}. Allowed: {allow}\n"),
             );
             response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+            response
+        }
+        one if one.starts_with(MESSAGE_PATH) => {
+            let mut response = text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed on {path}. Allowed: GET, HEAD\n"),
+            );
+            response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             response
         }
         _ => text(StatusCode::NOT_FOUND, format!("Not found: {path}\nRoutes:\n{ROUTES}")),

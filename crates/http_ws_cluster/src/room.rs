@@ -262,6 +262,17 @@ impl Room {
         Ok(chat)
     }
 
+    /// Message `id`, if it is still in the history: Redis's, which has it as soon as
+    /// it is said (this instance's copy has it only once Redis has passed it on);
+    /// while the room is split, this instance's copy.
+    pub(crate) async fn message(&self, id: u64) -> Option<Chat> {
+        if let Some(history) = self.cluster.history().await {
+            return history.into_iter().find(|chat| chat.id == Some(id));
+        }
+        let history = self.history.lock().expect("no task panics holding the lock");
+        history.chats.iter().find(|chat| chat.id == Some(id)).cloned()
+    }
+
     /// The recent history as a JSON array, oldest first.
     pub(crate) fn history_json(&self) -> String {
         let history = self.history.lock().expect("no task panics holding the lock");

@@ -108,6 +108,11 @@ fn two_instances_are_one_room() {
     wait_for(&mut ann, &chat(1, &ann_name, "hello from A"));
     let response = post(&b.addr, "/api/messages", r#"{"name": "curl", "text": "hi from B"}"#);
     assert_eq!(response.body, r#"{"id":2,"from":"curl","text":"hi from B"}"#);
+    // Its Location answers at once, on either instance: it is read from Redis.
+    assert_eq!((response.status, response.header("location")), (201, Some("/api/messages/2")));
+    for server in [&a, &b] {
+        assert_eq!(get(&server.addr, "/api/messages/2").body, response.body);
+    }
     wait_for(&mut ann, &chat(2, "curl", "hi from B"));
 
     ws::send_text(&mut bob, r#"{"type": "rename", "name": "Bob"}"#);
@@ -202,6 +207,12 @@ fn losing_redis_splits_the_room_and_its_return_heals_it() {
         &mut ann,
         &format!(r#"{{"type":"chat","from":"{ann_name}","text":"only A hears this"}}"#),
     );
+    // Said over HTTP while split: passed on here, but nothing kept to point to.
+    let response = post(&a.addr, "/api/messages", r#"{"name": "curl", "text": "split"}"#);
+    assert_eq!((response.status, response.header("location")), (200, None), "{}", response.body);
+    assert_eq!(response.body, r#"{"from":"curl","text":"split"}"#);
+    assert_eq!(get(&a.addr, "/api/messages/1").status, 200, "the copy here serves");
+    wait_for(&mut ann, r#"{"type":"chat","from":"curl","text":"split"}"#);
     say(&mut bob, "only B hears this");
     wait_for(
         &mut bob,
@@ -218,7 +229,7 @@ fn losing_redis_splits_the_room_and_its_return_heals_it() {
     };
     for stream in [&mut ann, &mut bob] {
         let heard = wait_until(stream, "2 online", back);
-        assert!(!heard.iter().any(|m| m.contains("hears this")), "{heard:?}");
+        assert!(!heard.iter().any(|m| m.contains("hears this") || m.contains("split\"")));
     }
     say(&mut bob, "after");
     wait_for(&mut ann, &chat(2, &bob_name, "after"));

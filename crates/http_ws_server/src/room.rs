@@ -220,6 +220,12 @@ impl Room {
         Ok(chat)
     }
 
+    /// Message `id`, if it is still in the history.
+    pub(crate) fn message(&self, id: u64) -> Option<Chat> {
+        let history = self.history.lock().expect("no task panics holding the lock");
+        history.chats.iter().find(|chat| chat.id == id).cloned()
+    }
+
     /// The recent history as a JSON array, oldest first.
     pub(crate) fn history_json(&self) -> String {
         let history = self.history.lock().expect("no task panics holding the lock");

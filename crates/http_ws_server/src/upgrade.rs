@@ -28,8 +28,9 @@ pub(crate) fn upgrade(
     conn: u64,
     shared: &Arc<Shared>,
 ) -> Response<Full<Bytes>> {
-    let checked = check_handshake(req.method(), req.version(), req.headers())
-        .and_then(|key| check_origin(req.headers(), &shared.allow_origins).map(|()| key));
+    let checked = check_handshake(req.method(), req.version(), req.headers()).and_then(|key| {
+        check_origin(req.headers(), &shared.allow_origins, "open a WebSocket here").map(|()| key)
+    });
     match checked {
         Ok(key) => {
             let response = switching_protocols(&key);
@@ -173,8 +174,13 @@ fn check_handshake(
 /// hijacking). So: this server's own page (its origin is `http://` and the `Host`
 /// the browser asked for), the origins given with `--allow-origin`, and clients that
 /// send no `Origin` at all. Those are not browsers (curl, websocat, our clients),
-/// and hold no user's cookies to misuse.
-fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), (StatusCode, String)> {
+/// and hold no user's cookies to misuse. `POST /api/messages` asks the same (`what`
+/// says what is refused).
+pub(crate) fn check_origin(
+    headers: &HeaderMap,
+    allowed: &[String],
+    what: &str,
+) -> Result<(), (StatusCode, String)> {
     let Some(origin) = headers.get(ORIGIN) else { return Ok(()) };
     let origin = origin.to_str().unwrap_or("(not text)");
     let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -187,8 +193,8 @@ fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), (StatusCo
     Err((
         StatusCode::FORBIDDEN,
         format!(
-            "a page from {origin} may not open a WebSocket here, only this server's own \
-             page; start the server with --allow-origin {origin} to let it"
+            "a page from {origin} may not {what}, only this server's own page; start \
+             the server with --allow-origin {origin} to let it"
         ),
     ))
 }
@@ -249,13 +255,19 @@ mod tests {
     #[test]
     fn only_our_own_page_and_allowed_origins_may_open_a_websocket() {
         let mut headers = browser();
-        assert!(check_origin(&headers, &[]).is_ok(), "no Origin: not a browser");
+        assert!(
+            check_origin(&headers, &[], "open a WebSocket here").is_ok(),
+            "no Origin: not a browser"
+        );
         headers.insert(ORIGIN, HeaderValue::from_static("http://127.0.0.1:5003"));
-        assert!(check_origin(&headers, &[]).is_ok(), "our own page");
+        assert!(check_origin(&headers, &[], "open a WebSocket here").is_ok(), "our own page");
         headers.insert(ORIGIN, HeaderValue::from_static("http://evil.example"));
-        let (status, why) = check_origin(&headers, &[]).unwrap_err();
+        let (status, why) = check_origin(&headers, &[], "open a WebSocket here").unwrap_err();
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(why.contains("--allow-origin http://evil.example"), "{why}");
-        assert!(check_origin(&headers, &["http://evil.example".to_string()]).is_ok());
+        assert!(
+            check_origin(&headers, &["http://evil.example".to_string()], "open a WebSocket here")
+                .is_ok()
+        );
     }
 }

@@ -122,9 +122,53 @@ fn bad_posts_get_a_400_with_a_json_error() {
     let response = post(&server.addr, &big);
     assert_eq!(
         (response.status, response.body.as_str()),
-        (400, r#"{"error":"the body is larger than 16 KiB"}"#)
+        (413, r#"{"error":"the body is larger than 16 KiB"}"#)
     );
+    assert_eq!(response.header("connection"), Some("close"));
     assert_eq!(get(&server.addr, "/api/messages").body, "[]", "nothing bad got into the history");
+}
+
+#[test]
+fn a_post_is_json_from_this_site_and_its_201_says_where_it_is() {
+    use testkit::http::post_with;
+    let server = server();
+    let body = r#"{"name": "curl", "text": "hi"}"#;
+    let said = post(&server.addr, body);
+    assert_eq!(said.status, 201, "{}", said.body);
+    assert_eq!(said.header("location"), Some("/api/messages/1"));
+    let again = get(&server.addr, "/api/messages/1");
+    assert_eq!((again.status, again.body.as_str()), (200, said.body.as_str()));
+    let missing = get(&server.addr, "/api/messages/2");
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert_eq!(get(&server.addr, "/api/messages/two").status, 404);
+    let wrong = request(&server.addr, "DELETE", "/api/messages/1");
+    assert_eq!((wrong.status, wrong.header("allow")), (405, Some("GET, HEAD")));
+
+    // A form, or text/plain: what another site's page may send without asking.
+    for content_type in ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data"] {
+        let header = format!("Content-Type: {content_type}\r\n");
+        let refused = post_with(&server.addr, "/api/messages", &header, body);
+        assert_eq!(refused.status, 415, "{content_type}: {}", refused.body);
+        assert!(refused.body.contains("Content-Type: application/json"), "{}", refused.body);
+    }
+    assert_eq!(post_with(&server.addr, "/api/messages", "", body).status, 415, "no type");
+    let json = "Content-Type: Application/JSON; charset=utf-8\r\n";
+    assert_eq!(post_with(&server.addr, "/api/messages", json, body).status, 201);
+
+    // Another site's page, even with a form's type, is refused for its origin; this
+    // server's own page is let in.
+    let forged = "Origin: http://evil.example\r\nContent-Type: text/plain\r\n";
+    let refused = post_with(&server.addr, "/api/messages", forged, body);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("--allow-origin http://evil.example"), "{}", refused.body);
+    let own = format!("Origin: http://{}\r\nContent-Type: application/json\r\n", server.addr);
+    assert_eq!(post_with(&server.addr, "/api/messages", &own, body).status, 201);
+    let history = get(&server.addr, "/api/messages").body;
+    assert_eq!(
+        history.matches(r#""from":"curl""#).count(),
+        3,
+        "only the accepted posts: {history}"
+    );
 }
 
 #[test]
@@ -429,12 +473,12 @@ fn a_post_whose_body_does_not_arrive_gets_408_and_the_connection_closes() {
     // The head promises 40 bytes of body; one comes, then nothing.
     let mut stalled = connect(&server.addr);
     stalled
-        .write_all(b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{")
+        .write_all(b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{")
         .expect("send");
     // Another, trickling its body a byte a second, gets the same answer in time.
     let mut trickle = connect(&server.addr);
     trickle
-        .write_all(b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n")
+        .write_all(b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n")
         .expect("send");
     let started = Instant::now();
     let trickling = std::thread::spawn(move || {
@@ -603,7 +647,14 @@ fn page_07_commands_for_other_tools_work_as_shown() {
         websocat.kill();
     }
     if tools::available("page 07's curl commands", &[&CURL]) {
-        for id in ["curl-huge", "curl-slow", "curl-firefox", "curl-origin"] {
+        for id in [
+            "curl-huge",
+            "curl-form",
+            "curl-post-origin",
+            "curl-slow",
+            "curl-firefox",
+            "curl-origin",
+        ] {
             tools::check_block(page, id, default, &server.addr, true);
         }
     }

@@ -48,9 +48,15 @@ pub fn request(addr: &str, method: &str, target: &str) -> Response {
 
 /// Sends a `POST` of `body` (JSON) to `path` on a new connection.
 pub fn post(addr: &str, path: &str, body: &str) -> Response {
+    post_with(addr, path, "Content-Type: application/json\r\n", body)
+}
+
+/// Sends a `POST` of `body` to `path` with the header lines `headers` (each ending
+/// in `\r\n`), on a new connection, and reads the response.
+pub fn post_with(addr: &str, path: &str, headers: &str, body: &str) -> Response {
     let mut stream = connect(addr);
     let raw = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -122,10 +128,11 @@ pub fn read_to_close(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
 /// What `curl` prints for `command` (a `curl ...` line from a lesson page), got by
 /// sending the same request over a raw socket to `addr`, so the tests need no curl.
 /// Understands `-i` (show the head), `-I` (HEAD), `-X METHOD`, `-H 'Name: value'`,
-/// `-d 'data'` (POST), `-s`, `-N`, and one URL. Returns the lines and the connection, still open.
+/// `-d 'data'` (POST, as a form), `--json 'data'` (POST, as JSON), `-s`, `-N`, and one URL. Returns the lines and the connection, still open.
 pub fn curl(addr: &str, command: &str) -> (Vec<String>, TcpStream) {
     let mut method = "GET".to_string();
     let (mut show_head, mut url, mut headers, mut body) = (false, None, String::new(), None);
+    let mut content_type = "application/x-www-form-urlencoded";
     let words = shlex::split(command).expect("a command line a shell can split");
     let mut words = words.iter().skip(1);
     while let Some(word) = words.next() {
@@ -137,6 +144,11 @@ pub fn curl(addr: &str, command: &str) -> (Vec<String>, TcpStream) {
             "-d" => {
                 method = "POST".to_string();
                 body = Some(words.next().expect("data after -d").clone());
+            }
+            "--json" => {
+                method = "POST".to_string();
+                body = Some(words.next().expect("data after --json").clone());
+                content_type = "application/json";
             }
             "-H" => {
                 headers.push_str(words.next().expect("a header after -H"));
@@ -152,8 +164,8 @@ pub fn curl(addr: &str, command: &str) -> (Vec<String>, TcpStream) {
 
     let mut stream = connect(addr);
     if let Some(body) = &body {
-        // What curl sends with -d.
-        headers.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        // What curl sends with -d, or --json.
+        headers.push_str(&format!("Content-Type: {content_type}\r\n"));
         headers.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     let raw = format!(

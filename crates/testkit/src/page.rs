@@ -257,7 +257,7 @@ pub(crate) fn record_run(bin: &Path, args: &[&str]) {
 }
 
 /// Notes that this test ran a page's shell command as it is.
-pub(crate) fn record_command(command: &str) {
+pub fn record_command(command: &str) {
     RUNS.with(|runs| runs.borrow_mut().push(command.to_string()));
 }
 

@@ -226,3 +226,17 @@ fn wss_with_the_servers_certificate_and_one_line_without_it() {
     let untrusted = testkit::one_error_line(client(), &["--addr", &url]);
     assert!(untrusted.contains("pass --ca FILE"), "{untrusted}");
 }
+
+#[test]
+fn page_06_a_branch_that_is_not_cancel_safe_loses_input() {
+    let block = testkit::page::block("06-ws-chat-client.md", "lost-input");
+    assert_eq!(block.command(), "cargo run -p ws_chat_client --example lost_input");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let args = ["run", "--quiet", "-p", "ws_chat_client", "--example", "lost_input"];
+    let output = std::process::Command::new(cargo).args(args).output().expect("cargo run");
+    testkit::page::record_command(block.command());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<String> =
+        String::from_utf8(output.stdout).expect("UTF-8").lines().map(str::to_string).collect();
+    testkit::page::assert_matches(&block, &lines);
+}

@@ -298,6 +298,8 @@ fn printed_until(program: &mut Program, skip: usize, last: &str) -> Vec<String> 
 #[test]
 fn page_09_run_it_and_break_it() {
     let Some(mut redis) = Redis::start("page-09") else { return };
+    // Terminal 1: Redis, started as the page says.
+    assert_matches(&block(PAGE, "redis"), &redis.output());
     let mut a = instance(&redis);
     a.program.wait_for("Open http");
     assert_matches(&block(PAGE, "first"), &a.program.output());
@@ -495,4 +497,36 @@ fn page_09_redis_cli_commands_work_as_shown() {
     let port = redis.addr.rsplit(':').next().expect("a port");
     let count = format!("redis-cli -p {port} llen chat:history");
     assert_eq!(tools::shell(&count, &here).wait_exit(TIMEOUT).1, ["0"]);
+}
+
+#[test]
+fn page_09_try_it_with_websocat_and_curl() {
+    let Some(redis) = Redis::start("try-it") else { return };
+    let tools = [&tools::WEBSOCAT, &tools::SCRIPT, &tools::CURL];
+    if !tools::available("page 09's websocat and curl commands", &tools) {
+        return;
+    }
+    let (a, mut b) = (instance(&redis), second_instance(&redis));
+    let here = std::env::temp_dir();
+    // websocat on the second instance, in a terminal, as the student runs it.
+    let block = block(PAGE, "websocat");
+    let mut websocat = tools::terminal(&tools::at(block.command(), SECOND, &b.addr), true);
+    let mut shown = Vec::new();
+    while shown.len() < 2 {
+        shown.push(tools::plain(&websocat.next_line(TIMEOUT).expect("websocat's lines")));
+    }
+    b.program.wait_for("joined as guest-1");
+    // curl on the first instance; websocat hears it.
+    let say = r#"curl --json '{"name": "curl", "text": "said on 5004"}' http://127.0.0.1:5004/api/messages"#;
+    let say = tools::at(tools::inline_command(PAGE, say), common::CLUSTER_ADDR, &a.addr);
+    let (status, said) = tools::shell_stdout(&say, &here).wait_exit(TIMEOUT);
+    assert!(status.success(), "{said:?}");
+    shown.push(tools::plain(&websocat.next_line(TIMEOUT).expect("the chat line")));
+    websocat.kill();
+    assert_matches(&block, &shown);
+    // Where its Location points, on the other instance.
+    let read = "curl http://127.0.0.1:5005/api/messages/1";
+    let read = tools::at(tools::inline_command(PAGE, read), SECOND, &b.addr);
+    let (_, lines) = tools::shell_stdout(&read, &here).wait_exit(TIMEOUT);
+    assert_eq!(lines, said);
 }

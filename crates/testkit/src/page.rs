@@ -108,7 +108,7 @@ pub fn normalise(line: &str) -> String {
     if line.starts_with("date: ") {
         return "date: DATE".to_string();
     }
-    let mut line = line.to_string();
+    let mut line = without_redis_stamp(line);
     for name in ["sec-websocket-key: ", "sec-websocket-accept: "] {
         if let Some(at) = line.find(name) {
             let start = at + name.len();
@@ -140,6 +140,24 @@ pub fn normalise(line: &str) -> String {
     }
     out.push_str(rest);
     out.trim_end().to_string()
+}
+
+/// A line of redis-server's log without what differs at every start: its process
+/// id and the time, `8096:M 04 Dec 2026 05:51:46.815 * Ready` -> `PID:M TIME * Ready`.
+fn without_redis_stamp(line: &str) -> String {
+    let stamp = line.split_once(':').and_then(|(pid, rest)| {
+        let (role, rest) = rest.split_once(' ')?;
+        let words: Vec<&str> = rest.splitn(5, ' ').collect();
+        let is_time = |w: &str| w.len() == 12 && w.as_bytes()[2] == b':' && w.as_bytes()[8] == b'.';
+        let ok = pid.bytes().all(|b| b.is_ascii_digit())
+            && !pid.is_empty()
+            && role.len() == 1
+            && words.len() == 5
+            && words[2].len() == 4
+            && is_time(words[3]);
+        ok.then(|| format!("PID:{role} TIME {}", words[4]))
+    });
+    stamp.unwrap_or_else(|| line.to_string())
 }
 
 /// The length of an instance's tag (`/` and 4 hex digits) at the start of `rest`.
@@ -322,6 +340,15 @@ mod tests {
 
     #[test]
     fn only_what_varies_is_normalised() {
+        // redis-server's process id and time.
+        assert!(same(
+            "8096:M 04 Dec 2026 05:51:46.815 * Ready to accept connections",
+            "31:M 28 Nov 2026 22:58:49.001 * Ready to accept connections"
+        ));
+        assert!(!same(
+            "8096:M 04 Dec 2026 05:51:46.815 * Ready",
+            "8096:C 04 Dec 2026 05:51:46.815 * Ready"
+        ));
         // Client-side ports vary; the lessons' ports do not.
         assert!(same("conn #1 127.0.0.1:54236 GET /", "conn #1 127.0.0.1:38411 GET /"));
         assert!(same("Listening on ws://127.0.0.1:5001", "Listening on ws://127.0.0.1:5001"));

@@ -67,6 +67,15 @@ impl Redis {
         self.program = Some(program);
     }
 
+    /// What it has printed so far (its log), with its port written as the default
+    /// port the pages show.
+    pub fn output(&mut self) -> Vec<String> {
+        let port = self.addr.rsplit(':').next().expect("a port").to_string();
+        let program = self.program.as_mut().expect("Redis is running");
+        let lines = program.output();
+        lines.iter().map(|line| line.replace(&format!("port={port}."), "port=6379.")).collect()
+    }
+
     /// Stops it as `kill PID` does (SIGTERM: it closes every connection and exits),
     /// and waits until it has.
     pub fn stop(&mut self) {

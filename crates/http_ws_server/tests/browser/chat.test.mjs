@@ -11,6 +11,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import http from "node:http";
 import { X509Certificate, createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
@@ -338,5 +339,56 @@ test("lesson 09: a page on one instance and a terminal on another share one room
     }
     for (const instance of instances) await stop(instance);
     await stop(redis, "SIGTERM");
+  }
+});
+
+// A server that serves lesson 07's page, then accepts every WebSocket and closes it
+// at once: the page must back off as lesson 08 does (the wait doubles after each
+// attempt, and starts afresh only after a connection that lasted 10 s), not come
+// back every half second because each attempt did open.
+test("the page backs off from a server that accepts and closes at once", async () => {
+  const html = readFileSync(path.resolve("../../src/page.html"), "utf8");
+  const attempts = [];
+  let seen = null; // resolves once enough attempts have come
+  const wanted = 5;
+  const server = http.createServer((req, res) => {
+    const json = req.url === "/api/messages";
+    res.writeHead(200, { "content-type": json ? "application/json" : "text/html" });
+    res.end(json ? "[]" : html);
+  });
+  server.on("upgrade", (req, socket) => {
+    attempts.push(Date.now());
+    const accept = createHash("sha1")
+      .update(req.headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+      .digest("base64");
+    socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" +
+      `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    // A Close frame, 1001 (going away), and the end of the connection.
+    socket.end(Buffer.from([0x88, 0x02, 0x03, 0xe9]));
+    if (attempts.length === wanted) seen();
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const addr = `127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://${addr}/`);
+    await new Promise((resolve, reject) => {
+      seen = resolve;
+      setTimeout(() => reject(new Error(`${attempts.length} attempts in ${WAIT} ms`)), WAIT);
+    });
+    // Each wait is at least half the delay, which doubles from 0.5 s: 0.25 s, 0.5 s,
+    // 1 s, 2 s at least (less 50 ms for timers), where a page that starts afresh at
+    // every open would come back within 0.5 s each time.
+    const gaps = attempts.slice(1).map((at, i) => at - attempts[i]);
+    gaps.forEach((gap, i) => {
+      const least = 250 * 2 ** i - 50;
+      assert.ok(gap >= least, `wait ${i + 1} was ${gap} ms, less than ${least}: ${gaps}`);
+    });
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, "07-backoff.png") });
+  } finally {
+    await browser.close();
+    server.close();
   }
 });

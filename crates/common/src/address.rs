@@ -4,15 +4,17 @@
 //! Accepted, by every program:
 //!
 //! - `127.0.0.1:5000`, `[::1]:5000`: an IP address and a port;
-//! - `localhost:5000`: the same as `127.0.0.1:5000` (looked up by us, not by DNS);
+//! - `localhost:5000`: this computer;
 //! - `:5000`: a port on this computer (`127.0.0.1`);
 //! - a URL of a scheme the program speaks, such as `http://127.0.0.1:5000/` or
 //!   `ws://127.0.0.1:5001/`: what the servers print on their `Listening on` line;
 //!   the WebSocket clients also take `wss://` (and lesson 08 `https://`): the same
-//!   with TLS, port 443 unless one is given.
+//!   with TLS. A URL without a port means 80 (or, with TLS, 443).
 //!
-//! Host names other than `localhost` are refused rather than looked up: these lessons
-//! talk to this computer, and a typo must not send traffic somewhere else.
+//! A client also takes a host name, `echo.example.org:443` or
+//! `wss://echo.example.org/`: it looks the name up when it connects (`connect.rs`),
+//! and a public server's certificate names it. A server listens only on an IP
+//! address, or `localhost` (127.0.0.1): a name could mean another machine.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -20,15 +22,42 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 /// Where a server listens or a client connects, read from `--addr`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Address {
-    /// The IP address and port.
-    pub socket: SocketAddr,
+    /// The host: an IP address, or (for a client) a name to look up.
+    pub host: Host,
+    pub port: u16,
     /// The path of a URL (`/ws` in `ws://127.0.0.1:5003/ws`), if one was given.
     pub path: Option<String>,
     /// Whether the URL asked for TLS (`wss://`, `https://`).
     pub tls: bool,
 }
 
+/// A host as `--addr` gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Host {
+    Ip(IpAddr),
+    /// A name, such as `localhost` or `echo.example.org`, looked up when a client
+    /// connects. Servers never have one.
+    Name(String),
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Ip(ip) => ip.fmt(f),
+            Host::Name(name) => name.fmt(f),
+        }
+    }
+}
+
 impl Address {
+    /// The IP address and port, if the host is an IP address, as every server's is.
+    pub fn socket(&self) -> Option<SocketAddr> {
+        match &self.host {
+            Host::Ip(ip) => Some(SocketAddr::new(*ip, self.port)),
+            Host::Name(_) => None,
+        }
+    }
+
     /// The path given in the URL, or `default` if there was none.
     pub fn path_or<'a>(&'a self, default: &'a str) -> &'a str {
         self.path.as_deref().unwrap_or(default)
@@ -37,13 +66,49 @@ impl Address {
     /// The WebSocket URL of this address: `ws://` or, with TLS, `wss://`.
     pub fn ws_url(&self, default_path: &str) -> String {
         let scheme = if self.tls { "wss" } else { "ws" };
-        format!("{scheme}://{}{}", self.socket, self.path_or(default_path))
+        format!("{scheme}://{}{}", self.authority(), self.path_or(default_path))
+    }
+
+    /// What to say when nothing listens at this address: for this computer, which
+    /// lesson server to start (`own`, the client's own lesson's, unless the URL is
+    /// lesson 07's: `/ws`, or TLS, which only lesson 07 speaks with `--tls`).
+    pub fn refused_hint(&self, own: &str) -> String {
+        let here = match &self.host {
+            Host::Ip(ip) => ip.is_loopback() || ip.is_unspecified(),
+            Host::Name(name) => name == "localhost",
+        };
+        let server = if self.tls {
+            "http_ws_server -- --tls"
+        } else if self.path.as_deref() == Some("/ws") {
+            "http_ws_server"
+        } else {
+            own
+        };
+        if here {
+            format!("is the server running? Start it with `cargo run -p {server}`")
+        } else {
+            "nothing listens there (connection refused)".to_string()
+        }
+    }
+
+    /// `host:port` as a URL writes it: the port left out when it is the scheme's
+    /// default (80, or 443 with TLS), as browsers and `Host` headers do.
+    pub fn authority(&self) -> String {
+        let default_port = if self.tls { 443 } else { 80 };
+        match (&self.host, self.port == default_port) {
+            (Host::Ip(IpAddr::V6(ip)), true) => format!("[{ip}]"),
+            (host, true) => host.to_string(),
+            (_, false) => self.to_string(),
+        }
     }
 }
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.socket.fmt(f)
+        match self.socket() {
+            Some(socket) => socket.fmt(f),
+            None => write!(f, "{}:{}", self.host, self.port),
+        }
     }
 }
 
@@ -105,25 +170,47 @@ fn parse(input: &str, schemes: &[&str], server: bool) -> Result<Address, String>
         Ok(port) => port,
         Err(_) => return Err(format!("`{port}` is not a port: ports go from 1 to 65535")),
     };
-    let ip = match host {
-        "" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        _ => {
-            let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-            bare.parse::<IpAddr>().map_err(|_| {
-                format!(
-                    "`{host}` is not an IP address: use 127.0.0.1 (this computer), ::1 in brackets \
-                     ([::1]:PORT), localhost, or another IP address; host names are not looked up"
-                )
-            })?
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let host = match (host, bare.parse::<IpAddr>()) {
+        ("", _) => Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        (_, Ok(IpAddr::V6(_))) if !host.starts_with('[') => {
+            return Err(format!("write an IPv6 address in brackets, such as [::1]:{port}"));
         }
+        (_, Ok(ip)) => Host::Ip(ip),
+        // A server listens on this computer's addresses, never on a name.
+        ("localhost", Err(_)) if server => Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        (_, Err(_)) if server => {
+            return Err(format!(
+                "`{host}` is not an IP address: listen on 127.0.0.1 (this computer), [::1], \
+                 localhost, or 0.0.0.0 (every network this computer is on)"
+            ));
+        }
+        (_, Err(_)) => Host::Name(name(host)?),
     };
-    if let IpAddr::V6(_) = ip
-        && !host.starts_with('[')
-    {
-        return Err(format!("write an IPv6 address in brackets, such as [::1]:{port}"));
+    Ok(Address { host, port, path, tls })
+}
+
+/// A host name as DNS writes it: letters, digits, `-` and `.`, such as
+/// `echo.example.org`; anything else is a typo, said before anything is looked up.
+fn name(host: &str) -> Result<String, String> {
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    let trimmed = host.strip_suffix('.').unwrap_or(host);
+    // A last part of digits only (`1.2.3`, `300.1.1.1`) is a mistyped IP address.
+    let numeric = trimmed.rsplit('.').next().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    if trimmed.len() <= 253 && trimmed.split('.').all(label_ok) && !numeric {
+        Ok(trimmed.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "`{host}` is neither an IP address nor a host name (letters, digits, - and ., such \
+             as echo.example.org)"
+        ))
     }
-    Ok(Address { socket: SocketAddr::new(ip, port), path, tls })
 }
 
 /// Splits a URL into its `host:port`, its path, and whether it asks for TLS,
@@ -171,7 +258,7 @@ mod tests {
 
     fn ok(input: &str, f: fn(&str) -> Result<Address, String>) -> (String, Option<String>) {
         let address = f(input).unwrap_or_else(|e| panic!("{input}: {e}"));
-        (address.socket.to_string(), address.path)
+        (address.to_string(), address.path)
     }
 
     #[test]
@@ -195,7 +282,7 @@ mod tests {
         let wss = ws_address("wss://127.0.0.1:5003/ws").expect("a wss URL");
         assert!(wss.tls);
         assert_eq!(wss.ws_url("/"), "wss://127.0.0.1:5003/ws");
-        assert_eq!(ws_address("wss://127.0.0.1/").expect("a wss URL").socket.port(), 443);
+        assert_eq!(ws_address("wss://127.0.0.1/").expect("a wss URL").port, 443);
         assert!(http_or_ws_address("https://127.0.0.1:5003/").expect("https").tls);
         assert!(!ws_address("ws://127.0.0.1:5003/ws").expect("ws").tls);
         assert_eq!(ws_address(":5001").expect("a port").ws_url("/"), "ws://127.0.0.1:5001/");
@@ -204,7 +291,8 @@ mod tests {
     #[test]
     fn short_forms() {
         assert_eq!(ok(":5406", ws_address).0, "127.0.0.1:5406");
-        assert_eq!(ok("localhost:5406", http_address).0, "127.0.0.1:5406");
+        assert_eq!(ok("localhost:5406", http_address).0, "localhost:5406");
+        assert_eq!(ok("localhost:5406", server_address).0, "127.0.0.1:5406");
         assert_eq!(ok("[::1]:5406", http_address).0, "[::1]:5406");
         assert_eq!(ok("ws://[::1]:5406/", ws_address).0, "[::1]:5406");
         assert_eq!(ok(" 127.0.0.1:5406 ", ws_address).0, "127.0.0.1:5406");
@@ -219,8 +307,11 @@ mod tests {
         assert!(err("ws://127.0.0.1:99999/", ws_address).contains("ports go from 1 to 65535"));
         assert!(err("ws://127.0.0.1:5001 /", ws_address).contains("not a valid URL"));
         assert!(err("127.0.0.1", http_address).contains("no port"));
-        assert!(err("example.com:80", http_address).contains("not an IP address"));
-        assert!(err("ws://example.com/", ws_address).contains("not an IP address"));
+        assert!(err("example.com:80", server_address).contains("not an IP address"));
+        assert!(err("ex ample.com:80", http_address).contains("neither an IP address nor"));
+        assert!(err("1.2.3:80", http_address).contains("neither an IP address nor"));
+        assert!(err("300.1.1.1:80", http_address).contains("neither an IP address nor"));
+        assert!(err("-a.org:80", http_address).contains("neither an IP address nor"));
         assert!(err("::1:5000", http_address).contains("brackets"));
         assert!(err("127.0.0.1:0", http_address).contains("only a server"));
         assert!(err("http://127.0.0.1:5001/", ws_address).contains("starts with ws://"));
@@ -230,6 +321,32 @@ mod tests {
         assert!(err("ftp://127.0.0.1:21/", server_address).contains("not ftp://"));
         assert!(err("", server_address).contains("empty"));
         assert!(err("http://u@127.0.0.1:5000/", http_address).contains("user name"));
+    }
+
+    #[test]
+    fn a_client_takes_host_names() {
+        let wss = ws_address("wss://Echo.Example.org/").expect("a name");
+        assert_eq!(wss.host, Host::Name("echo.example.org".to_string()));
+        assert_eq!((wss.port, wss.tls), (443, true));
+        assert_eq!(wss.ws_url("/"), "wss://echo.example.org/");
+        assert_eq!(wss.to_string(), "echo.example.org:443");
+        assert_eq!(ok("ws://localhost:5001/", ws_address).0, "localhost:5001");
+        assert_eq!(ok("http://localhost:5000", http_address).0, "localhost:5000");
+        assert_eq!(ok("ws://echo.example.org/", ws_address).0, "echo.example.org:80");
+        assert_eq!(ok("echo.example.org.:443", ws_address).0, "echo.example.org:443");
+        assert!(ws_address("5050").is_err(), "a bare number is still no address");
+    }
+
+    #[test]
+    fn the_hint_names_the_server_for_that_kind_of_url() {
+        let hint =
+            |input: &str| ws_address(input).expect("an address").refused_hint("ws_echo_server");
+        assert!(hint("ws://127.0.0.1:5001/").ends_with("`cargo run -p ws_echo_server`"));
+        assert!(hint("ws://localhost:5003/ws").ends_with("`cargo run -p http_ws_server`"));
+        assert!(
+            hint("wss://localhost:5003/ws").ends_with("`cargo run -p http_ws_server -- --tls`")
+        );
+        assert_eq!(hint("ws://echo.example.org/"), "nothing listens there (connection refused)");
     }
 
     #[test]

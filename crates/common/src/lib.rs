@@ -1,12 +1,17 @@
 //! What every lesson shares, and nothing else: where each pair of lessons meets by
 //! default, the name of the environment variable that changes it, how an address is
-//! read (`address.rs`), and the logging setup. Lesson logic lives in the lessons,
+//! read (`address.rs`) and how a client connects to it (`connect.rs`), and the
+//! logging setup. Lesson logic lives in the lessons,
 //! where you read it.
 
 use std::io::IsTerminal;
 
 mod address;
-pub use address::{Address, http_address, http_or_ws_address, seconds, server_address, ws_address};
+mod connect;
+pub use address::{
+    Address, Host, http_address, http_or_ws_address, seconds, server_address, ws_address,
+};
+pub use connect::connect;
 
 /// Lessons 01 and 02: the HTTP server and its client.
 pub const HTTP_ADDR: &str = "127.0.0.1:5000";

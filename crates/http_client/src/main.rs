@@ -20,7 +20,6 @@ use hyper::client::conn::http1;
 use hyper::header::{CONNECTION, HOST};
 use hyper::{Request, Response, Version};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 /// How long we wait for the server to connect or to answer before giving up. A
@@ -67,12 +66,12 @@ async fn run(args: Args) -> Result<(), Error> {
     // it will close after this answer (`Connection: close`, or an HTTP/1.0 answer
     // without `keep-alive`), and then the next request needs a new connection.
     let mut connections = 1;
-    let (mut sender, mut connection) = connect(&addr, connections).await?;
+    let (mut sender, mut connection) = connect(&args.addr, connections).await?;
     let (mut served, mut open) = (0, true);
     for number in 1..=2 {
         if !open {
             connections += 1;
-            (sender, connection) = connect(&addr, connections).await?;
+            (sender, connection) = connect(&args.addr, connections).await?;
             (served, open) = (0, true);
         }
         let request = get(&addr, &target, false);
@@ -99,7 +98,7 @@ async fn run(args: Args) -> Result<(), Error> {
     // One more connection: one request that asks the server to close the connection
     // after answering, as HTTP/1.0 used to do for every request.
     connections += 1;
-    let (mut sender, connection) = connect(&addr, connections).await?;
+    let (mut sender, connection) = connect(&args.addr, connections).await?;
     println!("  Request 3: GET {target} (with Connection: close)");
     let response = send(&mut sender, get(&addr, &target, true), &addr).await?;
     print_response(response, &addr).await?;
@@ -135,16 +134,21 @@ fn closes_after(response: &Response<hyper::body::Incoming>) -> Option<&'static s
 /// `SendRequest` to send requests with, and the connection itself, a future that does
 /// the reading and writing and must be polled: we spawn it.
 async fn connect(
-    addr: &str,
+    address: &common::Address,
     number: u32,
 ) -> Result<(http1::SendRequest<Empty<Bytes>>, JoinHandle<()>), Error> {
-    let stream = match tokio::time::timeout(TIMEOUT, TcpStream::connect(addr)).await {
+    // A name (`localhost:5000`) is looked up, and each of its addresses tried in turn
+    // (`common::connect`); an IP address is dialled as it is.
+    let addr = address.to_string();
+    let stream = match tokio::time::timeout(TIMEOUT, common::connect(address)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(format!(
-                "could not connect to {addr}: is the server running? Start it with `cargo run -p http_server`"
+                "could not connect to {addr}: {}",
+                address.refused_hint("http_server")
             ));
         }
+        Ok(Err(err)) if err.kind() == std::io::ErrorKind::NotFound => return Err(err.to_string()),
         Ok(Err(err)) => return Err(format!("could not connect to {addr}: {err}")),
         Err(_) => {
             return Err(format!(

@@ -197,3 +197,14 @@ fn page_02_commands_for_other_tools_work_as_shown() {
         server.program.wait_for("conn #1 req #2");
     }
 }
+
+#[test]
+fn an_http_url_with_localhost_works() {
+    let server = testkit::Server::start(&testkit::bin_path("http_server"));
+    let port = server.addr.rsplit(':').next().expect("a port");
+    let url = format!("http://localhost:{port}");
+    let finished = testkit::run(client(), &["--addr", &url], &[], "", testkit::TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(finished.stdout.contains("Hello, Alice!"), "{}", finished.stdout);
+    assert!(finished.stderr.contains("INFO localhost: connected to "), "{}", finished.stderr);
+}

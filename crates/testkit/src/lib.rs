@@ -516,6 +516,9 @@ pub fn assert_server_reads_addresses(bin: &Path, scheme: &str) {
     let third = Server::start_with(bin, &["--addr", ":0"], &[]);
     assert!(third.addr.starts_with("127.0.0.1:"), "{}", third.addr);
     assert_refuses_bad_addresses(bin);
+    // A client may dial a name; a server listens only on this computer's addresses.
+    let line = usage_error(bin, &["--addr", "example.com:5406"]);
+    assert!(line.contains("is not an IP address"), "{line}");
 }
 
 /// Checks that `bin` refuses the usual address mistakes with a usage error (exit 2)
@@ -524,7 +527,8 @@ pub fn assert_refuses_bad_addresses(bin: &Path) {
     for (bad, says) in [
         ("5406", "write :5406 or 127.0.0.1:5406"),
         ("127.0.0.1:99999", "ports go from 1 to 65535"),
-        ("example.com:5406", "is not an IP address"),
+        // Not a host name either: a typo, said before anything is looked up.
+        ("1.2.3:5406", "IP address"),
         ("ftp://127.0.0.1:5406/", "not ftp://"),
     ] {
         let line = usage_error(bin, &["--addr", bad]);

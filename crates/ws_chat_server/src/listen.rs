@@ -11,13 +11,13 @@ use tracing::warn;
 pub(crate) async fn bind(addr: &common::Address) -> TcpListener {
     // Binding fails if another program has the port already: say so in one line a
     // beginner can act on, not with a backtrace.
-    match TcpListener::bind(addr.socket).await {
+    let socket = addr.socket().expect("a server's --addr is an IP address: see server_address");
+    match TcpListener::bind(socket).await {
         Ok(listener) => listener,
         Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
             // Another port near it: 50 above, or 50 below at the top of the range.
-            let port = addr.socket.port();
-            let other =
-                SocketAddr::new(addr.socket.ip(), port.checked_add(50).unwrap_or(port - 50));
+            let port = socket.port();
+            let other = SocketAddr::new(socket.ip(), port.checked_add(50).unwrap_or(port - 50));
             eprintln!(
                 "error: {addr} is already in use (is another copy of this lesson still running?). \
                  Stop it, or choose another port: cargo run -p {} -- --addr {other}",

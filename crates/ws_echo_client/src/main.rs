@@ -108,8 +108,13 @@ async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result
         Ok(Ok(connected)) => connected,
         Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(format!(
-                "could not connect to {url}: is the server running? Start it with `cargo run -p ws_echo_server`"
+                "could not connect to {url}: {}",
+                addr.refused_hint("ws_echo_server")
             ));
+        }
+        // A name that could not be looked up: the error names it.
+        Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(err.to_string());
         }
         Ok(Err(WsError::Io(err))) if wss::explain(&err).is_some() => {
             let why = wss::explain(&err).unwrap_or_default();

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
@@ -19,20 +18,22 @@ pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 pub(crate) type Stream = Box<dyn Io>;
 
-/// Opens a TCP connection to `addr` and, if it asks for TLS, a TLS session on it.
-/// The server's certificate must be signed by an authority browsers trust (the
-/// webpki-roots list) or be the one in `ca` (a self-signed server's, such as the
-/// file lesson 07 prints with `--tls`).
+/// Opens a TCP connection to `addr` (looking its name up, if it has one:
+/// `common::connect`) and, if it asks for TLS, a TLS session on it. The server's
+/// certificate must be for the name or address we dialled, and signed by an
+/// authority browsers trust (the webpki-roots list) or be the one in `ca` (a
+/// self-signed server's, such as the file lesson 07 prints with `--tls`).
 pub(crate) async fn dial(addr: &common::Address, ca: Option<&Path>) -> io::Result<Stream> {
-    let stream = TcpStream::connect(addr.socket).await?;
+    let stream = common::connect(addr).await?;
     let _ = stream.set_nodelay(true);
     if !addr.tls {
         return Ok(Box::new(stream));
     }
     let connector = TlsConnector::from(Arc::new(config(ca)?));
-    // The name the certificate must be for: here always an IP address, since these
-    // lessons dial no host names.
-    let name = ServerName::IpAddress(addr.socket.ip().into());
+    // The name the certificate must be for, sent to the server too (SNI: one address
+    // may serve many names, each with its own certificate). An IP address is checked
+    // against the certificate's IP addresses, and is not sent.
+    let name = ServerName::try_from(addr.host.to_string()).map_err(io::Error::other)?;
     match connector.connect(name, stream).await {
         Ok(tls) => Ok(Box::new(tls)),
         // A server that does not speak TLS reads our ClientHello as garbage and hangs
@@ -86,9 +87,20 @@ pub(crate) fn explain(err: &io::Error) -> Option<String> {
              --ca FILE with the server's certificate (lesson 07 prints its path)"
                 .to_string()
         }
-        rustls::Error::InvalidCertificate(
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-        ) => "the server's certificate is not for this address".to_string(),
+        rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+            expected,
+            presented,
+        }) => format!(
+            "the server's certificate is for {}, not for {}: --ca cannot fix a wrong name; \
+             connect by a name the certificate has",
+            presented.iter().map(|name| unquoted(name)).collect::<Vec<_>>().join(", "),
+            name_of(expected)
+        ),
+        rustls::Error::InvalidCertificate(CertificateError::NotValidForName) => {
+            "the server's certificate is not for this name: --ca cannot fix a wrong name; \
+             connect by a name the certificate has"
+                .to_string()
+        }
         rustls::Error::InvalidCertificate(
             CertificateError::Expired | CertificateError::ExpiredContext { .. },
         ) => "the server's certificate has expired".to_string(),
@@ -98,6 +110,22 @@ pub(crate) fn explain(err: &io::Error) -> Option<String> {
         }
         other => format!("TLS failed: {other}"),
     })
+}
+
+/// A name as the student wrote it: `localhost`, `127.0.0.1`.
+fn name_of(name: &ServerName<'_>) -> String {
+    match name {
+        ServerName::DnsName(dns) => dns.as_ref().to_string(),
+        ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A name as rustls lists a certificate's names, `DnsName("example.com")`, without
+/// its wrapping: `example.com`.
+fn unquoted(name: &str) -> &str {
+    let inner = name.split_once('(').and_then(|(_, rest)| rest.strip_suffix(')'));
+    inner.map_or(name, |inner| inner.trim_matches('"'))
 }
 
 /// Whether an HTTP answer says that the server wanted TLS (lesson 07 with `--tls`

@@ -203,7 +203,13 @@ fn a_certificate_for_another_name_or_out_of_date_gets_one_line() {
     let (wrong_name, cert) = tls_server_with(&["example.com"], (2999, 1, 1));
     let url = format!("wss://{}/ws", wrong_name.addr);
     let line = error_line(&["--addr", &url, "--ca", &cert.display().to_string()]);
-    assert!(line.contains("the server's certificate is not for this address"), "{line}");
+    assert_eq!(
+        line,
+        format!(
+            "error: could not connect to {url}: the server's certificate is for example.com, not \
+             for 127.0.0.1: --ca cannot fix a wrong name; connect by a name the certificate has"
+        )
+    );
     let (expired, cert) = tls_server_with(&["127.0.0.1"], (2021, 1, 1));
     let url = format!("wss://{}/ws", expired.addr);
     let line = error_line(&["--addr", &url, "--ca", &cert.display().to_string()]);
@@ -244,4 +250,108 @@ fn over_wss_the_wire_carries_only_tls_records() {
     for readable in ["101 Switching Protocols", r#""type":"welcome""#] {
         assert!(!received.contains(readable), "{readable:?} is readable on the wire");
     }
+}
+
+/// The port of a test server's address, `127.0.0.1:41234` -> `41234`.
+fn port(addr: &str) -> &str {
+    addr.rsplit(':').next().expect("a port")
+}
+
+#[test]
+fn a_host_name_is_looked_up_and_logged() {
+    let server = echo_server();
+    let url = format!("ws://localhost:{}/", port(&server.addr));
+    let finished = run(client(), &["--addr", &url, "by name"], &[], "", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(finished.stdout.contains("Server received: by name"), "{}", finished.stdout);
+    // Which of localhost's addresses answered, on stderr.
+    assert!(finished.stderr.contains("INFO localhost: connected to "), "{}", finished.stderr);
+}
+
+#[test]
+fn wss_to_localhost_checks_the_certificate_against_that_name() {
+    // Lesson 07's own certificate names localhost: `--ca` makes it trusted.
+    let testkit::TlsServer { server, cert, .. } = testkit::tls_server("04-localhost");
+    let url = format!("wss://localhost:{}/ws", port(&server.addr));
+    let cert = cert.display().to_string();
+    let finished = run(client(), &["--addr", &url, "--ca", &cert, "hello"], &[], "", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(finished.stdout.contains(r#""type":"welcome""#), "{}", finished.stdout);
+    // A certificate for another name: `--ca` cannot make it right.
+    let (other, cert) = tls_server_with(&["example.com"], (2999, 1, 1));
+    let url = format!("wss://localhost:{}/ws", port(&other.addr));
+    let cert = cert.display().to_string();
+    let failed = run(client(), &["--addr", &url, "--ca", &cert], &[], "", TIMEOUT);
+    assert_eq!(failed.status.code(), Some(1));
+    // After the log line that says which address answered, the one error line.
+    let lines: Vec<&str> = failed.stderr.lines().collect();
+    assert!(lines[0].starts_with(" INFO localhost: connected to "), "{lines:?}");
+    // The line page 04 shows, at lesson 07's port.
+    let shown = lines[1].replace(&format!("localhost:{}", port(&other.addr)), "localhost:5003");
+    assert_matches(&block("04-ws-echo-client.md", "wrong-name"), &[shown]);
+    assert_eq!(
+        lines[1..],
+        [format!(
+            "error: could not connect to {url}: the server's certificate is for example.com, not \
+             for localhost: --ca cannot fix a wrong name; connect by a name the certificate has"
+        )]
+    );
+}
+
+#[test]
+fn no_server_behind_a_lesson_07_url_names_lesson_07() {
+    let addr = testkit::free_addr();
+    for (url, start) in [
+        (format!("ws://localhost:{}/", port(&addr)), "cargo run -p ws_echo_server"),
+        (format!("ws://localhost:{}/ws", port(&addr)), "cargo run -p http_ws_server"),
+        (format!("wss://localhost:{}/ws", port(&addr)), "cargo run -p http_ws_server -- --tls"),
+    ] {
+        let line = error_line(&["--addr", &url]);
+        assert_eq!(
+            line,
+            format!(
+                "error: could not connect to {url}: is the server running? Start it with `{start}`"
+            )
+        );
+    }
+}
+
+/// Where `localhost` has two addresses (`::1` and `127.0.0.1`, as on most machines)
+/// and the server listens on only the second, the client falls back to it.
+#[test]
+fn localhost_falls_back_to_its_other_address() {
+    use std::net::ToSocketAddrs;
+    let found: Vec<std::net::SocketAddr> =
+        ("localhost", 1).to_socket_addrs().map(Iterator::collect).unwrap_or_default();
+    let Some(second) = found.iter().find(|a| a.is_ipv4() != found[0].is_ipv4()) else {
+        println!(
+            "skipped: localhost has addresses of one family here ({found:?}): nothing to fall back to"
+        );
+        return;
+    };
+    let listen = std::net::SocketAddr::new(second.ip(), 0).to_string();
+    let server = Server::start_with(&bin_path("ws_echo_server"), &["--addr", &listen], &[]);
+    let url = format!("ws://localhost:{}/", port(&server.addr));
+    let finished = run(client(), &["--addr", &url, "fell back"], &[], "", TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(finished.stderr.contains("(address 2 of 2)"), "{}", finished.stderr);
+}
+
+#[test]
+fn page_04_dials_localhost_over_tls_as_shown() {
+    use testkit::tools;
+    let testkit::TlsServer { server, folder, .. } = testkit::tls_server("04-page-tls");
+    let block = block("04-ws-echo-client.md", "tls-localhost");
+    // The page's command, in the server's folder (where its certificate is), at the
+    // test server's port, with this lesson's binary for `cargo run -p ws_echo_client --`.
+    let command = tools::at(block.command(), common::HTTP_WS_ADDR, &server.addr)
+        .replace("localhost:5003", &format!("localhost:{}", port(&server.addr)))
+        .replace("cargo run -p ws_echo_client --", &client().display().to_string());
+    let (status, lines) = tools::shell_stdout(&command, &folder).wait_exit(TIMEOUT);
+    assert!(status.success(), "{lines:?}");
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|l| l.replace(&format!("localhost:{}", port(&server.addr)), "localhost:5003"))
+        .collect();
+    assert_matches(&block, &lines);
 }

@@ -31,6 +31,19 @@ pub(crate) struct History {
     pub(crate) instance: Option<String>,
 }
 
+/// Why dialling `addr` failed, as one line (or `Refused`: nothing listens there).
+fn cannot_dial(addr: &common::Address, err: &std::io::Error) -> FetchError {
+    match err.kind() {
+        std::io::ErrorKind::ConnectionRefused => FetchError::Refused,
+        // A name that could not be looked up: the error names it.
+        std::io::ErrorKind::NotFound => FetchError::Other(err.to_string()),
+        _ => {
+            let why = crate::wss::explain(err).unwrap_or_else(|| err.to_string());
+            FetchError::Other(format!("could not connect to {addr}: {why}"))
+        }
+    }
+}
+
 /// Asks `GET /api/messages` on `addr` (over TLS for https:// and wss://, trusting
 /// `ca` too) and returns the recent history.
 pub(crate) async fn fetch_history(
@@ -39,16 +52,7 @@ pub(crate) async fn fetch_history(
 ) -> Result<History, FetchError> {
     let stream = match tokio::time::timeout(TIMEOUT, crate::wss::dial(addr, ca)).await {
         Ok(Ok(stream)) => stream,
-        Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
-            return Err(FetchError::Refused);
-        }
-        Ok(Err(err)) if crate::wss::explain(&err).is_some() => {
-            let why = crate::wss::explain(&err).unwrap_or_default();
-            return Err(FetchError::Other(format!("could not connect to {addr}: {why}")));
-        }
-        Ok(Err(err)) => {
-            return Err(FetchError::Other(format!("could not connect to {addr}: {err}")));
-        }
+        Ok(Err(err)) => return Err(cannot_dial(addr, &err)),
         Err(_) => {
             return Err(FetchError::Other(format!(
                 "could not connect to {addr} within {} s",

@@ -156,9 +156,8 @@ async fn first_history(
                 handler.on_error(&format!("{addr} is not answering: trying the next server"));
             }
             Err(FetchError::Refused) => {
-                return Err(format!(
-                    "could not connect to {addr}: is the server running? Start it with `cargo run -p http_ws_server`"
-                ));
+                let hint = addr.refused_hint("http_ws_server");
+                return Err(format!("could not connect to {addr}: {hint}"));
             }
             Err(FetchError::Other(err)) => return Err(err),
         }

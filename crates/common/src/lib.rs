@@ -35,20 +35,25 @@ pub const ADDR_ENV: &str = "LESSON_ADDR";
 
 /// Sends diagnostics (connections, requests, errors) to stderr, so that stdout keeps
 /// only what the program is for. `RUST_LOG` chooses how much: `info` by default,
-/// `RUST_LOG=warn` for quiet, `RUST_LOG=debug` for everything, hyper's own logs too.
+/// `RUST_LOG=warn` for quiet, `RUST_LOG=debug` for everything, hyper's own logs too,
+/// or per crate: `RUST_LOG=info,hyper=debug`.
 ///
 /// Each line is a level and a message; no timestamps, so that what you see matches
 /// the lesson page line for line.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|wanted| wanted.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
-        .without_time()
-        .init();
+        .without_time();
+    tracing_subscriber::registry().with(lines).with(filter).init();
 }
 
 /// Makes a client exit quietly, as Unix tools do, when what reads its output goes

@@ -256,6 +256,7 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<Vec<Row>> {
         bench.cluster().await?;
     }
     if wants("build") {
+        bench.first_build()?;
         bench.edit_run()?;
     }
     write(&bench.rows, &options.out_dir, options.quick)?;
@@ -862,6 +863,44 @@ impl Bench {
             at.metric("until the survivor's count is right", "s", &took)
                 .goal(Some(("≤ 4 s (GHOST_BOUND) in every run", worst <= 4.0))),
         );
+        Ok(())
+    }
+
+    /// A student's first `cargo run -p http_server`: lesson 01 built from nothing,
+    /// beside a bare hyper hello world built from nothing in the same run.
+    fn first_build(&mut self) -> anyhow::Result<()> {
+        let root = self.me.ancestors().nth(3).context("no workspace")?.to_path_buf();
+        let (mut lesson, mut hello, mut crates) = (Vec::new(), Vec::new(), (0, 0));
+        for run in 0..self.repeats {
+            self.progress(&format!(
+                "first build, from nothing: http_server and a hyper hello ({})",
+                run + 1
+            ));
+            let built = crate::first_build::lesson(&root, "http_server")?;
+            lesson.push(built.seconds);
+            crates.0 = built.crates;
+            let built = crate::first_build::hello(&root)?;
+            hello.push(built.seconds);
+            crates.1 = built.crates;
+        }
+        let baseline = stats::repeated(&hello).median;
+        let place =
+            |server: &str| Place::new("First build", "cargo build from nothing (debug)", server);
+        self.push(place("baseline: a bare hyper hello").metric("build time", "s", &hello));
+        let met = stats::repeated(&lesson).median <= 1.5 * baseline;
+        self.push(
+            place("http_server")
+                .metric("build time", "s", &lesson)
+                .baseline(Some(baseline))
+                .goal(Some(("≤ 1.5× the hello", met))),
+        );
+        let count = |n: usize| [f64::from(u32::try_from(n).unwrap_or(u32::MAX))];
+        self.push(place("baseline: a bare hyper hello").metric(
+            "crates compiled",
+            "",
+            &count(crates.1),
+        ));
+        self.push(place("http_server").metric("crates compiled", "", &count(crates.0)));
         Ok(())
     }
 

@@ -25,6 +25,7 @@ mod bench;
 mod claims;
 mod cluster;
 mod crowd;
+mod first_build;
 mod load;
 mod stats;
 mod token;

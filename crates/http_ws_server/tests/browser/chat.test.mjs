@@ -144,12 +144,32 @@ test("two pages and a terminal client chat, survive a restart, and show markup a
     assert.equal(await a.locator("#messages b, #messages img").count(), 0, "no element was made from it");
     assert.notEqual(await a.title(), "pwned");
 
-    // Kill the server (no goodbye), start it again on the same port.
+    // Each join is shown once: a page's own arrival is its welcome, not a join too.
+    assert.equal(await a.locator("#messages li", { hasText: "guest-1 joined" }).count(), 0);
+    assert.equal(await a.locator("#messages li", { hasText: "guest-2 joined" }).count(), 1);
+
+    // A rename; then the same name from the other page, refused: the error sits by
+    // the rename box, which keeps the name, and looks unlike an event.
+    await a.fill("#name", "Ada");
+    await a.click("#rename");
+    await a.locator("#me", { hasText: "Ada" }).waitFor();
+    assert.equal(await a.inputValue("#name"), "", "a rename that happened empties the box");
+    await b.fill("#name", "Ada");
+    await b.click("#rename");
+    await b.locator("#rename-error", { hasText: "taken" }).waitFor();
+    assert.equal(await b.inputValue("#name"), "Ada", "a refused rename keeps the box");
+    const colour = (selector) => b.locator(selector).last().evaluate((e) => getComputedStyle(e).backgroundColor);
+    const error = await colour("#messages li.error");
+    assert.notEqual(error, await colour("#messages li.event"), "an error looks unlike an event");
+
+    // Kill the server (no goodbye), start it again on the same port: the pages say
+    // when they will try again, and A asks for its name again.
     await stop(server, "SIGKILL");
-    for (const page of [a, b]) await page.locator("#state", { hasText: "closed" }).waitFor();
+    for (const page of [a, b]) await page.locator("#state", { hasText: /^reconnecting in \d+ s$/ }).waitFor();
     await terminal.waitFor("Disconnected: ");
     server = await startServer(addr);
     for (const page of [a, b]) await page.locator("#state", { hasText: "open" }).waitFor();
+    await a.locator("#me", { hasText: "Ada" }).waitFor();
     await terminal.waitFor("Connected to ");
 
     await say(b, "we are back");

@@ -106,6 +106,15 @@ async function say(page, text) {
   await page.click("#send");
 }
 
+// axe-core, the accessibility checker, run inside the page: every problem it
+// finds, of any impact, one line each.
+const AXE = readFileSync(path.resolve("node_modules/axe-core/axe.min.js"), "utf8");
+async function accessibilityProblems(page) {
+  await page.addScriptTag({ content: AXE });
+  const result = await page.evaluate(() => globalThis.axe.run());
+  return result.violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`);
+}
+
 // The text of every message line on a page, as the user sees it.
 const shown = (page) => page.locator("#messages li").allTextContents();
 
@@ -161,6 +170,9 @@ test("two pages and a terminal client chat, survive a restart, and show markup a
     const colour = (selector) => b.locator(selector).last().evaluate((e) => getComputedStyle(e).backgroundColor);
     const error = await colour("#messages li.error");
     assert.notEqual(error, await colour("#messages li.event"), "an error looks unlike an event");
+
+    // What axe-core finds on a page with lines, an event, an error and a refusal.
+    assert.deepEqual(await accessibilityProblems(b), [], "no accessibility problem");
 
     // Kill the server (no goodbye), start it again on the same port: the pages say
     // when they will try again, and A asks for its name again.

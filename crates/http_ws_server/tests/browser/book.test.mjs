@@ -1,0 +1,114 @@
+// The lessons as a book (target/book, built by scripts/book), in headless Chromium,
+// as a student reads them: commands that copy without their `$` and output, blocks
+// that hide nothing sideways at 1280 px, code pages with colour, line anchors and a
+// way back, and no accessibility problem that axe-core calls serious.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const BOOK = path.resolve(process.env.BOOK_DIR ?? "../../../../target/book");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const WAIT = 15_000;
+const BROWSER_ARGS = [
+  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update",
+  "--disable-sync", "--disable-dev-shm-usage",
+];
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
+  ".png": "image/png", ".woff2": "font/woff2", ".json": "application/json" };
+
+// The book's files, served on a free port of 127.0.0.1, as `mdbook serve` would.
+async function serveBook() {
+  const server = http.createServer((req, res) => {
+    const file = path.join(BOOK, decodeURIComponent(new URL(req.url, "http://x").pathname));
+    const target = file.endsWith("/") ? path.join(file, "index.html") : file;
+    if (!target.startsWith(BOOK) || !existsSync(target)) {
+      res.writeHead(404);
+      return res.end();
+    }
+    res.writeHead(200, { "content-type": TYPES[path.extname(target)] ?? "application/octet-stream" });
+    res.end(readFileSync(target));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.base = `http://127.0.0.1:${server.address().port}`;
+  return server;
+}
+
+const built = existsSync(path.join(BOOK, "01-http-server.html"));
+const skip = !built && process.env.LESSONS_REQUIRE_TOOLS !== "1";
+if (skip) console.log(`skipped: the book is not built (scripts/book builds it into ${BOOK})`);
+
+test("the book as a student reads it", { skip }, async () => {
+  assert.ok(built, `no book in ${BOOK}: run scripts/book first`);
+  const server = await serveBook();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.base });
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT);
+    const missing = [];
+    page.on("response", (r) => { if (r.status() === 404) missing.push(r.url()); });
+
+    // No console block on any lesson page hides part of a line sideways.
+    const pages = ["01-http-server", "02-http-client", "03-ws-echo-server", "04-ws-echo-client",
+      "05-ws-chat-server", "06-ws-chat-client", "07-http-ws-server", "08-ws-reconnect-client",
+      "09-http-ws-cluster", "interop", "measuring"];
+    const wide = [];
+    for (const name of pages) {
+      await page.goto(`${server.base}/${name}.html`);
+      const sideways = await page.$$eval("pre > code.language-console", (blocks) =>
+        blocks.filter((b) => b.scrollWidth > b.clientWidth + 1).map((b) => b.innerText.split("\n")[0]));
+      wide.push(...sideways.map((first) => `${name}: ${first}`));
+    }
+    assert.deepEqual(wide, [], "console blocks wider than their column");
+
+    // The copy button copies the commands alone. The first block of lesson 01 is
+    // `$ cargo run -p http_server` and its output.
+    await page.goto(`${server.base}/01-http-server.html`);
+    const block = page.locator("pre:has(code.language-console)").first();
+    const text = await block.locator("code").innerText();
+    assert.ok(text.includes("Listening on"), text);
+    await block.hover();
+    await block.locator(".clip-button").click();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(copied, "cargo run -p http_server");
+
+    // A code page, at a line a walk-through may link to: coloured, numbered, and
+    // with a way back to the lesson that cites it.
+    await page.goto(`${server.base}/code/crates/ws_echo_server/src/handshake.rs.html#L18`);
+    assert.ok(await page.locator("#L18").count(), "a line anchor");
+    assert.ok(await page.locator(".source code .hljs-keyword").count() > 0, "highlighted");
+    await page.locator("nav a", { hasText: "A WebSocket echo server" }).click();
+    await page.waitForURL(/03-ws-echo-server\.html$/);
+    assert.ok((await page.title()).includes("WebSocket echo server"));
+    const viewport = await page.goto(`${server.base}/code/crates/ws_echo_server/src/handshake.rs.html`);
+    assert.equal(viewport.status(), 200);
+    assert.ok(await page.locator('meta[name="viewport"]').count(), "a phone lays it out at its width");
+
+    // On a phone (390 px), lesson 07's sequence diagram keeps a readable size and
+    // scrolls sideways, rather than shrinking its labels to a few pixels.
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.goto(`${server.base}/07-http-ws-server.html`);
+    const diagram = page.locator(".mermaid svg").first();
+    await diagram.waitFor();
+    const width = await diagram.evaluate((svg) => svg.getBoundingClientRect().width);
+    assert.ok(width >= 500, `the diagram is ${width} px wide on a 390 px screen`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    // axe-core, on a lesson page: nothing serious or critical.
+    await page.goto(`${server.base}/03-ws-echo-server.html`);
+    await page.addScriptTag({ content: readFileSync("node_modules/axe-core/axe.min.js", "utf8") });
+    const result = await page.evaluate(() => globalThis.axe.run());
+    const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html.slice(0, 120)).join(" | ")})`), [], "axe-core");
+    assert.deepEqual(missing, [], "files the pages asked for and did not get");
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});

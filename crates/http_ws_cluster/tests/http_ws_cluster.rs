@@ -62,6 +62,22 @@ fn join(server: &Server, online: usize) -> (TcpStream, String) {
     (stream, name)
 }
 
+/// Waits until `server` counts `online` people in the room (`/api/online`): a join on
+/// one instance reaches the other through Redis, a moment later. Until then the
+/// other's welcome counts one fewer, which a test that joins there must not race.
+fn until_online(server: &Server, online: usize) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let names: Vec<String> =
+            serde_json::from_str(&get(&server.addr, "/api/online").body).expect("JSON");
+        if names.len() == online {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{} counts {names:?}, not {online}", server.addr);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn next(stream: &mut TcpStream) -> String {
     let frame = ws::read_data(stream);
     assert_eq!(frame.opcode, TEXT);
@@ -100,6 +116,7 @@ fn chat(id: u64, from: &str, text: &str) -> String {
 fn two_instances_are_one_room() {
     let Some((_redis, a, b)) = two_instances("one-room") else { return };
     let (mut ann, ann_name) = join(&a, 1);
+    until_online(&b, 1);
     let (mut bob, bob_name) = join(&b, 2);
     wait_for(&mut ann, &format!(r#"{{"type":"joined","name":"{bob_name}","online":2}}"#));
 
@@ -144,6 +161,7 @@ fn two_instances_are_one_room() {
 fn a_killed_instance_leaves_no_ghosts_and_its_history_stays() {
     let Some((_redis, a, mut b)) = two_instances("ghosts") else { return };
     let (mut ann, _) = join(&a, 1);
+    until_online(&b, 1);
     let (mut bob, bob_name) = join(&b, 2);
     let (_carl, carl_name) = join(&b, 3);
     say(&mut bob, "said on B");
@@ -189,6 +207,7 @@ fn without_redis_the_server_says_how_to_start_it() {
 fn losing_redis_splits_the_room_and_its_return_heals_it() {
     let Some((mut redis, a, b)) = two_instances("split") else { return };
     let (mut ann, ann_name) = join(&a, 1);
+    until_online(&b, 1);
     let (mut bob, bob_name) = join(&b, 2);
     say(&mut ann, "before");
     wait_for(&mut bob, &chat(1, &ann_name, "before"));
@@ -239,6 +258,7 @@ fn losing_redis_splits_the_room_and_its_return_heals_it() {
 fn a_frozen_instance_does_not_slow_the_others() {
     let Some((_redis, a, b)) = two_instances("frozen") else { return };
     let (mut ann, ann_name) = join(&a, 1);
+    until_online(&b, 1);
     let (_bob, bob_name) = join(&b, 2);
     // B stops (as under a debugger, or swapped out): it reads nothing from Redis.
     process::signal(b.program.pid(), process::SIGSTOP).expect("freeze B");
@@ -311,6 +331,8 @@ fn page_09_run_it_and_break_it() {
     let client = bin_path("ws_reconnect_client");
     let mut reader = Program::start_interactive(&client, &["--addr", &a.addr, "--addr", &b.addr]);
     reader.wait_for("* guest-1 joined (1 online)");
+    // The second instance has heard of guest-1 through Redis before we ask it.
+    until_online(&b, 1);
     // Terminal 5: curl at the second instance (or, without curl, the same by hand).
     let body = r#"{"name": "curl", "text": "hi from 5005"}"#;
     if tools::available("page 09's curl commands", &[&tools::CURL]) {
@@ -431,6 +453,7 @@ fn an_instance_too_far_behind_rejoins_and_the_others_are_not_slowed() {
     let (mut reader, _) = join(&b, 1);
     let _stuck = never_reading_client(&b.addr);
     wait_until(&mut reader, "the stuck client's arrival", |m| m.ends_with(r#""online":2}"#));
+    until_online(&a, 2);
     let (mut listener, _) = join(&a, 3);
     // B's reader reads as fast as it can, on a thread of its own, until it has been
     // told the room split and healed.

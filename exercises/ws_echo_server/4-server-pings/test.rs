@@ -13,7 +13,7 @@ fn the_server_pings_and_logs_the_round_trip() {
     let (mut stream, _) = ws::open(&server.addr, "/");
     stream.set_read_timeout(Some(Duration::from_secs(15))).expect("a timeout");
     let started = Instant::now();
-    let frame = ws::read(&mut stream).expect("a frame");
+    let frame = ws::read_frame(&mut stream).expect("a frame");
     assert_eq!(frame.opcode, PING, "{frame:?}");
     assert!(started.elapsed() >= Duration::from_secs(8), "{:?}", started.elapsed());
     ws::send(&mut stream, PONG, &frame.payload, true);

@@ -1,5 +1,5 @@
-//! Claiming a port and taking connections from it: the same in every server lesson
-//! (01, 03, 05, 07, 09), word for word. Lesson 01's page explains it.
+//! Claiming a port and taking connections from it. Lesson 01's page explains it;
+//! every later server lesson (03, 05, 07, 09) carries this file, unchanged.
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,5 +1,5 @@
-//! Ctrl-C and SIGTERM: the same in every server lesson (01, 03, 05, 07, 09), word for
-//! word. Lesson 01's page explains it.
+//! Ctrl-C and SIGTERM. Lesson 01's page explains it; every later server lesson
+//! (03, 05, 07, 09) carries this file, unchanged.
 
 /// Starts listening for Ctrl-C and SIGTERM (what `kill` and service managers send)
 /// and returns a future that completes when either arrives. Listening starts when

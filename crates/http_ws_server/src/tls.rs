@@ -1,7 +1,7 @@
-//! TLS for lessons 07 and 09 (`--tls`): what turns `http://` and `ws://` into `https://` and
-//! `wss://`. The TLS handshake happens first, on the bare TCP connection; then the
-//! same HTTP requests, and the same WebSocket upgrade, travel inside the encrypted
-//! tunnel. Nothing else in the server changes.
+//! TLS (`--tls`): what turns `http://` and `ws://` into `https://` and `wss://`. The
+//! TLS handshake happens first, on the bare TCP connection; then the same HTTP
+//! requests, and the same WebSocket upgrade, travel inside the encrypted tunnel.
+//! Nothing else in the server changes. Lesson 09 carries this file, unchanged.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

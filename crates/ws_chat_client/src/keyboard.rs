@@ -1,5 +1,5 @@
-//! The keyboard and Ctrl-C, as things `select!` can wait on: the same in lessons 06
-//! and 08, word for word. Lesson 06's page explains it.
+//! The keyboard and Ctrl-C, as things `select!` can wait on. Lesson 06's page
+//! explains it; lesson 08 carries this file, unchanged.
 
 use tokio::sync::mpsc;
 

@@ -1,7 +1,7 @@
-//! Dialing a server, with TLS for `wss://` (and `https://`): the same in every
-//! WebSocket client lesson (04, 06 and 08), word for word. Lesson 07's page explains
+//! Dialing a server, with TLS for `wss://` (and `https://`). Lesson 07's page explains
 //! TLS; here it is one step between the TCP connection and the WebSocket handshake,
-//! which then runs inside the encrypted tunnel unchanged.
+//! which then runs inside the encrypted tunnel unchanged. Lessons 06 and 08 carry
+//! this file, unchanged.
 
 use std::io;
 use std::path::Path;

@@ -1,5 +1,5 @@
-//! The opening handshake, done by tungstenite: the same in lessons 03 and 05, word
-//! for word. Lesson 03's page explains it; lesson 07 does the same by hand, on hyper.
+//! The opening handshake, done by tungstenite. Lesson 03's page explains it; lesson
+//! 05 carries this file, unchanged, and lesson 07 does the same by hand, on hyper.
 
 use std::net::SocketAddr;
 use std::time::Duration;

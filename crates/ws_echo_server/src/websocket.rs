@@ -1,6 +1,6 @@
-//! The WebSocket plumbing every WebSocket server lesson shares (03, 05, 07, 09), word
-//! for word: the limits, what a client's frame means, sending with a deadline, and
-//! closing with a code. Lesson 03's page explains it.
+//! The WebSocket plumbing: the limits, what a client's frame means, sending with a
+//! deadline, and closing with a code. Lesson 03's page explains it; every later
+//! WebSocket server lesson (05, 07, 09) carries this file, unchanged.
 
 use std::time::Duration;
 

@@ -1,0 +1,86 @@
+//! Each file lives once, in the lesson that teaches it; a later lesson carries it
+//! with a `#[path = "../../CRATE/src/FILE"]` line in its `main.rs` rather than a
+//! copy. The compiler already checks that a carried path exists. What it cannot
+//! see, and these tests do: a file that comes back as a copy, and a carried file
+//! that names the wrong lesson or comes from a later one.
+
+use std::path::PathBuf;
+
+/// The lessons in order, by crate: index + 1 is the lesson's number.
+const LESSONS: &[&str] = &[
+    "http_server",
+    "http_client",
+    "ws_echo_server",
+    "ws_echo_client",
+    "ws_chat_server",
+    "ws_chat_client",
+    "http_ws_server",
+    "ws_reconnect_client",
+    "http_ws_cluster",
+];
+
+fn src(lesson: &str) -> PathBuf {
+    testkit::workspace_root().join("crates").join(lesson).join("src")
+}
+
+fn number(lesson: &str) -> usize {
+    LESSONS.iter().position(|l| *l == lesson).unwrap_or_else(|| panic!("no lesson {lesson}")) + 1
+}
+
+/// The modules a lesson carries: (the crate it comes from, the file, the lesson
+/// number its comment names), from lines like
+/// `#[path = "../../http_server/src/listen.rs"] // lesson 01`.
+fn carried(lesson: &str) -> Vec<(String, String, String)> {
+    let main = std::fs::read_to_string(src(lesson).join("main.rs")).expect("main.rs");
+    main.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("#[path = \"../../")?;
+            let (path, comment) = rest.split_once("\"]")?;
+            let (from, file) = path.split_once("/src/")?;
+            let named = comment.trim().strip_prefix("// lesson ").unwrap_or("").to_string();
+            Some((from.to_string(), file.to_string(), named))
+        })
+        .collect()
+}
+
+#[test]
+fn no_lesson_holds_a_copy_of_another_lessons_file() {
+    let mut seen: Vec<(String, String)> = Vec::new(); // (where, contents)
+    for lesson in LESSONS {
+        for entry in std::fs::read_dir(src(lesson)).expect("a lesson has src/").flatten() {
+            let path = entry.path();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let here = format!("crates/{lesson}/src/{}", entry.file_name().to_string_lossy());
+            if let Some((first, _)) = seen.iter().find(|(_, seen)| *seen == text) {
+                panic!(
+                    "{here} is a copy of {first}: carry it with a #[path] line in main.rs \
+                     instead (see lesson 05's). If it is your own copy, to experiment in this \
+                     lesson alone, this test says so until you change it."
+                );
+            }
+            seen.push((here, text));
+        }
+    }
+}
+
+#[test]
+fn a_carried_file_comes_from_an_earlier_lesson_and_says_which() {
+    let mut any = 0;
+    for lesson in LESSONS {
+        for (from, file, named) in carried(lesson) {
+            any += 1;
+            let what = format!("crates/{lesson}/src/main.rs carries {from}/src/{file}");
+            assert!(number(&from) < number(lesson), "{what}: a lesson builds only on earlier ones");
+            assert_eq!(
+                named,
+                format!("{:02}", number(&from)),
+                "{what}: its comment names the lesson"
+            );
+            assert!(
+                !src(lesson).join(&file).exists(),
+                "{what}, and has its own {file} too: delete one"
+            );
+        }
+    }
+    assert!(any >= 18, "the carried files were not found ({any}): has the #[path] form changed?");
+}

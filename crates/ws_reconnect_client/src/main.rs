@@ -77,10 +77,36 @@ type Error = String;
 
 pub(crate) type Socket = WebSocketStream<wss::Stream>;
 
-/// What the user can do at any moment: type a line, or press Ctrl-C. Ctrl-C is a
-/// future kept across connections; boxed, so that functions can take it by name.
-type CtrlC = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
-pub(crate) type Keyboard<'a> = (&'a mut mpsc::Receiver<String>, &'a mut CtrlC);
+/// What the user can do at any moment: type a line, or press Ctrl-C. Both outlive
+/// each connection, so the reconnect loop owns them and lends them to each session.
+pub(crate) struct Keyboard {
+    /// The lines typed (or piped in), from `keyboard::lines`.
+    pub(crate) lines: mpsc::Receiver<String>,
+    /// Ctrl-C, a future kept across connections; boxed, so that it has a type we
+    /// can name here.
+    pub(crate) ctrl_c: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+/// The servers of one room, as given with `--addr`, and the one we use now.
+struct Servers<'a> {
+    addrs: &'a [common::Address],
+    /// The place in `addrs` of the server we use now.
+    current: usize,
+    /// `--ca`: a certificate to trust for `wss://` and `https://`.
+    ca: Option<&'a Path>,
+}
+
+impl Servers<'_> {
+    fn current(&self) -> &common::Address {
+        &self.addrs[self.current]
+    }
+
+    /// Moves on to the next server in the list (the same one, if there is only one).
+    fn next(&mut self) -> &common::Address {
+        self.current = (self.current + 1) % self.addrs.len();
+        self.current()
+    }
+}
 
 /// How a connection ended.
 pub(crate) enum Session {
@@ -102,15 +128,14 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    let (addrs, ca) = (&args.addr, args.ca.as_deref());
+    let mut servers = Servers { addrs: &args.addr, current: 0, ca: args.ca.as_deref() };
     let mut handler = Printer::default();
 
     // First the history, over HTTP: a question with one answer.
-    let mut server = first_history((addrs, ca), &mut handler).await?;
+    servers.current = first_history(&servers, &mut handler).await?;
 
     // Ctrl-C closes the connection properly, as in lesson 06.
-    let mut ctrl_c: CtrlC = Box::pin(keyboard::ctrl_c());
-    let mut keyboard = keyboard::lines();
+    let mut keyboard = Keyboard { lines: keyboard::lines(), ctrl_c: Box::pin(keyboard::ctrl_c()) };
     let mut outbox: VecDeque<String> = VecDeque::new();
     if !args.message.is_empty() {
         outbox.push_back(args.message.join(" "));
@@ -120,13 +145,13 @@ async fn run(args: Args) -> Result<(), Error> {
         // Then the stream, over WebSocket, for as long as it lasts. One address, two
         // protocols: http://ADDR/api/messages and ws://ADDR/ws (with TLS: https://
         // and wss://).
-        let addr = &addrs[server];
+        let addr = servers.current();
         let url = format!("{}://{addr}/ws", if addr.tls { "wss" } else { "ws" });
         let opened = Instant::now();
-        match connect(&url, addr, ca).await {
+        match connect(&url, addr, servers.ca).await {
             Ok(ws) => {
                 handler.on_open(&url);
-                let keys = (&mut keyboard, &mut ctrl_c);
+                let keys = &mut keyboard;
                 match session::session(ws, &mut handler, keys, &mut outbox, args.heartbeat).await {
                     Session::Quit => return Ok(()),
                     Session::Lost(why) => handler.on_close(&why),
@@ -135,9 +160,8 @@ async fn run(args: Args) -> Result<(), Error> {
             }
             Err(err) => handler.on_error(&err),
         }
-        let keys = (&mut keyboard, &mut ctrl_c);
-        let servers = (&addrs[..], &mut server, ca);
-        if !reconnect(servers, &mut backoff, &mut handler, keys, &mut outbox).await {
+        let keys = &mut keyboard;
+        if !reconnect(&mut servers, &mut backoff, &mut handler, keys, &mut outbox).await {
             if !outbox.is_empty() {
                 warn!("Leaving with {} unsent lines", outbox.len());
             }
@@ -148,12 +172,10 @@ async fn run(args: Args) -> Result<(), Error> {
 
 /// Asks the servers for the history, in turn, until one answers: the one we stay
 /// with. Returns its place in the list.
-async fn first_history(
-    (addrs, ca): (&[common::Address], Option<&Path>),
-    handler: &mut Printer,
-) -> Result<usize, Error> {
+async fn first_history(servers: &Servers<'_>, handler: &mut Printer) -> Result<usize, Error> {
+    let addrs = servers.addrs;
     for (server, addr) in addrs.iter().enumerate() {
-        match fetch_history(addr, ca).await {
+        match fetch_history(addr, servers.ca).await {
             Ok(history) => {
                 handler.on_history(history);
                 return Ok(server);
@@ -176,21 +198,20 @@ async fn first_history(
 /// the next one, so a dead server is left at once. Returns false if the user leaves
 /// meanwhile.
 async fn reconnect(
-    (addrs, server, ca): (&[common::Address], &mut usize, Option<&Path>),
+    servers: &mut Servers<'_>,
     backoff: &mut Backoff,
     handler: &mut Printer,
-    keys: Keyboard<'_>,
+    keyboard: &mut Keyboard,
     outbox: &mut VecDeque<String>,
 ) -> bool {
-    let (keyboard, ctrl_c) = keys;
     loop {
         let wait = backoff.next_wait(fastrand::f64());
         info!("Reconnecting in {:.1} s (attempt {})", wait.as_secs_f64(), backoff.attempt);
-        if wait_offline(wait, (&mut *keyboard, &mut *ctrl_c), outbox).await {
+        if wait_offline(wait, keyboard, outbox).await {
             return false;
         }
-        *server = (*server + 1) % addrs.len();
-        let addr = &addrs[*server];
+        let ca = servers.ca;
+        let addr = servers.next();
         match fetch_history(addr, ca).await {
             Ok(history) => {
                 handler.on_history(history);
@@ -207,7 +228,7 @@ async fn reconnect(
 /// Returns true if the user wants to leave.
 async fn wait_offline(
     wait: Duration,
-    (keyboard, ctrl_c): Keyboard<'_>,
+    keyboard: &mut Keyboard,
     outbox: &mut VecDeque<String>,
 ) -> bool {
     let mut sleep = pin!(tokio::time::sleep(wait));
@@ -215,8 +236,8 @@ async fn wait_offline(
         tokio::select! {
             () = &mut sleep => return false,
             // Not connected: nobody to say goodbye to.
-            () = &mut *ctrl_c => return true,
-            line = keyboard.recv() => match line {
+            () = &mut keyboard.ctrl_c => return true,
+            line = keyboard.lines.recv() => match line {
                 None => return true,
                 Some(line) if line.trim() == "/quit" => return true,
                 Some(line) if line.trim().is_empty() => {}

@@ -19,7 +19,7 @@ use crate::{Keyboard, Session, Socket, TIMEOUT};
 pub(crate) async fn session(
     mut ws: Socket,
     handler: &mut Printer,
-    (keyboard, ctrl_c): Keyboard<'_>,
+    keyboard: &mut Keyboard,
     outbox: &mut VecDeque<String>,
     heartbeat: Duration,
 ) -> Session {
@@ -36,11 +36,11 @@ pub(crate) async fn session(
     let mut last_heard = Instant::now();
     loop {
         let ended = tokio::select! {
-            () = &mut *ctrl_c => {
+            () = &mut keyboard.ctrl_c => {
                 info!("Ctrl-C: closing the connection with 1001 (going away)");
                 return goodbye(&mut ws, handler, CloseCode::Away, "Ctrl-C").await;
             }
-            line = keyboard.recv() => match line {
+            line = keyboard.lines.recv() => match line {
                 // End of input (Ctrl-D, or the end of a pipe) or /quit: leave well.
                 None => return goodbye(&mut ws, handler, CloseCode::Normal, "bye").await,
                 Some(line) if line.trim() == "/quit" => {

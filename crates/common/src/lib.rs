@@ -56,22 +56,33 @@ pub fn init_logging() {
     tracing_subscriber::registry().with(lines).with(filter).init();
 }
 
-/// Makes a client exit quietly, as Unix tools do, when what reads its output goes
-/// away: `cargo run -p ws_chat_client | head -3` closes the pipe after three lines,
-/// and `println!` then panics ("failed printing to stdout: Broken pipe"). That one
-/// panic becomes a quiet exit with status 0; every other panic is reported as usual.
-pub fn exit_quietly_on_broken_pipe() {
-    let report = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or_default();
-        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
-            std::process::exit(0);
-        }
-        report(info);
-    }));
+/// Prints a reason the program cannot go on, as the one line a beginner reads
+/// (`error: ...`), and gives `main` the status to end with: `return
+/// common::fail(why)`. A backtrace would only scare; a line says what to do.
+pub fn fail(why: impl std::fmt::Display) -> std::process::ExitCode {
+    eprintln!("error: {why}");
+    std::process::ExitCode::FAILURE
+}
+
+/// `println!` for a client whose output may go into a pipe. When what reads it has
+/// gone (`cargo run -p ws_chat_client | head -3` closes the pipe after three
+/// lines), the next write fails with the error kind `BrokenPipe`, and the program
+/// ends quietly with status 0, as Unix tools do. `std::println!` would panic there.
+#[macro_export]
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        $crate::print_line(format_args!($($arg)*));
+    }};
+}
+
+/// What `common::println!` does: one line to standard output.
+#[doc(hidden)]
+pub fn print_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    // Standard output writes at each newline, so a closed pipe shows up here.
+    match writeln!(std::io::stdout().lock(), "{line}") {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(err) => panic!("failed printing to stdout: {err}"),
+    }
 }

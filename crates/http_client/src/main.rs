@@ -45,7 +45,6 @@ type Error = String;
 async fn main() {
     let args = Args::parse();
     common::init_logging();
-    common::exit_quietly_on_broken_pipe();
     if let Err(message) = run(args).await {
         eprintln!("error: {message}");
         std::process::exit(1);
@@ -75,13 +74,13 @@ async fn run(args: Args) -> Result<(), Error> {
             (served, open) = (0, true);
         }
         let request = get(&addr, &target, false);
-        println!("  Request {number}: GET {target}");
+        common::println!("  Request {number}: GET {target}");
         let response = send(&mut sender, request, &addr).await?;
         served += 1;
         let closing = closes_after(&response);
         print_response(response, &addr).await?;
         if let Some(why) = closing {
-            println!("  The server will close connection {connections}: {why}.");
+            common::println!("  The server will close connection {connections}: {why}.");
             let _ = (&mut connection).await;
             open = false;
         }
@@ -92,18 +91,18 @@ async fn run(args: Args) -> Result<(), Error> {
         drop(sender);
         let _ = connection.await;
         let requests = if served == 2 { "two requests" } else { "one request" };
-        println!("Connection {connections} closed by us: {requests}, one connection.");
+        common::println!("Connection {connections} closed by us: {requests}, one connection.");
     }
 
     // One more connection: one request that asks the server to close the connection
     // after answering, as HTTP/1.0 used to do for every request.
     connections += 1;
     let (mut sender, connection) = connect(&args.addr, connections).await?;
-    println!("  Request 3: GET {target} (with Connection: close)");
+    common::println!("  Request 3: GET {target} (with Connection: close)");
     let response = send(&mut sender, get(&addr, &target, true), &addr).await?;
     print_response(response, &addr).await?;
     let _ = connection.await;
-    println!("Connection {connections} closed by the server, as we asked.");
+    common::println!("Connection {connections} closed by the server, as we asked.");
     Ok(())
 }
 
@@ -158,7 +157,7 @@ async fn connect(
         }
     };
     let local = stream.local_addr().map_err(|e| e.to_string())?;
-    println!("Connection {number}: {local} -> {addr}");
+    common::println!("Connection {number}: {local} -> {addr}");
 
     let (sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
@@ -204,10 +203,10 @@ async fn print_response(
     response: Response<hyper::body::Incoming>,
     addr: &str,
 ) -> Result<(), Error> {
-    println!("  Response:  {:?} {}", response.version(), response.status());
+    common::println!("  Response:  {:?} {}", response.version(), response.status());
     for name in ["content-type", "content-length", "connection"] {
         let value = response.headers().get(name).and_then(|v| v.to_str().ok());
-        println!("    {name}: {}", value.unwrap_or("(not sent)"));
+        common::println!("    {name}: {}", value.unwrap_or("(not sent)"));
     }
     // The body arrives in pieces, as the bytes come in; hyper knows where it ends from
     // `content-length` (or, for a chunked body, the last chunk). `collect` gathers it.
@@ -224,10 +223,10 @@ async fn print_response(
     // One line of body is enough to see what came back; an HTML error page is longer.
     let body = String::from_utf8_lossy(&body);
     let mut lines = body.trim_end().lines();
-    println!("    body: {}", lines.next().unwrap_or_default());
+    common::println!("    body: {}", lines.next().unwrap_or_default());
     let more = lines.count();
     if more > 0 {
-        println!("          ({more} more lines)");
+        common::println!("          ({more} more lines)");
     }
     Ok(())
 }

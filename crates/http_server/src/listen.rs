@@ -7,28 +7,25 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tracing::warn;
 
-/// Claims `addr`'s port, or ends the program with one line that says what to do.
-pub(crate) async fn bind(addr: &common::Address) -> TcpListener {
+/// Claims `addr`'s port, or says in one line what to do instead (`main` prints it
+/// and ends the program: there is nothing to serve without a port).
+pub(crate) async fn bind(addr: &common::Address) -> Result<TcpListener, String> {
     // Binding fails if another program has the port already: say so in one line a
     // beginner can act on, not with a backtrace.
     let socket = addr.socket().expect("a server's --addr is an IP address: see server_address");
     match TcpListener::bind(socket).await {
-        Ok(listener) => listener,
+        Ok(listener) => Ok(listener),
         Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
             // Another port near it: 50 above, or 50 below at the top of the range.
             let port = socket.port();
             let other = SocketAddr::new(socket.ip(), port.checked_add(50).unwrap_or(port - 50));
-            eprintln!(
-                "error: {addr} is already in use (is another copy of this lesson still running?). \
+            Err(format!(
+                "{addr} is already in use (is another copy of this lesson still running?). \
                  Stop it, or choose another port: cargo run -p {} -- --addr {other}",
                 env!("CARGO_PKG_NAME"),
-            );
-            std::process::exit(1);
+            ))
         }
-        Err(err) => {
-            eprintln!("error: cannot listen on {addr}: {err}");
-            std::process::exit(1);
-        }
+        Err(err) => Err(format!("cannot listen on {addr}: {err}")),
     }
 }
 

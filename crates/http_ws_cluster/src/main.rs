@@ -12,11 +12,13 @@
 //!     curl -i http://127.0.0.1:5005/api/messages
 //!
 //! Builds on: lesson 07 (everything but the room's reach). Adds: the room goes
-//! through Redis (`cluster.rs`): what one instance hears, every instance passes on.
+//! through Redis (`cluster.rs`, kept linked by the task in `link.rs`): what one
+//! instance hears, every instance passes on.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -35,6 +37,7 @@ use tracing::{debug, info, warn};
 
 mod api;
 mod cluster;
+mod link;
 mod room;
 
 // Carried unchanged from the lessons that teach them: each file lives once,
@@ -113,29 +116,37 @@ pub(crate) struct Shared {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     let args = Args::parse();
     common::init_logging();
 
-    let listener = listen::bind(&args.addr).await;
+    let listener = match listen::bind(&args.addr).await {
+        Ok(listener) => listener,
+        Err(why) => return common::fail(why),
+    };
     // From here on, Ctrl-C is ours to handle (see `shutdown.rs`).
     let mut shutdown = pin!(shutdown::signal());
     let addr = listener.local_addr().expect("a bound socket has an address");
     // Redis before anything else: without it there is no room to join.
-    let (cluster, link) = cluster::Cluster::start(args.redis, &addr).await;
-    let tls = tls::setup(&args.tls);
+    let (room, link) = match link::start(args.redis, &addr).await {
+        Ok(started) => started,
+        Err(why) => return common::fail(why),
+    };
+    let tls = match tls::setup(&args.tls) {
+        Ok(tls) => tls,
+        Err(why) => return common::fail(why),
+    };
 
     let http = http_settings();
     let shared = Arc::new(Shared {
-        room: Room::new(cluster),
+        room,
         heartbeat: args.heartbeat,
         allow_origins: args.allow_origins,
         shutdown: watch::channel(false).0,
         tls,
     });
-    cluster::join(&shared.room, &link).await;
     tls::print_start(&addr, shared.tls.as_ref());
-    let linked = tokio::spawn(cluster::run(Arc::clone(&shared), link));
+    let linked = tokio::spawn(link::run(Arc::clone(&shared), link));
     let mut connections: u64 = 0;
 
     loop {
@@ -165,6 +176,7 @@ async fn main() {
     // Everyone here has left the room; now this instance leaves Redis.
     linked.abort();
     shared.room.cluster.goodbye().await;
+    ExitCode::SUCCESS
 }
 
 /// One set of HTTP/1.1 settings for every connection. hyper measures timeouts with

@@ -1,9 +1,16 @@
 //! The chat room of lesson 07, shared with other instances through Redis: who is
 //! online here and on the others, the last lines said (a copy of the history kept in
 //! Redis), and a queue of lines for every connection's task to pass on at its own
-//! pace. What is said here goes to Redis, and reaches the queues when Redis passes it
-//! back (`heard`), so every instance hears everything in one order. While Redis is
-//! out of reach, the room is split: this instance's people still hear each other.
+//! pace. What is said here goes to Redis (`cluster.rs`), and reaches the queues when
+//! Redis passes it back (`pass_on_published`, called by the link task in `link.rs`),
+//! so every instance hears everything in one order. While Redis is out of reach, the
+//! room is split: this instance's people still hear each other.
+//!
+//! Three locks, each a plain mutex held for a moment and never across an `.await`:
+//! `members`, `history` and `elsewhere`. A task that needs both `members` and
+//! `elsewhere` takes `members` first; `history` is never held with another. (The
+//! cluster's own lock is taken only with none of these held.) One order means no
+//! two tasks can each hold the lock the other waits for.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,13 +141,8 @@ pub(crate) struct Room {
     /// How many guests have joined so far, to number their names. Redis counts them
     /// for the whole room; this count takes over while the room is split.
     guests: AtomicU64,
-    /// Who is on the other instances, by instance: counted in `online`, listed by
-    /// `GET /api/online`, kept up to date by what they say through Redis.
-    others: Mutex<BTreeMap<String, BTreeSet<String>>>,
-    /// The other instances that the beat has counted in, from their lists in Redis
-    /// (see `arrived`). One heard of only through its messages (new, or back after
-    /// being counted out) is counted in at the next beat.
-    counted: Mutex<BTreeSet<String>>,
+    /// Who is on the other instances.
+    elsewhere: Mutex<Elsewhere>,
     /// The link to Redis, and through it to the other instances.
     pub(crate) cluster: Cluster,
 }
@@ -164,6 +166,24 @@ pub(crate) struct Membership {
     pub(crate) put_out: oneshot::Receiver<()>,
 }
 
+/// The other instances, as this one knows them.
+#[derive(Default)]
+struct Elsewhere {
+    /// Who is on each, by instance: counted in `online`, listed by `GET
+    /// /api/online`, kept up to date by what they say through Redis.
+    people: BTreeMap<String, BTreeSet<String>>,
+    /// Those that checking in has counted in, from their lists in Redis (see
+    /// `arrived`). One heard of only through its messages (new, or back after being
+    /// counted out) is counted in at the next check-in.
+    counted: BTreeSet<String>,
+}
+
+impl Elsewhere {
+    fn online(&self) -> usize {
+        self.people.values().map(BTreeSet::len).sum()
+    }
+}
+
 struct History {
     /// Oldest first: a bounded ring, a copy of the one in Redis.
     chats: VecDeque<Chat>,
@@ -179,8 +199,7 @@ impl Room {
             members: Mutex::new(BTreeMap::new()),
             history: Mutex::new(history),
             guests: AtomicU64::new(0),
-            others: Mutex::new(BTreeMap::new()),
-            counted: Mutex::new(BTreeSet::new()),
+            elsewhere: Mutex::new(Elsewhere::default()),
             cluster,
         }
     }
@@ -226,9 +245,9 @@ impl Room {
         check_name(new)?;
         let text = {
             let mut members = self.members.lock().expect("no task panics holding the lock");
-            let elsewhere = self.others.lock().expect("no task panics holding the lock");
+            let elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
             if members.iter().any(|(other, member)| member.name == new && *other != conn)
-                || elsewhere.values().any(|names| names.contains(new))
+                || elsewhere.people.values().any(|names| names.contains(new))
             {
                 return Err(format!("{new} is taken"));
             }
@@ -255,7 +274,8 @@ impl Room {
             return Err(format!("the text is longer than {MAX_TEXT_CHARS} characters"));
         }
         let mut chat = Chat { id: None, from: from.to_string(), text: text.to_string() };
-        chat.id = self.cluster.say(&chat).await;
+        let json = serde_json::to_string(&chat).expect("a chat serializes");
+        chat.id = self.cluster.say(&json, HISTORY_LENGTH).await;
         if chat.id.is_none() {
             self.tell_here(&ServerMessage::Chat(&chat).to_json(), true).await;
         }
@@ -266,7 +286,7 @@ impl Room {
     /// it is said (this instance's copy has it only once Redis has passed it on);
     /// while the room is split, this instance's copy.
     pub(crate) async fn message(&self, id: u64) -> Option<Chat> {
-        if let Some(history) = self.cluster.history().await {
+        if let Some(history) = self.cluster.history::<Chat>().await {
             return history.into_iter().find(|chat| chat.id == Some(id));
         }
         let history = self.history.lock().expect("no task panics holding the lock");
@@ -282,9 +302,9 @@ impl Room {
     /// The names of everyone online, here and on the other instances, as a JSON array.
     pub(crate) fn online_json(&self) -> String {
         let members = self.members.lock().expect("no task panics holding the lock");
-        let others = self.others.lock().expect("no task panics holding the lock");
+        let elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
         let here = members.values().map(|member| &member.name);
-        let names: Vec<&String> = here.chain(others.values().flatten()).collect();
+        let names: Vec<&String> = here.chain(elsewhere.people.values().flatten()).collect();
         serde_json::to_string(&names).expect("names serialize")
     }
 
@@ -307,39 +327,40 @@ impl Room {
 
     /// A message Redis passed on, from `instance` (this one too): noted in the
     /// history or in who is where, then passed to everyone here.
-    pub(crate) async fn heard(&self, instance: &str, text: &str) {
+    pub(crate) async fn pass_on_published(&self, instance: &str, text: &str) {
         let Ok(event) = serde_json::from_str::<Event>(text) else {
             warn!("a message from {instance} that this room does not understand: {text}");
             return;
         };
-        let loud = self.note(instance, event);
+        let loud = self.record(instance, event);
         self.tell_here(text, loud).await;
     }
 
-    /// Notes what an event changes: the history, or who is on another instance.
+    /// Records what an event changes: the history, or who is on another instance.
     /// Returns whether to pass it on (joins and leaves are quiet in a big room).
-    fn note(&self, instance: &str, event: Event) -> bool {
-        let elsewhere = instance != self.cluster.instance;
-        let mut others = self.others.lock().expect("no task panics holding the lock");
+    fn record(&self, instance: &str, event: Event) -> bool {
+        let from_another = instance != self.cluster.instance;
+        let mut elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+        let others = &mut elsewhere.people;
         match event {
             Event::Chat(chat) => {
                 self.remember(chat);
                 true
             }
             Event::Joined { name, online } => {
-                if elsewhere {
+                if from_another {
                     others.entry(instance.to_string()).or_default().insert(name);
                 }
                 online <= QUIET_ABOVE
             }
             Event::Left { name, online } => {
-                if elsewhere && let Some(names) = others.get_mut(instance) {
+                if from_another && let Some(names) = others.get_mut(instance) {
                     names.remove(&name);
                 }
                 online < QUIET_ABOVE
             }
             Event::Renamed { old, new } => {
-                if elsewhere && let Some(names) = others.get_mut(instance) {
+                if from_another && let Some(names) = others.get_mut(instance) {
                     names.remove(&old);
                     names.insert(new);
                 }
@@ -369,8 +390,7 @@ impl Room {
 
     /// How many people are on the other instances.
     fn others_online(&self) -> usize {
-        let others = self.others.lock().expect("no task panics holding the lock");
-        others.values().map(BTreeSet::len).sum()
+        self.elsewhere.lock().expect("no task panics holding the lock").online()
     }
 
     /// Everyone here, by connection number: what this instance writes to Redis when
@@ -380,33 +400,31 @@ impl Room {
         members.iter().map(|(conn, member)| (*conn, member.name.clone())).collect()
     }
 
-    /// The other instances this one knows of: those the beat has counted in, and
+    /// The other instances this one knows of: those checking in has counted in, and
     /// all of them (some heard of only through their messages).
     pub(crate) fn known(&self) -> (BTreeSet<String>, BTreeSet<String>) {
-        let counted = self.counted.lock().expect("no task panics holding the lock").clone();
-        let others = self.others.lock().expect("no task panics holding the lock");
-        let all = counted.iter().chain(others.keys()).cloned().collect();
-        (counted, all)
+        let elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+        let all = elsewhere.counted.iter().chain(elsewhere.people.keys()).cloned().collect();
+        (elsewhere.counted.clone(), all)
     }
 
     /// Another instance showed up (a new one, or one back from a split) with these
     /// people on it: counted from now on, and, if `announce`, introduced here.
     pub(crate) async fn arrived(&self, instance: &str, names: Vec<String>, announce: bool) {
-        self.counted.lock().expect("no task panics holding the lock").insert(instance.into());
-        self.others
-            .lock()
-            .expect("no task panics holding the lock")
-            .entry(instance.into())
-            .or_default();
+        {
+            let mut elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+            elsewhere.counted.insert(instance.into());
+            elsewhere.people.entry(instance.into()).or_default();
+        }
         for name in names {
             let online = {
                 let members = self.members.lock().expect("no task panics holding the lock");
-                let mut others = self.others.lock().expect("no task panics holding the lock");
-                let names = others.entry(instance.to_string()).or_default();
+                let mut elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+                let names = elsewhere.people.entry(instance.to_string()).or_default();
                 if !names.insert(name.clone()) {
                     continue;
                 }
-                members.len() + others.values().map(BTreeSet::len).sum::<usize>()
+                members.len() + elsewhere.online()
             };
             if announce {
                 let text = ServerMessage::Joined { name: &name, online }.to_json();
@@ -415,12 +433,14 @@ impl Room {
         }
     }
 
-    /// Another instance stopped beating (killed, frozen, cut off from Redis): its
+    /// Another instance stopped checking in (killed, frozen, cut off from Redis): its
     /// people are no longer counted, and everyone here is told they left.
     pub(crate) async fn gone(&self, instance: &str) {
-        self.counted.lock().expect("no task panics holding the lock").remove(instance);
-        let names = self.others.lock().expect("no task panics holding the lock").remove(instance);
-        let names = names.unwrap_or_default();
+        let names = {
+            let mut elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+            elsewhere.counted.remove(instance);
+            elsewhere.people.remove(instance).unwrap_or_default()
+        };
         let online = {
             let members = self.members.lock().expect("no task panics holding the lock");
             members.len() + self.others_online()
@@ -436,8 +456,7 @@ impl Room {
 
     /// Redis is out of reach: from now on, only the people here hear each other.
     pub(crate) async fn split(&self) {
-        self.counted.lock().expect("no task panics holding the lock").clear();
-        self.others.lock().expect("no task panics holding the lock").clear();
+        *self.elsewhere.lock().expect("no task panics holding the lock") = Elsewhere::default();
         let online = self.members.lock().expect("no task panics holding the lock").len();
         let text = format!(
             "the room is split: this server lost Redis, so only the {online} online here hear you"

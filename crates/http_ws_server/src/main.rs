@@ -16,6 +16,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -107,15 +108,21 @@ pub(crate) struct Shared {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     let args = Args::parse();
     common::init_logging();
 
-    let listener = listen::bind(&args.addr).await;
+    let listener = match listen::bind(&args.addr).await {
+        Ok(listener) => listener,
+        Err(why) => return common::fail(why),
+    };
     // From here on, Ctrl-C is ours to handle (see `shutdown.rs`).
     let mut shutdown = pin!(shutdown::signal());
     let addr = listener.local_addr().expect("a bound socket has an address");
-    let tls = tls::setup(&args.tls);
+    let tls = match tls::setup(&args.tls) {
+        Ok(tls) => tls,
+        Err(why) => return common::fail(why),
+    };
     tls::print_start(&addr, tls.as_ref());
 
     let http = http_settings();
@@ -153,6 +160,7 @@ async fn main() {
             warn!("Gave up waiting after {} s", SHUTDOWN_GRACE.as_secs());
         }
     }
+    ExitCode::SUCCESS
 }
 
 /// One set of HTTP/1.1 settings for every connection. hyper measures timeouts with

@@ -54,20 +54,14 @@ pub(crate) struct Tls {
 }
 
 /// The TLS settings the options ask for: `None` without TLS. A problem (a file that
-/// cannot be read, a key that does not fit) ends the program with one line.
-pub(crate) fn setup(args: &TlsArgs) -> Option<Tls> {
+/// cannot be read, a key that does not fit) is one line, for `main` to print.
+pub(crate) fn setup(args: &TlsArgs) -> Result<Option<Tls>, String> {
     let made = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => read_certs(cert).and_then(|c| Ok((c, read_key(key)?, None))),
         _ if args.tls => self_signed().map(|(c, k, file)| (c, k, Some(file))),
-        _ => return None,
+        _ => return Ok(None),
     };
-    match made.and_then(|(certs, key, cert_file)| config(certs, key, cert_file)) {
-        Ok(tls) => Some(tls),
-        Err(why) => {
-            eprintln!("error: {why}");
-            std::process::exit(1);
-        }
-    }
+    made.and_then(|(certs, key, cert_file)| config(certs, key, cert_file)).map(Some)
 }
 
 fn config(

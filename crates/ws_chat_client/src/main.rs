@@ -62,7 +62,6 @@ type Socket = WebSocketStream<wss::Stream>;
 async fn main() {
     let args = Args::parse();
     common::init_logging();
-    common::exit_quietly_on_broken_pipe();
     if let Err(message) = run(args).await {
         eprintln!("error: {message}");
         std::process::exit(1);
@@ -122,7 +121,7 @@ async fn received(
     url: &str,
 ) -> Result<(), Error> {
     match message {
-        Some(Ok(Message::Text(text))) => println!("{text}"),
+        Some(Ok(Message::Text(text))) => common::println!("{text}"),
         Some(Ok(Message::Close(frame))) => {
             // tungstenite has queued our answering Close; send it on its way.
             let _ = ws.flush().await;
@@ -171,7 +170,16 @@ async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result
         let stream = wss::dial(addr, ca).await.map_err(WsError::Io)?;
         tokio_tungstenite::client_async(url, stream).await
     };
-    let (ws, response) = match tokio::time::timeout(TIMEOUT, opening).await {
+    let opened = tokio::time::timeout(TIMEOUT, opening).await;
+    // Not the 101 we asked for: is it a TLS port that we spoke plain HTTP to?
+    if let Ok(Err(err)) = &opened
+        && !addr.tls
+        && wss::may_be_tls(err)
+        && wss::speaks_tls(addr).await
+    {
+        return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
+    }
+    let (ws, response) = match opened {
         Ok(Ok(connected)) => connected,
         Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(format!(
@@ -186,9 +194,6 @@ async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result
         Ok(Err(WsError::Io(err))) if wss::explain(&err).is_some() => {
             let why = wss::explain(&err).unwrap_or_default();
             return Err(format!("could not connect to {url}: {why}"));
-        }
-        Ok(Err(WsError::Http(response))) if wss::wanted_tls(response.body().as_deref()) => {
-            return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
         }
         // The server answered the handshake with something other than 101: it speaks
         // HTTP, but it is not a WebSocket server (lesson 01's server, say).
@@ -222,7 +227,7 @@ async fn answer_to_close(ws: &mut Socket) -> Option<CloseFrame> {
     let mut answer = None;
     while let Some(Ok(message)) = ws.next().await {
         match message {
-            Message::Text(text) => println!("{text}"),
+            Message::Text(text) => common::println!("{text}"),
             Message::Close(frame) => answer = frame,
             _ => {}
         }

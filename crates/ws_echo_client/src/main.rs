@@ -55,7 +55,6 @@ type Socket = WebSocketStream<wss::Stream>;
 async fn main() {
     let args = Args::parse();
     common::init_logging();
-    common::exit_quietly_on_broken_pipe();
     if let Err(message) = run(args).await {
         eprintln!("error: {message}");
         std::process::exit(1);
@@ -69,22 +68,26 @@ async fn run(args: Args) -> Result<(), Error> {
     let mut ws = connect(&url, &args.addr, args.ca.as_deref()).await?;
 
     let text = args.message.join(" ");
-    println!("  Sent:      {text}");
+    common::println!("  Sent:      {text}");
     ws.send(Message::text(text)).await.map_err(|e| format!("sending to {url} failed: {e}"))?;
     let reply = receive(&mut ws, &url).await?;
-    println!("  Received:  {reply}");
+    common::println!("  Received:  {reply}");
 
     // The close handshake: we send a Close frame with a code (1000: normal), the
     // server answers with its own Close, and only then is the TCP connection shut.
     // Both sides thus know that nothing was lost on the way.
     let frame = CloseFrame { code: CloseCode::Normal, reason: "done".into() };
-    println!("  Closing:   1000 \"done\"");
+    common::println!("  Closing:   1000 \"done\"");
     ws.close(Some(frame)).await.map_err(|e| format!("closing failed: {e}"))?;
     match tokio::time::timeout(TIMEOUT, answer_to_close(&mut ws)).await {
         Ok(Some(frame)) => {
-            println!("  Closed:    the server answered {} {:?}", frame.code, frame.reason.as_str());
+            common::println!(
+                "  Closed:    the server answered {} {:?}",
+                frame.code,
+                frame.reason.as_str()
+            );
         }
-        Ok(None) => println!("  Closed:    the server answered without a code"),
+        Ok(None) => common::println!("  Closed:    the server answered without a code"),
         Err(_) => {
             return Err(format!(
                 "the server did not answer our Close within {} s",
@@ -104,7 +107,16 @@ async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result
         let stream = wss::dial(addr, ca).await.map_err(WsError::Io)?;
         tokio_tungstenite::client_async(url, stream).await
     };
-    let (ws, response) = match tokio::time::timeout(TIMEOUT, opening).await {
+    let opened = tokio::time::timeout(TIMEOUT, opening).await;
+    // Not the 101 we asked for: is it a TLS port that we spoke plain HTTP to?
+    if let Ok(Err(err)) = &opened
+        && !addr.tls
+        && wss::may_be_tls(err)
+        && wss::speaks_tls(addr).await
+    {
+        return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
+    }
+    let (ws, response) = match opened {
         Ok(Ok(connected)) => connected,
         Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(format!(
@@ -119,9 +131,6 @@ async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result
         Ok(Err(WsError::Io(err))) if wss::explain(&err).is_some() => {
             let why = wss::explain(&err).unwrap_or_default();
             return Err(format!("could not connect to {url}: {why}"));
-        }
-        Ok(Err(WsError::Http(response))) if wss::wanted_tls(response.body().as_deref()) => {
-            return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
         }
         // The server answered the handshake with something other than 101: it speaks
         // HTTP, but it is not a WebSocket server (lesson 01's server, say).
@@ -140,13 +149,19 @@ async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result
             ));
         }
     };
-    println!("Connected to {url}");
-    println!("  Response:  {:?} {}", response.version(), response.status());
+    common::println!("Connected to {url}");
+    print_response(&response);
+    Ok(ws)
+}
+
+/// Prints the 101's status line and the headers of the upgrade, as lesson 02 prints
+/// an HTTP response's. A 101 has no body: the connection is the WebSocket's now.
+fn print_response(response: &tokio_tungstenite::tungstenite::handshake::client::Response) {
+    common::println!("  Response:  {:?} {}", response.version(), response.status());
     for name in ["upgrade", "connection", "sec-websocket-accept"] {
         let value = response.headers().get(name).and_then(|v| v.to_str().ok());
-        println!("    {name}: {}", value.unwrap_or("(not sent)"));
+        common::println!("    {name}: {}", value.unwrap_or("(not sent)"));
     }
-    Ok(ws)
 }
 
 /// Waits for the next text or binary message. tungstenite answers Pings for us, so

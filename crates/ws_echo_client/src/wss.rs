@@ -7,11 +7,12 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, CertificateError, ClientConfig, RootCertStore};
+use tokio_tungstenite::tungstenite::Error as WsError;
 
 /// A connection, plain or TLS: the WebSocket handshake does not mind which.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
@@ -128,8 +129,39 @@ fn unquoted(name: &str) -> &str {
     inner.map_or(name, |inner| inner.trim_matches('"'))
 }
 
-/// Whether an HTTP answer says that the server wanted TLS (lesson 07 with `--tls`
-/// answers a plain request so): the client should have used `wss://`.
-pub(crate) fn wanted_tls(body: Option<&[u8]>) -> bool {
-    body.is_some_and(|body| String::from_utf8_lossy(body).contains("This port speaks TLS"))
+/// Whether a plain `ws://` handshake failed in a way a TLS port could cause: an
+/// answer that is not the 101 (lesson 07 and nginx answer with a 400), one that is
+/// not HTTP at all, or a hang-up. Then `speaks_tls` is worth asking.
+pub(crate) fn may_be_tls(err: &WsError) -> bool {
+    match err {
+        WsError::Http(_) | WsError::HttpFormat(_) | WsError::Protocol(_) => true,
+        WsError::Io(io) => {
+            matches!(io.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof)
+        }
+        _ => false,
+    }
+}
+
+/// Whether the server at `addr` speaks TLS: asked when a plain `ws://` (or `http://`)
+/// request got something other than the answer it wanted. A TLS server answers a
+/// plain request in its own way: lesson 07 and nginx with a 400 that says so, others
+/// by hanging up. So we ask it in its own language, on a second connection: we send
+/// the first message of a TLS handshake (a ClientHello, made by rustls) and look at
+/// the first two bytes of the answer. A TLS server answers with a TLS record: 22 (a
+/// handshake) or 21 (an alert), then 3 (the first byte of every TLS version).
+pub(crate) async fn speaks_tls(addr: &common::Address) -> bool {
+    let probe = async {
+        let mut stream = common::connect(addr).await?;
+        let name = ServerName::try_from(addr.host.to_string()).map_err(io::Error::other)?;
+        let mut hello = Vec::new();
+        rustls::ClientConnection::new(Arc::new(config(None)?), name)
+            .map_err(io::Error::other)?
+            .write_tls(&mut hello)?;
+        stream.write_all(&hello).await?;
+        let mut first = [0u8; 2];
+        stream.read_exact(&mut first).await?;
+        io::Result::Ok(matches!(first, [21 | 22, 3]))
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(2), probe).await;
+    matches!(answer, Ok(Ok(true)))
 }

@@ -196,6 +196,42 @@ fn tls_server_with(names: &[&str], not_after: (i32, u8, u8)) -> (Server, std::pa
     (Server::start_with(&bin_path("http_ws_server"), &args, &[]), cert_file)
 }
 
+/// A TLS server that is not ours: Python's `ssl` module, which hangs up on a plain
+/// request without a word (lesson 07 answers one with a 400 that says "This port
+/// speaks TLS"; the client must not rely on our own server's text).
+const PYTHON_TLS_SERVER: &str = r#"
+import socket, ssl, sys
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+listener = socket.create_server(("127.0.0.1", 0))
+print("Listening on https://127.0.0.1:%d/" % listener.getsockname()[1], flush=True)
+while True:
+    connection, _ = listener.accept()
+    try:
+        context.wrap_socket(connection, server_side=True).close()
+    except (ssl.SSLError, OSError):
+        connection.close()
+"#;
+
+#[test]
+fn ws_to_another_tls_server_is_told_from_its_tls_bytes() {
+    if !testkit::tools::available("a TLS server in Python", &[&testkit::tools::PYTHON]) {
+        return;
+    }
+    let dir = testkit::temp_folder("04-python-tls");
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("a name");
+    let cert = params.self_signed(&key).expect("a certificate");
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).expect("write the certificate");
+    std::fs::write(&key_file, key.serialize_pem()).expect("write the key");
+    let (cert_arg, key_arg) = (cert_file.display().to_string(), key_file.display().to_string());
+    let args = ["-c", PYTHON_TLS_SERVER, &cert_arg, &key_arg];
+    let python = Server::start_with(Path::new("python3"), &args, &[]);
+    let line = error_line(&["--addr", &format!("ws://{}/", python.addr)]);
+    assert!(line.contains("the server speaks TLS on this port: use wss://"), "{line}");
+}
+
 #[test]
 fn a_certificate_for_another_name_or_out_of_date_gets_one_line() {
     // A real deployment's files (--tls-cert, --tls-key): a certificate for a name

@@ -13,6 +13,7 @@
 
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
@@ -50,11 +51,14 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     let args = Args::parse();
     common::init_logging();
 
-    let listener = listen::bind(&args.addr).await;
+    let listener = match listen::bind(&args.addr).await {
+        Ok(listener) => listener,
+        Err(why) => return common::fail(why),
+    };
     // From here on, Ctrl-C is ours to handle (see `shutdown.rs`).
     let mut shutdown = pin!(shutdown::signal());
     let addr = listener.local_addr().expect("a bound socket has an address");
@@ -96,6 +100,7 @@ async fn main() {
             warn!("Gave up waiting after {} s", SHUTDOWN_GRACE.as_secs());
         }
     }
+    ExitCode::SUCCESS
 }
 
 /// One connection, from the opening handshake to the last frame.

@@ -69,9 +69,9 @@ impl Printer {
             Some(id) if id <= self.last_id => {}
             Some(id) => {
                 self.last_id = id;
-                println!("{}: {}", chat.from, chat.text);
+                common::println!("{}: {}", chat.from, chat.text);
             }
-            None => println!("{}: {}", chat.from, chat.text),
+            None => common::println!("{}: {}", chat.from, chat.text),
         }
     }
 }
@@ -82,12 +82,12 @@ impl Printer {
     pub(crate) fn on_history(&mut self, history: History) {
         if let Some(instance) = &self.instance {
             if restarted(instance.as_deref(), self.last_id, &history) {
-                println!("* the server restarted: its history starts again");
+                common::println!("* the server restarted: its history starts again");
                 self.last_id = 0;
             }
             let missed = history.chats.iter().filter(|chat| chat.id > Some(self.last_id)).count();
             if missed > 0 {
-                println!("* {missed} messages while you were away:");
+                common::println!("* {missed} messages while you were away:");
             }
         }
         self.instance = Some(history.instance);
@@ -101,14 +101,18 @@ impl Printer {
     pub(crate) fn on_message(&mut self, message: ServerMessage) {
         match message {
             ServerMessage::Welcome { name, online } => {
-                println!("* you are {name} ({online} online)");
+                common::println!("* you are {name} ({online} online)");
             }
             ServerMessage::Chat(chat) => self.show_chat(&chat),
-            ServerMessage::Joined { name, online } => println!("* {name} joined ({online} online)"),
-            ServerMessage::Left { name, online } => println!("* {name} left ({online} online)"),
-            ServerMessage::Renamed { old, new } => println!("* {old} is now {new}"),
-            ServerMessage::Error { message } => println!("* the server says: {message}"),
-            ServerMessage::Notice { text } => println!("* {text}"),
+            ServerMessage::Joined { name, online } => {
+                common::println!("* {name} joined ({online} online)");
+            }
+            ServerMessage::Left { name, online } => {
+                common::println!("* {name} left ({online} online)");
+            }
+            ServerMessage::Renamed { old, new } => common::println!("* {old} is now {new}"),
+            ServerMessage::Error { message } => common::println!("* the server says: {message}"),
+            ServerMessage::Notice { text } => common::println!("* {text}"),
         }
     }
 

@@ -44,6 +44,13 @@ fn cannot_dial(addr: &common::Address, err: &std::io::Error) -> FetchError {
     }
 }
 
+/// The one line for plain HTTP sent to a port that speaks TLS.
+fn tls_port(addr: &common::Address) -> FetchError {
+    FetchError::Other(format!(
+        "{addr} speaks TLS: use https:// or wss:// (and --ca FILE for lesson 07's certificate)"
+    ))
+}
+
 /// Asks `GET /api/messages` on `addr` (over TLS for https:// and wss://, trusting
 /// `ca` too) and returns the recent history.
 pub(crate) async fn fetch_history(
@@ -63,6 +70,10 @@ pub(crate) async fn fetch_history(
     let host = addr.to_string();
     let (status, instance, body) = match tokio::time::timeout(TIMEOUT, ask(stream, &host)).await {
         Ok(Ok(answer)) => answer,
+        // Is it a TLS port that hung up on plain HTTP? Ask it in TLS (`wss.rs`).
+        Ok(Err(_)) if !addr.tls && crate::wss::speaks_tls(addr).await => {
+            return Err(tls_port(addr));
+        }
         Ok(Err(err)) => {
             return Err(FetchError::Other(format!("GET /api/messages on {addr} failed: {err}")));
         }
@@ -73,12 +84,11 @@ pub(crate) async fn fetch_history(
             )));
         }
     };
-    if crate::wss::wanted_tls(Some(&body)) {
-        return Err(FetchError::Other(format!(
-            "{addr} speaks TLS: use https:// or wss:// (and --ca FILE for lesson 07's certificate)"
-        )));
-    }
     if status != StatusCode::OK {
+        // Is it a TLS port that we spoke plain HTTP to? Ask it in TLS (`wss.rs`).
+        if !addr.tls && crate::wss::speaks_tls(addr).await {
+            return Err(tls_port(addr));
+        }
         return Err(FetchError::Other(format!(
             "GET /api/messages on {addr} answered {status}: is this lesson 07's server?"
         )));

@@ -120,7 +120,6 @@ pub(crate) enum Session {
 async fn main() {
     let args = Args::parse();
     common::init_logging();
-    common::exit_quietly_on_broken_pipe();
     if let Err(message) = run(args).await {
         eprintln!("error: {message}");
         std::process::exit(1);
@@ -258,14 +257,20 @@ async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result
         let stream = wss::dial(addr, ca).await.map_err(WsError::Io)?;
         tokio_tungstenite::client_async(url, stream).await
     };
-    match tokio::time::timeout(TIMEOUT, opening).await {
+    let opened = tokio::time::timeout(TIMEOUT, opening).await;
+    // Not the 101 we asked for: is it a TLS port that we spoke plain HTTP to?
+    if let Ok(Err(err)) = &opened
+        && !addr.tls
+        && wss::may_be_tls(err)
+        && wss::speaks_tls(addr).await
+    {
+        return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
+    }
+    match opened {
         Ok(Ok((ws, _response))) => Ok(ws),
         Ok(Err(WsError::Io(err))) if wss::explain(&err).is_some() => {
             let why = wss::explain(&err).unwrap_or_default();
             Err(format!("could not connect to {url}: {why}"))
-        }
-        Ok(Err(WsError::Http(response))) if wss::wanted_tls(response.body().as_deref()) => {
-            Err(format!("{url}: the server speaks TLS on this port: use wss://"))
         }
         Ok(Err(WsError::Http(response))) => {
             Err(format!("{url} answered {}, not 101", response.status()))

@@ -13,11 +13,10 @@
 //! pressing Ctrl-C. The rest is output. Port numbers and dates differ on every run,
 //! so both sides have them replaced by placeholders before comparing ([`normalise`]).
 
-use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
 
+pub use crate::record::{map_address, record_command};
 use crate::workspace_root;
 
 /// One marked block from a lesson page.
@@ -193,23 +192,6 @@ pub fn reconnect_wait_is_possible(seconds: f64, attempt: u32) -> bool {
     attempt >= 1 && seconds >= delay / 2.0 - 0.05 && seconds <= delay + 0.05
 }
 
-/// The addresses of the servers and tools a test started, each with the lesson's
-/// default address that a page shows instead: `(actual, default)`.
-static ADDRESSES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-
-/// From now on, `actual` in a program's output stands for `default` on the pages.
-pub fn map_address(actual: &str, default: &str) {
-    let mut addresses = ADDRESSES.lock().unwrap_or_else(PoisonError::into_inner);
-    addresses.retain(|(a, _)| a != actual);
-    addresses.push((actual.to_string(), default.to_string()));
-}
-
-/// `actual` is free again: a later connection may get its port.
-pub(crate) fn unmap_address(actual: &str) {
-    let mut addresses = ADDRESSES.lock().unwrap_or_else(PoisonError::into_inner);
-    addresses.retain(|(a, _)| a != actual);
-}
-
 /// The default address of a lesson server, by its binary's name.
 pub(crate) fn default_address(bin: &Path) -> Option<&'static str> {
     match bin.file_stem()?.to_str()? {
@@ -225,64 +207,13 @@ pub(crate) fn default_address(bin: &Path) -> Option<&'static str> {
 /// A line a program printed, made comparable with a page's line: [`normalise`]d,
 /// after every test address in it is written as the default address the page shows.
 pub fn normalise_output(line: &str) -> String {
-    normalise(&as_on_the_page(line))
-}
-
-/// A line of output with every test address written as the default address the
-/// pages show.
-fn as_on_the_page(line: &str) -> String {
-    let addresses = ADDRESSES.lock().unwrap_or_else(PoisonError::into_inner);
-    addresses.iter().fold(line.to_string(), |line, (actual, default)| {
-        crate::tools::back(&line, default, actual)
-    })
-}
-
-thread_local! {
-    /// What this test ran: each lesson binary with its arguments, and each shell
-    /// command, so that a block's `$` lines can be checked against them.
-    static RUNS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Notes that this test (this thread) ran `bin` with `args`, as `cargo run -p NAME --
-/// ARGS` would, leaving out the `--addr` that points it at the test's address.
-/// `--addr` is recorded twice: left out (the test's way of reaching the page's
-/// default address) and as the page would write it.
-pub(crate) fn record_run(bin: &Path, args: &[&str]) {
-    let name = bin.file_stem().and_then(|n| n.to_str()).unwrap_or_default();
-    let (mut without, mut with) = (Vec::new(), Vec::new());
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match *arg {
-            "--addr" => {
-                let addr = args.next().copied().unwrap_or_default();
-                with.extend(["--addr".to_string(), as_on_the_page(addr)]);
-            }
-            arg => {
-                without.push(arg.to_string());
-                with.push(arg.to_string());
-            }
-        }
-    }
-    let command = |words: &[String]| {
-        if words.is_empty() {
-            format!("cargo run -p {name}")
-        } else {
-            format!("cargo run -p {name} -- {}", words.join(" "))
-        }
-    };
-    let (without, with) = (command(&without), command(&with));
-    RUNS.with(|runs| runs.borrow_mut().extend([without, with]));
-}
-
-/// Notes that this test ran a page's shell command as it is.
-pub fn record_command(command: &str) {
-    RUNS.with(|runs| runs.borrow_mut().push(command.to_string()));
+    normalise(&crate::record::as_on_the_page(line))
 }
 
 /// Fails unless this test ran every command the block shows: a page that says
 /// `cargo run -p http_server` above a lesson 03 server's output is wrong.
 fn assert_commands_ran(block: &Block) {
-    let runs = RUNS.with(|runs| runs.borrow().clone());
+    let runs = crate::record::runs();
     for command in &block.commands {
         // `printf '...' | cargo run -p NAME`: the input is checked by the test that
         // types it; the program is checked here.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::tools::{self, REDIS};
-use crate::{Program, START_TIMEOUT, page, process, temp_folder};
+use crate::{Program, START_TIMEOUT, page, process, record, temp_folder};
 
 /// A `redis-server` this test started. Dropping it kills it.
 pub struct Redis {
@@ -27,7 +27,7 @@ impl Redis {
         }
         let addr = crate::free_addr();
         // What it prints about its address, the page shows about Redis's default.
-        page::map_address(&addr, "127.0.0.1:6379");
+        record::map_address(&addr, "127.0.0.1:6379");
         let folder = temp_folder(&format!("redis-{test}"));
         let mut redis = Redis { program: None, addr, folder };
         redis.restart();
@@ -91,7 +91,7 @@ impl Drop for Redis {
         if let Some(mut program) = self.program.take() {
             program.kill();
         }
-        page::unmap_address(&self.addr);
+        record::unmap_address(&self.addr);
         let _ = std::fs::remove_dir_all(&self.folder);
     }
 }

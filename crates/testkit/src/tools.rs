@@ -107,7 +107,7 @@ pub fn available(what: &str, tools: &[&Tool]) -> bool {
 /// page checker, that the test ran the page's command and that `actual` stands for
 /// `default` in what programs print.
 pub fn at(command: &str, default: &str, actual: &str) -> String {
-    crate::page::map_address(actual, default);
+    crate::record::map_address(actual, default);
     crate::page::record_command(command);
     let (default_port, actual_port) = (port(default), port(actual));
     let command = command.replace(default, actual);
@@ -116,10 +116,6 @@ pub fn at(command: &str, default: &str, actual: &str) -> String {
         .map(|word| if word == default_port { actual_port } else { word })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn port(addr: &str) -> &str {
-    addr.rsplit(':').next().unwrap_or(addr)
 }
 
 /// [`at`] for a page command that also runs a lesson (`... | cargo run -p NAME`):
@@ -198,25 +194,8 @@ pub fn check_block_in(
     crate::page::assert_matches(&block, &run_block_in(&block, default, actual, stdout_only, dir));
 }
 
-/// A line a tool printed about the test's address, written as if about the lesson's
-/// default address, as the page shows it: `port 39411` becomes `port 5000`.
-pub fn back(line: &str, default: &str, actual: &str) -> String {
-    let (default_port, actual_port) = (port(default), port(actual));
-    let line = line.replace(actual, default);
-    let mut out = String::with_capacity(line.len());
-    let mut rest = line.as_str();
-    while let Some(at) = rest.find(actual_port) {
-        let before = rest[..at].chars().next_back();
-        let after = rest[at + actual_port.len()..].chars().next();
-        out.push_str(&rest[..at]);
-        let whole = !before.is_some_and(|c| c.is_ascii_digit())
-            && !after.is_some_and(|c| c.is_ascii_digit());
-        out.push_str(if whole { default_port } else { actual_port });
-        rest = &rest[at + actual_port.len()..];
-    }
-    out.push_str(rest);
-    out
-}
+pub use crate::record::back;
+use crate::record::port;
 
 /// For a command that does not end by itself (curl after an upgrade, a client that
 /// waits for more): runs it in a terminal, reads as many lines as the block shows,
@@ -283,7 +262,7 @@ pub fn curl(block: &Block, default: &str, actual: &str) -> Vec<String> {
     if available(&format!("the real curl for block `{}`", block.id), &[&CURL]) {
         run_block(block, default, actual, true)
     } else {
-        crate::page::map_address(actual, default);
+        crate::record::map_address(actual, default);
         crate::page::record_command(block.command());
         crate::http::curl(actual, block.command()).0
     }
@@ -294,7 +273,7 @@ pub fn curl_until_shown(block: &Block, default: &str, actual: &str) -> Vec<Strin
     if available(&format!("the real curl for block `{}`", block.id), &[&CURL, &SCRIPT]) {
         run_block_until_shown(block, default, actual)
     } else {
-        crate::page::map_address(actual, default);
+        crate::record::map_address(actual, default);
         crate::page::record_command(block.command());
         crate::http::curl(actual, block.command()).0
     }

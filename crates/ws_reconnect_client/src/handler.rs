@@ -7,8 +7,6 @@
 use serde::Deserialize;
 use tracing::{info, warn};
 
-use crate::http::History;
-
 /// What lesson 07's server sends, as JSON with a `type` field.
 #[derive(Deserialize, Debug)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -47,6 +45,14 @@ pub(crate) struct Chat {
     pub(crate) id: Option<u64>,
     pub(crate) from: String,
     pub(crate) text: String,
+}
+
+/// What `GET /api/messages` answers (`http.rs` asks).
+pub(crate) struct History {
+    /// The recent chat messages, oldest first.
+    pub(crate) chats: Vec<Chat>,
+    /// The server's `server-instance` header: new every time it starts.
+    pub(crate) instance: Option<String>,
 }
 
 /// Prints chat lines to stdout and the connection's ups and downs to stderr, and

@@ -11,7 +11,7 @@ use hyper::header::{CONNECTION, HOST};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 
-use crate::handler::Chat;
+use crate::handler::History;
 
 /// How long we wait for the server to connect or to answer before giving up.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,14 +21,6 @@ pub(crate) enum FetchError {
     /// Nothing listens at the address: the server is not running (yet, or again).
     Refused,
     Other(String),
-}
-
-/// What `GET /api/messages` answers.
-pub(crate) struct History {
-    /// The recent chat messages, oldest first.
-    pub(crate) chats: Vec<Chat>,
-    /// The server's `server-instance` header: new every time it starts.
-    pub(crate) instance: Option<String>,
 }
 
 /// Why dialling `addr` failed, as one line (or `Refused`: nothing listens there).

@@ -1,0 +1,111 @@
+//! HTTP over loopback: wrk against each lesson server and hyper's hello world, and the
+//! cost of TLS.
+
+use super::*;
+
+impl Bench {
+    /// HTTP requests from wrk, with the server on core 0 and wrk on core 1; where
+    /// wrk, taskset or a second core is missing, from loadgen, unpinned, and the
+    /// scenario says so.
+    pub(super) async fn http(&mut self) -> anyhow::Result<()> {
+        let pinned = crate::wrk::available();
+        let tool = if pinned { "wrk -t1, pinned" } else { "loadgen, unpinned: no wrk" };
+        let cases: [(&str, usize, bool, u64); 2] = [
+            ("keep-alive, 64 connections", 64, false, 5),
+            ("new connection per request, 16 connections", 16, true, 3),
+        ];
+        for (scenario, connections, new_connection, seconds) in cases {
+            let scenario = format!("{scenario} ({tool})");
+            let scenario = scenario.as_str();
+            let specs = [
+                (self.baseline(Baseline::Http), "/"),
+                (self.lesson("http_server", "warn"), "/hello?name=bench"),
+                (self.lesson("http_server", "info"), "/hello?name=bench"),
+                (self.lesson("http_ws_server", "warn"), "/api/online"),
+            ];
+            let mut baseline = None;
+            for (spec, target) in specs {
+                self.progress(&format!("HTTP {scenario}: {}", spec.label));
+                let runs = self
+                    .http_runs(&spec, target, connections, seconds, new_connection, pinned)
+                    .await?;
+                let with_goal = spec.label == "http_server" && !new_connection;
+                let medians = self.throughput_rows(
+                    &Place::new("HTTP", scenario, &spec.label),
+                    "requests/s",
+                    "req/s",
+                    &runs,
+                    baseline,
+                    with_goal,
+                );
+                baseline.get_or_insert(medians);
+            }
+        }
+        Ok(())
+    }
+
+    /// What TLS costs: lesson 07's `GET /api/online` over http:// and over https://
+    /// (`--tls`), with a new connection per request (a TCP and a TLS handshake each
+    /// time) and kept alive (the handshakes once). wrk, pinned, as for HTTP.
+    pub(super) fn tls(&mut self) -> anyhow::Result<()> {
+        if !crate::wrk::available() {
+            eprintln!("note: no wrk (apt-get install wrk): the TLS rows are left out");
+            return Ok(());
+        }
+        let plain = self.lesson("http_ws_server", "warn");
+        let tls = Spec {
+            label: "http_ws_server --tls".to_string(),
+            args: vec!["--tls".to_string()],
+            ..plain.clone()
+        };
+        for (scenario, connections, new_connection) in [
+            ("new connection per request, 16", 16, true),
+            ("keep-alive, 16 connections", 16, false),
+        ] {
+            let mut baseline = None;
+            for (spec, scheme) in [(&plain, "http"), (&tls, "https")] {
+                self.progress(&format!("TLS cost, {scenario}: {}", spec.label));
+                let mut runs = Vec::new();
+                for _ in 0..self.repeats {
+                    let server = spec.start_pinned();
+                    let url = format!("{scheme}://{}/api/online", server.addr);
+                    runs.push(crate::wrk::run_url(
+                        &url,
+                        connections,
+                        self.seconds(3),
+                        new_connection,
+                    )?);
+                }
+                let at = Place::new("TLS cost", &format!("{scenario} (wrk, pinned)"), &spec.label);
+                let medians =
+                    self.throughput_rows(&at, "requests/s", "req/s", &runs, baseline, false);
+                baseline.get_or_insert(medians);
+            }
+        }
+        Ok(())
+    }
+
+    /// `repeats` runs of one HTTP case, each on a fresh server.
+    async fn http_runs(
+        &self,
+        spec: &Spec,
+        target: &str,
+        connections: usize,
+        seconds: u64,
+        new_connection: bool,
+        pinned: bool,
+    ) -> anyhow::Result<Vec<load::Throughput>> {
+        let mut runs = Vec::new();
+        for _ in 0..self.repeats {
+            let duration = self.seconds(seconds);
+            runs.push(if pinned {
+                let server = spec.start_pinned();
+                crate::wrk::run(&server.addr, target, connections, duration, new_connection)?
+            } else {
+                let server = spec.start();
+                load::http(&server.addr, target, connections, duration, new_connection).await
+            });
+        }
+        Ok(runs)
+    }
+}

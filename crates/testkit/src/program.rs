@@ -1,0 +1,358 @@
+//! Running a lesson's program as a student does, and reading what it prints: a
+//! program left running ([`Program`]), one run to its end ([`run`]), and one whose
+//! output goes into `head` ([`run_into_head`]).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::{TIMEOUT, process, record};
+
+/// A running program whose stdout and stderr arrive, in the order it wrote them,
+/// through one pipe: what a student sees in their terminal.
+pub struct Program {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    /// A shell command runs in a process group of its own, so that killing it kills
+    /// every program of its pipeline, not only the shell.
+    group: bool,
+}
+
+impl Program {
+    /// Starts `bin` with `args`, logging at `info` without colour.
+    pub fn start(bin: &Path, args: &[&str]) -> Program {
+        Program::start_with(bin, args, &[])
+    }
+
+    /// Starts `bin` with `args` and extra environment variables.
+    pub fn start_with(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Program {
+        Program::spawn(bin, args, env, false)
+    }
+
+    /// Starts `bin` with its stdin open to [`Program::type_line`], as a person at
+    /// a keyboard.
+    pub fn start_interactive(bin: &Path, args: &[&str]) -> Program {
+        Program::spawn(bin, args, &[], true)
+    }
+
+    fn spawn(bin: &Path, args: &[&str], env: &[(&str, &str)], interactive: bool) -> Program {
+        record::record_run(bin, args);
+        let mut command = Command::new(bin);
+        command
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env_remove(common::ADDR_ENV)
+            .envs(env.iter().copied());
+        Program::spawn_command(command, interactive, true)
+    }
+
+    /// Starts `bin` in the folder `dir`, with stderr in the same pipe as stdout or
+    /// thrown away (for [`tools::shell`]).
+    pub(crate) fn spawn_in(
+        bin: &Path,
+        args: &[&str],
+        dir: &Path,
+        with_stderr: bool,
+        keyboard: bool,
+    ) -> Program {
+        let mut command = Command::new(bin);
+        command.args(args).current_dir(dir).env_remove(common::ADDR_ENV).process_group(0);
+        let mut program = Program::spawn_command(command, keyboard, with_stderr);
+        program.group = true;
+        program
+    }
+
+    fn spawn_command(mut command: Command, interactive: bool, with_stderr: bool) -> Program {
+        let bin = command.get_program().to_os_string();
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        command
+            .stdin(if interactive { Stdio::piped() } else { Stdio::null() })
+            .stdout(writer.try_clone().expect("a second pipe end"));
+        if with_stderr {
+            command.stderr(writer);
+        } else {
+            command.stderr(Stdio::null());
+            drop(writer);
+        }
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {bin:?}: {e}"));
+        // `command` holds our copies of the pipe's write end: drop it, so that the
+        // reader sees the end of the output when the program exits.
+        drop(command);
+        let stdin = child.stdin.take();
+        Program { child, stdin, lines: read_lines(reader), seen: Vec::new(), group: false }
+    }
+
+    /// Types `line` and Enter (for a program started with `start_interactive`).
+    pub fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("started with start_interactive");
+        stdin.write_all(format!("{line}\n").as_bytes()).expect("type a line");
+    }
+
+    /// Types `keys` as they are: in a terminal ([`tools::terminal`]) Enter is `\r`.
+    pub fn type_keys(&mut self, keys: &str) {
+        let stdin = self.stdin.as_mut().expect("started with a keyboard");
+        stdin.write_all(keys.as_bytes()).expect("type");
+    }
+
+    /// Ends the input, as Ctrl-D does at a terminal.
+    pub fn end_input(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits for a line that contains `needle`, and returns it.
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        self.wait_for_within(needle, TIMEOUT)
+    }
+
+    /// Waits up to `timeout` for a line that contains `needle`, and returns it.
+    pub fn wait_for_within(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no line containing {needle:?} within {timeout:?}; the program printed:\n{}",
+                    self.seen.join("\n")
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "the program ended before printing {needle:?}; it printed:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// The next line the program prints, or `None` if it ends first or prints
+    /// nothing more within `timeout`.
+    pub fn next_line(&mut self, timeout: Duration) -> Option<String> {
+        let line = self.lines.recv_timeout(timeout).ok()?;
+        self.seen.push(line.clone());
+        Some(line)
+    }
+
+    /// The program's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    pub fn interrupt(&self) {
+        process::signal(self.pid(), process::SIGINT).expect("send SIGINT");
+    }
+
+    /// Freezes the program and every program of its group, as Ctrl-Z in a terminal
+    /// does: it stays connected, and reads and answers nothing, until
+    /// [`Program::resume`].
+    pub fn pause(&self) {
+        process::signal_group(self.pid(), process::SIGSTOP).expect("send SIGSTOP");
+    }
+
+    /// Lets a [`Program::pause`]d program run again.
+    pub fn resume(&self) {
+        process::signal_group(self.pid(), process::SIGCONT).expect("send SIGCONT");
+    }
+
+    /// Kills the program at once, as a crash or `kill -9` would.
+    pub fn kill(&mut self) {
+        if self.group {
+            // Every program the shell started dies first, the deepest first, and in
+            // the same instant as far as they can tell: `script` runs its command in a
+            // session of its own, out of reach of the group, and a program that
+            // outlived it for a moment would see its terminal close and exit cleanly
+            // (websocat sends a Close frame), which is not what `kill -9` shows.
+            process::kill_tree(self.pid());
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the program to exit and returns its status and every line it
+    /// printed.
+    pub fn wait_exit(&mut self, timeout: Duration) -> (ExitStatus, Vec<String>) {
+        let deadline = Instant::now() + timeout;
+        // The output ends when the program has exited and closed its end of the pipe.
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.kill();
+                    panic!(
+                        "the program did not exit within {timeout:?}; it printed:\n{}",
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+        let status = self.child.wait().expect("wait for the program");
+        (status, self.seen.clone())
+    }
+
+    /// Every line printed so far (including ones not yet waited for, up to now).
+    pub fn output(&mut self) -> Vec<String> {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        self.seen.clone()
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// What a program that ran to the end printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lines().map(str::to_string).collect()
+    }
+}
+
+/// Runs `bin` to the end, with `stdin` as its input, and returns what it printed.
+/// Kills it and fails the test if it takes longer than `timeout`.
+pub fn run(
+    bin: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+    timeout: Duration,
+) -> Finished {
+    record::record_run(bin, args);
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env_remove(common::ADDR_ENV)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let mut input = child.stdin.take().expect("piped stdin");
+    let stdin = stdin.to_string();
+    // Write from another thread: a program that prints a lot before reading its
+    // input would otherwise block us both.
+    thread::spawn(move || {
+        let _ = input.write_all(stdin.as_bytes());
+    });
+    let stdout = read_all(child.stdout.take().expect("piped stdout"));
+    let stderr = read_all(child.stderr.take().expect("piped stderr"));
+
+    let pid = child.id();
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done_tx.send(child.wait());
+    });
+    let status = match done_rx.recv_timeout(timeout) {
+        Ok(status) => status.expect("wait for the program"),
+        Err(_) => {
+            let _ = process::signal(pid, process::SIGKILL);
+            panic!(
+                "{} did not finish within {timeout:?}; stdout so far:\n{}",
+                bin.display(),
+                stdout.recv_timeout(TIMEOUT).unwrap_or_default()
+            );
+        }
+    };
+    Finished {
+        status,
+        stdout: stdout.recv_timeout(TIMEOUT).expect("stdout ends with the program"),
+        stderr: stderr.recv_timeout(TIMEOUT).expect("stderr ends with the program"),
+    }
+}
+
+fn read_lines(reader: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn read_all(mut reader: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = reader.read_to_end(&mut bytes);
+        let _ = tx.send(String::from_utf8_lossy(&bytes).into_owned());
+    });
+    rx
+}
+
+/// Runs `bin` with its stdout read by something that stops after `n` lines and
+/// closes the pipe, as `| head -n` does, and `stdin` as its input, then
+/// `typed_after` once the pipe is closed. Returns its exit status, its stderr and
+/// the lines read.
+pub fn run_into_head(
+    bin: &Path,
+    args: &[&str],
+    stdin: &str,
+    n: usize,
+    typed_after: &str,
+) -> (ExitStatus, String, Vec<String>) {
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env_remove(common::ADDR_ENV)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let mut input = child.stdin.take().expect("piped stdin");
+    input.write_all(stdin.as_bytes()).expect("write the input");
+    let stderr = read_all(child.stderr.take().expect("piped stderr"));
+    let stdout = child.stdout.take().expect("piped stdout");
+    // `head`: read `n` lines, then close the pipe (the reader is dropped with the
+    // thread). The program's next print then has nowhere to go.
+    let (lines_tx, lines_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let lines: Vec<String> =
+            BufReader::new(stdout).lines().map_while(Result::ok).take(n).collect();
+        let _ = lines_tx.send(lines);
+    });
+    let read = lines_rx.recv_timeout(TIMEOUT).expect("the program printed its lines in time");
+    // More typing, whose answers have nowhere to go; then the input ends.
+    let _ = input.write_all(typed_after.as_bytes());
+    drop(input);
+    let pid = child.id();
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done_tx.send(child.wait());
+    });
+    let status = match done_rx.recv_timeout(TIMEOUT) {
+        Ok(status) => status.expect("wait for the program"),
+        Err(_) => {
+            let _ = process::signal(pid, process::SIGKILL);
+            panic!("{} did not exit within {TIMEOUT:?} after its stdout closed", bin.display());
+        }
+    };
+    (status, stderr.recv_timeout(TIMEOUT).unwrap_or_default(), read)
+}

@@ -1,0 +1,100 @@
+//! A lesson server started on a free port, and the addresses a test needs: one
+//! where nothing listens, the URL a server printed.
+
+use std::path::{Path, PathBuf};
+
+use crate::{Program, START_TIMEOUT, bin_path, page, record, temp_folder};
+
+/// A lesson server, started on port 0 and ready: it has printed its address.
+pub struct Server {
+    pub program: Program,
+    /// The address it is listening on, such as `127.0.0.1:39411`.
+    pub addr: String,
+}
+
+impl Server {
+    /// Starts `bin --addr 127.0.0.1:0` and waits for `Listening on <scheme>://ADDR`.
+    pub fn start(bin: &Path) -> Server {
+        Server::start_with(bin, &["--addr", "127.0.0.1:0"], &[])
+    }
+
+    pub fn start_with(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::started(bin, Program::start_with(bin, args, env))
+    }
+
+    /// [`Server::start_with`] in the folder `dir`, for a server that writes files
+    /// where it runs (lesson 07's certificate, with `--tls`).
+    pub fn start_in(bin: &Path, args: &[&str], dir: &Path) -> Server {
+        record::record_run(bin, args);
+        Server::started(bin, Program::spawn_in(bin, args, dir, true, false))
+    }
+
+    /// Waits for a started server's `Listening on` line.
+    fn started(bin: &Path, mut program: Program) -> Server {
+        let line = program.wait_for_within("Listening on ", START_TIMEOUT);
+        let addr = line
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ' ']).next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        // What this server prints about its address, the page shows about the
+        // lesson's default address.
+        if let Some(default) = page::default_address(bin) {
+            record::map_address(&addr, default);
+        }
+        Server { program, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        record::unmap_address(&self.addr);
+    }
+}
+
+/// Lesson 07 with `--tls`, in a folder of its own.
+pub struct TlsServer {
+    pub server: Server,
+    /// Where it runs: the page's commands, which name its certificate by a relative
+    /// path, run here.
+    pub folder: PathBuf,
+    /// The self-signed certificate it wrote, for the clients' `--ca`.
+    pub cert: PathBuf,
+}
+
+/// Starts lesson 07 with `--tls` in a fresh folder (it writes its self-signed
+/// certificate there, as it does in the student's workspace).
+pub fn tls_server(name: &str) -> TlsServer {
+    let folder = temp_folder(name);
+    let server =
+        Server::start_in(&bin_path("http_ws_server"), &["--tls", "--addr", "127.0.0.1:0"], &folder);
+    let cert = folder.join("target/tls/http_ws_server.pem");
+    TlsServer { server, folder, cert }
+}
+
+/// An address where nothing listens: a port that was free a moment ago.
+pub fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("an address").to_string()
+}
+
+/// [`free_addr`], standing for `default` in what programs print about it: for a
+/// test of a page that shows the lesson's default address (`no server at
+/// 127.0.0.1:5000`).
+pub fn free_addr_as(default: &str) -> String {
+    let addr = free_addr();
+    record::map_address(&addr, default);
+    addr
+}
+
+/// The URL on a server's `Listening on URL` line, exactly as it printed it.
+pub fn listening_url(server: &mut Server) -> String {
+    let line = server
+        .program
+        .output()
+        .into_iter()
+        .find(|line| line.starts_with("Listening on "))
+        .expect("the server printed its address");
+    line["Listening on ".len()..].split(' ').next().unwrap_or_default().to_string()
+}

@@ -54,6 +54,21 @@ pub const PY_WEBSOCKET_CLIENT: Tool = Tool {
     probe: &["python3", "-c", "import websocket"],
     install: "pip install websocket-client==1.9.2",
 };
+pub const PY_FLASK: Tool = Tool {
+    name: "python3 flask",
+    probe: &["python3", "-c", "import flask"],
+    install: "pip install flask==3.1.3",
+};
+pub const PY_REQUESTS: Tool = Tool {
+    name: "python3 requests",
+    probe: &["python3", "-c", "import requests"],
+    install: "pip install requests==2.34.2",
+};
+pub const PY_REDIS: Tool = Tool {
+    name: "python3 redis",
+    probe: &["python3", "-c", "import redis"],
+    install: "pip install redis==8.2.0",
+};
 pub const REDIS: Tool = Tool {
     name: "redis-server",
     probe: &["redis-server", "--version"],

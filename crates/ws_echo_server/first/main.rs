@@ -1,0 +1,37 @@
+//! Lesson 03, first version: the websockets tutorial's echo server, on
+//! tokio-tungstenite. One idea: a WebSocket starts as an HTTP request that asks to
+//! upgrade; after the 101 answer the connection carries messages both ways.
+//!
+//!     cargo run -p ws_echo_server_first
+//!     websocat ws://127.0.0.1:5001/
+//!
+//! It `unwrap`s where the full lesson (`cargo run -p ws_echo_server`) answers: a
+//! browser's plain HTTP request panics its connection's task here. The page shows
+//! what else the full lesson adds, and what breaks without it.
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::main]
+async fn main() {
+    // 127.0.0.1:5001, or --addr / LESSON_ADDR, as in the full lesson.
+    let addr = common::first_addr(common::WS_ECHO_ADDR, common::server_address).unwrap();
+    let listener = TcpListener::bind(addr.socket().unwrap()).await.unwrap();
+    println!("Listening on ws://{}/", listener.local_addr().unwrap());
+    loop {
+        let (stream, _peer) = listener.accept().await.unwrap();
+        tokio::spawn(async move {
+            // The opening handshake: read the client's HTTP request, answer 101.
+            let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+            // From here on, messages, until the client closes. tungstenite answers
+            // Pings and Closes for us.
+            while let Some(message) = ws.next().await {
+                if let Message::Text(text) = message.unwrap() {
+                    let reply = format!("Server received: {text}");
+                    ws.send(Message::text(reply)).await.unwrap();
+                }
+            }
+        });
+    }
+}

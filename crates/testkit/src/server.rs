@@ -30,7 +30,26 @@ impl Server {
     }
 
     /// Waits for a started server's `Listening on` line.
-    fn started(bin: &Path, mut program: Program) -> Server {
+    fn started(bin: &Path, program: Program) -> Server {
+        // What this server prints about its address, the page shows about the
+        // lesson's default address.
+        let server = Server::listening(program);
+        if let Some(default) = page::default_address(bin) {
+            record::map_address(&server.addr, default);
+        }
+        server
+    }
+
+    /// A server the project did not write (a Python one, say), started as a
+    /// [`Program`] that prints `Listening on SCHEME://ADDRESS`: its address stands
+    /// for `default` on the pages.
+    pub fn from_program(program: Program, default: &str) -> Server {
+        let server = Server::listening(program);
+        record::map_address(&server.addr, default);
+        server
+    }
+
+    fn listening(mut program: Program) -> Server {
         let line = program.wait_for_within("Listening on ", START_TIMEOUT);
         let addr = line
             .split("://")
@@ -38,11 +57,6 @@ impl Server {
             .and_then(|rest| rest.split(['/', ' ']).next())
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .to_string();
-        // What this server prints about its address, the page shows about the
-        // lesson's default address.
-        if let Some(default) = page::default_address(bin) {
-            record::map_address(&addr, default);
-        }
         Server { program, addr }
     }
 }

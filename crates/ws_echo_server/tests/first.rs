@@ -1,0 +1,45 @@
+//! Lesson 03's first version (`cargo run -p ws_echo_server_first`), black-box: what
+//! the page shows it print, wscat's session with it, and the same program in Python
+//! (websockets) answering websocat.
+
+use std::path::Path;
+
+use testkit::page::{assert_matches, block};
+use testkit::tools::{self, SCRIPT, WEBSOCAT, WSCAT};
+use testkit::{Program, Server, bin_path};
+
+const PAGE: &str = "03-ws-echo-server.md";
+
+#[test]
+fn first_version_prints_and_answers_wscat_as_page_03_shows() {
+    let mut server = Server::start(&bin_path("ws_echo_server_first"));
+    if tools::available("page 03's first wscat session", &[&WSCAT, &SCRIPT]) {
+        let session = block(PAGE, "first-wscat");
+        let command = tools::at(session.command(), common::WS_ECHO_ADDR, &server.addr);
+        let mut wscat = tools::terminal(&command, true);
+        wscat.wait_for("Connected");
+        wscat.type_keys("Hi there\r");
+        wscat.wait_for("< Server received");
+        let mut shown = tools::screen(&wscat.output());
+        if shown.last().is_some_and(|line| line == ">") {
+            shown.pop();
+        }
+        assert_matches(&session, &shown);
+    }
+    assert_matches(&block(PAGE, "first"), &server.program.output());
+}
+
+#[test]
+fn first_version_in_python_starts_and_answers_as_page_03_shows() {
+    if !tools::available("page 03's Python echo server", &[&tools::PY_WEBSOCKETS, &WEBSOCAT]) {
+        return;
+    }
+    let script = testkit::workspace_root().join("scripts/interop/first/03_echo_server.py");
+    testkit::page::record_command("python3 scripts/interop/first/03_echo_server.py");
+    let env = [(common::ADDR_ENV, "127.0.0.1:0")];
+    let program =
+        Program::start_with(Path::new("python3"), &[script.to_str().expect("UTF-8")], &env);
+    let mut python = Server::from_program(program, common::WS_ECHO_ADDR);
+    tools::check_block(PAGE, "first-python-websocat", common::WS_ECHO_ADDR, &python.addr, true);
+    assert_matches(&block(PAGE, "first-python"), &python.program.output());
+}

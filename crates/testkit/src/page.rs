@@ -194,7 +194,9 @@ pub fn reconnect_wait_is_possible(seconds: f64, attempt: u32) -> bool {
 
 /// The default address of a lesson server, by its binary's name.
 pub(crate) fn default_address(bin: &Path) -> Option<&'static str> {
-    match bin.file_stem()?.to_str()? {
+    // A lesson's first version (`http_server_first`) listens where the lesson does.
+    let name = bin.file_stem()?.to_str()?;
+    match name.strip_suffix("_first").unwrap_or(name) {
         "http_server" => Some(common::HTTP_ADDR),
         "ws_echo_server" => Some(common::WS_ECHO_ADDR),
         "ws_chat_server" => Some(common::WS_CHAT_ADDR),

@@ -12,7 +12,7 @@ const PAGE: &str = "09-http-ws-cluster.md";
 
 /// The page's watcher on `first` and talker on `second`.
 fn watch_and_talk(first: &str, second: &str) {
-    let watcher = block(PAGE, "first-websocat");
+    let watcher = block(PAGE, "first-version-websocat");
     let command = tools::at(watcher.command(), common::CLUSTER_ADDR, first);
     let mut watching = tools::terminal(&command, true);
     // Its own line back, through Redis, shows it is in the room.
@@ -38,7 +38,7 @@ fn first_version_makes_one_room_of_two_instances_as_page_09_shows() {
     let second = Server::start_with(&bin, &["--addr", "127.0.0.1:0"], &env);
     watch_and_talk(&first.addr, &second.addr);
     testkit::page::record_command("cargo run -p http_ws_cluster_first");
-    assert_matches(&block(PAGE, "first"), &first.program.output());
+    assert_matches(&block(PAGE, "first-version"), &first.program.output());
 }
 
 #[test]
@@ -59,5 +59,5 @@ fn first_version_in_python_does_the_same() {
     let mut first = Server::from_program(start(), common::CLUSTER_ADDR);
     let second = Server::from_program(start(), "127.0.0.1:5005");
     watch_and_talk(&first.addr, &second.addr);
-    assert_matches(&block(PAGE, "first-python"), &first.program.output());
+    assert_matches(&block(PAGE, "first-version-python"), &first.program.output());
 }

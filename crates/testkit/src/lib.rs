@@ -8,6 +8,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 mod checks;
+pub mod defence;
 pub mod http;
 pub mod page;
 pub mod process;

@@ -68,13 +68,19 @@ pub fn block(page: &str, id: &str) -> Block {
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let marker = format!("<!-- check: {id} -->");
-    let mut lines = text.lines().skip_while(|line| line.trim() != marker).skip(1);
+    let mut lines = text.lines().skip_while(|line| line.trim() != marker).skip(1).peekable();
+    // A table (a defence table, say) is checked line by line, as output.
+    if lines.peek().is_some_and(|line| line.trim_start().starts_with('|')) {
+        let output = lines.take_while(|line| line.trim_start().starts_with('|'));
+        let output = output.map(|line| line.trim().to_string()).collect();
+        return Block { id: id.to_string(), commands: Vec::new(), output };
+    }
     // The block may be indented, inside a list item: take its indent off every line.
     let indent = match lines.next() {
         Some(fence) if fence.trim_start().starts_with("```") => {
             fence.len() - fence.trim_start().len()
         }
-        _ => panic!("{page} has no code block right after {marker}"),
+        _ => panic!("{page} has no code block or table right after {marker}"),
     };
     let mut block = Block { id: id.to_string(), commands: Vec::new(), output: Vec::new() };
     for line in lines.take_while(|line| !line.trim_start().starts_with("```")) {

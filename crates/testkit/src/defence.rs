@@ -40,3 +40,74 @@ pub fn panicked_since(program: &mut crate::Program, mark: usize, within: Duratio
         program.next_line(left);
     }
 }
+
+/// A request head that never ends: what the server at `addr` does within 7 s.
+pub fn endless_head(addr: &str) -> String {
+    use std::io::{ErrorKind, Read, Write};
+    let mut stream = crate::http::connect(addr);
+    stream.write_all(b"GET / HTTP/1.1\r\n").expect("send");
+    let wait = Duration::from_secs(7);
+    stream.set_read_timeout(Some(wait)).expect("a read timeout");
+    let started = Instant::now();
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => format!("drops it after {} s", started.elapsed().as_secs()),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            format!("still waiting after {} s", wait.as_secs())
+        }
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {
+            format!("drops it after {} s", started.elapsed().as_secs())
+        }
+        other => format!("answers: {other:?}"),
+    }
+}
+
+/// What a program that ended printed and how, in a few words: its one error line,
+/// or that it panicked (with the error it unwrapped), and its exit status.
+pub fn how_it_ended(finished: &crate::Finished) -> String {
+    let status = finished.status.code().map_or("killed".to_string(), |c| format!("status {c}"));
+    if let Some(panic) = finished.stderr.lines().find(|l| l.contains("panicked at")) {
+        let why =
+            finished.stderr.lines().skip_while(|l| *l != panic).nth(1).unwrap_or_default().trim();
+        let value = why.split_once("value: ").map_or(why, |(_, value)| value);
+        // The error's own words, where it has them: `message: "Connection refused"`.
+        let words = value.split('"').nth(1).filter(|quoted| !quoted.is_empty()).unwrap_or(value);
+        return format!("panics: \"{}\", {status}", short(words));
+    }
+    match finished.stderr.lines().find(|l| l.starts_with("error: ")) {
+        Some(line) => format!("one line, \"{}\", {status}", short(line)),
+        None => status,
+    }
+}
+
+/// A long message cut to its first words, for a table cell.
+pub fn short(message: &str) -> String {
+    // The words before any aside in parentheses, without what would break a table.
+    let message = message.split(" (").next().unwrap_or(message).replace(['`', '|'], "");
+    let words: Vec<&str> = message.split_whitespace().collect();
+    if words.len() <= 7 { words.join(" ") } else { format!("{} ...", words[..7].join(" ")) }
+}
+
+/// A client against a server that takes the connection and never answers: how long
+/// it waits, and how it ends. `address` makes the client's `--addr` from the port's.
+pub fn against_a_silent_server(bin: &std::path::Path, address: impl Fn(&str) -> String) -> String {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = silent.local_addr().expect("an address").to_string();
+    let started = Instant::now();
+    let mut client = crate::Program::start(bin, &["--addr", &address(&addr)]);
+    let _held = silent.accept().expect("the client connects");
+    let wait = Duration::from_secs(12);
+    match client.wait_exit_within(wait) {
+        Some((status, lines)) => {
+            let took = started.elapsed().as_secs();
+            let code = status.code().map_or("killed".to_string(), |c| format!("status {c}"));
+            let lines = lines.iter().filter(|l| l.starts_with("error: ")).count();
+            let said = if lines == 1 { "one line" } else { "no error line" };
+            format!("gives up after {took} s: {said}, {code}")
+        }
+        None => {
+            client.kill();
+            format!("still waiting after {} s", wait.as_secs())
+        }
+    }
+}

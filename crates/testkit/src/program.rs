@@ -181,6 +181,19 @@ impl Program {
     /// Waits for the program to exit and returns its status and every line it
     /// printed.
     pub fn wait_exit(&mut self, timeout: Duration) -> (ExitStatus, Vec<String>) {
+        let ended = self.wait_exit_within(timeout);
+        ended.unwrap_or_else(|| {
+            self.kill();
+            panic!(
+                "the program did not exit within {timeout:?}; it printed:\n{}",
+                self.seen.join("\n")
+            )
+        })
+    }
+
+    /// [`Program::wait_exit`] for a program that may rightly still run: `None` if it
+    /// has not exited within `timeout` (it is left running).
+    pub fn wait_exit_within(&mut self, timeout: Duration) -> Option<(ExitStatus, Vec<String>)> {
         let deadline = Instant::now() + timeout;
         // The output ends when the program has exited and closed its end of the pipe.
         loop {
@@ -188,17 +201,11 @@ impl Program {
             match self.lines.recv_timeout(left) {
                 Ok(line) => self.seen.push(line),
                 Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    self.kill();
-                    panic!(
-                        "the program did not exit within {timeout:?}; it printed:\n{}",
-                        self.seen.join("\n")
-                    );
-                }
+                Err(RecvTimeoutError::Timeout) => return None,
             }
         }
         let status = self.child.wait().expect("wait for the program");
-        (status, self.seen.clone())
+        Some((status, self.seen.clone()))
     }
 
     /// Every line printed so far (including ones not yet waited for, up to now).

@@ -49,6 +49,18 @@ impl Server {
         server
     }
 
+    /// [`Server::from_program`] for a server that says where it listens in words of
+    /// its own: `says` comes right before its port (Python's `http.server`: `Serving
+    /// HTTP on 127.0.0.1 port `).
+    pub fn from_program_serving(mut program: Program, says: &str, default: &str) -> Server {
+        let line = program.wait_for_within(says, START_TIMEOUT);
+        let after = line.split(says).nth(1).unwrap_or_default();
+        let port: String = after.chars().take_while(char::is_ascii_digit).collect();
+        let addr = format!("127.0.0.1:{port}");
+        record::map_address(&addr, default);
+        Server { program, addr }
+    }
+
     fn listening(mut program: Program) -> Server {
         let line = program.wait_for_within("Listening on ", START_TIMEOUT);
         let addr = line

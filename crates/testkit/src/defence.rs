@@ -70,9 +70,7 @@ pub fn how_it_ended(finished: &crate::Finished) -> String {
         let why =
             finished.stderr.lines().skip_while(|l| *l != panic).nth(1).unwrap_or_default().trim();
         let value = why.split_once("value: ").map_or(why, |(_, value)| value);
-        // The error's own words, where it has them: `message: "Connection refused"`.
-        let words = value.split('"').nth(1).filter(|quoted| !quoted.is_empty()).unwrap_or(value);
-        return format!("panics: \"{}\", {status}", short(words));
+        return format!("panics: \"{}\", {status}", short(&error_words(value)));
     }
     match finished.stderr.lines().find(|l| l.starts_with("error: ")) {
         Some(line) => format!("one line, \"{}\", {status}", short(line)),
@@ -109,5 +107,23 @@ pub fn against_a_silent_server(bin: &std::path::Path, address: impl Fn(&str) -> 
             client.kill();
             format!("still waiting after {} s", wait.as_secs())
         }
+    }
+}
+
+/// The words of an error as `unwrap` prints it (its `Debug` form), for a table cell:
+/// `Os { code: 111, kind: ConnectionRefused, message: "Connection refused" }` is
+/// "Connection refused"; tungstenite's `Http(Response { status: 200, ... })` is "an
+/// HTTP 200 answer".
+fn error_words(value: &str) -> String {
+    if let Some((_, message)) = value.split_once("message: \"") {
+        return message.split('"').next().unwrap_or_default().to_string();
+    }
+    if let Some(rest) = value.strip_prefix("Http(Response { status: ") {
+        let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        return format!("an HTTP {code} answer, not a 101");
+    }
+    match value.split('"').nth(1) {
+        Some(quoted) if !quoted.is_empty() => quoted.to_string(),
+        _ => value.to_string(),
     }
 }

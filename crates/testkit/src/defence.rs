@@ -127,3 +127,63 @@ fn error_words(value: &str) -> String {
         _ => value.to_string(),
     }
 }
+
+/// How long a panic message may take to show in a server's output.
+const PANIC_SHOWS: Duration = Duration::from_secs(2);
+
+/// `what`, and that the server's task panicked, if it did since its line `mark`.
+pub fn and_panics(server: &mut crate::Server, mark: usize, what: &str) -> String {
+    if panicked_since(&mut server.program, mark, PANIC_SHOWS) {
+        format!("{what}; its task panics")
+    } else {
+        what.to_string()
+    }
+}
+
+/// What a WebSocket client reads next, in words.
+pub fn next_frame(stream: &mut std::net::TcpStream) -> String {
+    use crate::ws::{self, BINARY, CLOSE, TEXT};
+    match ws::read(stream) {
+        Some(frame) if frame.opcode == CLOSE => {
+            let (code, reason) = frame.close_code();
+            format!("closes with {code} \"{reason}\"")
+        }
+        Some(frame) if [TEXT, BINARY].contains(&frame.opcode) => {
+            format!("echoes {} KiB back", frame.payload.len() / 1024)
+        }
+        Some(frame) => format!("answers a frame of opcode {}", frame.opcode),
+        None => "drops the connection, without a Close".to_string(),
+    }
+}
+
+/// A browser's plain `GET /` to a WebSocket server.
+pub fn plain_get(server: &mut crate::Server, path: &str) -> String {
+    use std::io::Write;
+    let mark = server.program.output().len();
+    let mut stream = crate::http::connect(&server.addr);
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    match crate::http::read_response(&mut stream, false) {
+        Some(answer) => {
+            let upgrade = answer.header("upgrade").unwrap_or("-").to_string();
+            format!("`{} {}`, with `Upgrade: {upgrade}`", answer.status, answer.reason)
+        }
+        None => and_panics(server, mark, "no answer"),
+    }
+}
+
+/// Ctrl-C to a WebSocket server with a client connected at `path`: what the client
+/// is sent.
+pub fn ws_ctrl_c(server: &mut crate::Server, path: &str) -> String {
+    let (mut stream, _) = crate::ws::open(&server.addr, path);
+    server.program.interrupt();
+    loop {
+        match next_frame(&mut stream) {
+            what if what.starts_with("echoes") || what.starts_with("answers") => {}
+            what => match what.strip_prefix("closes with ") {
+                Some(close) => return format!("the client is sent Close {close}"),
+                None => return "the connection drops, without a Close".to_string(),
+            },
+        }
+    }
+}

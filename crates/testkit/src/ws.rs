@@ -121,6 +121,33 @@ pub fn read_frame(stream: &mut TcpStream) -> Option<Frame> {
     Some(Frame { opcode: head[0] & 0x0F, payload })
 }
 
+/// What [`read_frame_within`] found.
+#[derive(Debug)]
+pub enum Within {
+    Frame(Frame),
+    /// The server closed the connection.
+    Closed,
+    /// Nothing arrived in time.
+    Nothing,
+}
+
+/// The next frame, if one starts to arrive within `wait`. For a test that must
+/// tell "nothing more is coming" from "the connection ended".
+pub fn read_frame_within(stream: &mut TcpStream, wait: std::time::Duration) -> Within {
+    stream.set_read_timeout(Some(wait)).expect("set a read timeout");
+    let started = stream.peek(&mut [0u8; 1]);
+    stream.set_read_timeout(None).expect("clear the read timeout");
+    match started {
+        Ok(0) => Within::Closed,
+        Ok(_) => read_frame(stream).map_or(Within::Closed, Within::Frame),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            Within::Nothing
+        }
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => Within::Closed,
+        Err(e) => panic!("reading a frame: {e}"),
+    }
+}
+
 /// Reads the next data or Close frame, as a real client sees its stream: a Ping is
 /// answered with a Pong (the servers' heartbeat drops a peer that never answers),
 /// a Pong is skipped. `None` if the server closed the connection first.

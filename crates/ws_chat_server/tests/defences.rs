@@ -25,7 +25,7 @@ fn flood_past_a_non_reader(server: &mut Server) -> String {
         while lines < FLOOD_LINES {
             match reader.read() {
                 Some(frame) if frame.opcode == TEXT && frame.payload.len() >= LINE_BYTES => {
-                    lines += 1
+                    lines += 1;
                 }
                 Some(frame) if frame.opcode == CLOSE => panic!("the talker was closed: {frame:?}"),
                 Some(_) => {}

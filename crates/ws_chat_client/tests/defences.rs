@@ -1,0 +1,82 @@
+//! Page 06's defence table: each way a chat client can be cut short, run against the
+//! first version (`ws_chat_client_first`) and the full lesson, with lesson 05's
+//! server on the other end.
+
+use std::time::Duration;
+
+use testkit::defence::{Row, short, table};
+use testkit::page::{assert_matches, block};
+use testkit::{Program, Server, TIMEOUT, bin_path, run_into_head};
+
+/// How a client that ended said so: its panic, its one error line, or nothing.
+fn said(status: std::process::ExitStatus, lines: &[String]) -> String {
+    let code = status.code().map_or("killed".to_string(), |c| format!("status {c}"));
+    if lines.iter().any(|l| l.contains("panicked at")) {
+        return format!("panics, {code}");
+    }
+    match lines.iter().find(|l| l.starts_with("error: ")) {
+        Some(line) => format!("one line, \"{}\", {code}", short(line)),
+        None => format!("says nothing about it, {code}"),
+    }
+}
+
+fn server_stops(bin: &str) -> String {
+    let mut server = Server::start(&bin_path("ws_chat_server"));
+    let mut client = Program::start_interactive(&bin_path(bin), &["--addr", &server.addr]);
+    server.program.wait_for("joined as guest-1");
+    client.wait_for("guest-1 joined");
+    server.program.interrupt();
+    if let Some((status, lines)) = client.wait_exit_within(Duration::from_secs(5)) {
+        return said(status, &lines);
+    }
+    // Still running: the keyboard's read holds it until Enter is pressed.
+    client.type_line("");
+    let (status, lines) = client.wait_exit(TIMEOUT);
+    format!("waits for Enter, then {}", said(status, &lines))
+}
+
+fn into_head(bin: &str) -> String {
+    let server = Server::start(&bin_path("ws_chat_server"));
+    let (status, stderr, _) =
+        run_into_head(&bin_path(bin), &["--addr", &server.addr], "hello\n", 1, "more\nmore\n");
+    let lines: Vec<String> = stderr.lines().map(str::to_string).collect();
+    match said(status, &lines).as_str() {
+        "says nothing about it, status 0" => "ends quietly, status 0".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn ctrl_c(bin: &str) -> String {
+    let mut server = Server::start(&bin_path("ws_chat_server"));
+    let mut client = Program::start_interactive(&bin_path(bin), &["--addr", &server.addr]);
+    server.program.wait_for("joined as guest-1");
+    client.wait_for("guest-1 joined");
+    client.interrupt();
+    let line = server.program.wait_for("conn #1 ");
+    let line = if line.contains("joined") { server.program.wait_for("conn #1 ") } else { line };
+    let _ = client.wait_exit_within(Duration::from_secs(5));
+    let what = line.split_once("conn #1 ").map_or("", |(_, what)| what).to_string();
+    format!("the server logs: {}", short(&what))
+}
+
+#[test]
+fn page_06_defence_table_is_what_the_two_programs_do() {
+    let rows = vec![
+        Row {
+            case: "The server stops (Ctrl-C)",
+            first: server_stops("ws_chat_client_first"),
+            lesson: server_stops("ws_chat_client"),
+        },
+        Row {
+            case: "Its output into `head -1`",
+            first: into_head("ws_chat_client_first"),
+            lesson: into_head("ws_chat_client"),
+        },
+        Row {
+            case: "Ctrl-C while connected",
+            first: ctrl_c("ws_chat_client_first"),
+            lesson: ctrl_c("ws_chat_client"),
+        },
+    ];
+    assert_matches(&block("06-ws-chat-client.md", "defences"), &table(&rows));
+}

@@ -1,0 +1,132 @@
+//! Page 07's defence table: each way to break a server that speaks HTTP and
+//! WebSocket on one port, run against the first version (`http_ws_server_first`) and
+//! the full lesson over loopback.
+
+use std::io::Write;
+use std::thread;
+use std::time::Duration;
+
+use testkit::defence::{Row, and_panics, endless_head, table, ws_ctrl_c};
+use testkit::http::{connect, read_response};
+use testkit::page::{assert_matches, block};
+use testkit::ws::{self, CLOSE, TEXT};
+use testkit::{Server, bin_path};
+
+/// A chat line as the full lesson's clients send it (the first version keeps any text).
+fn chat(text: &str) -> String {
+    format!(r#"{{"type":"chat","text":"{text}"}}"#)
+}
+
+fn history(server: &mut Server) -> String {
+    let (mut talker, _) = ws::open(&server.addr, "/ws");
+    for n in 0..150 {
+        ws::send_text(&mut talker, &chat(&format!("line {n}")));
+    }
+    // The lines are kept as the server reads them: ask until the last one is there.
+    let deadline = std::time::Instant::now() + testkit::TIMEOUT;
+    loop {
+        let answer = testkit::http::get(&server.addr, "/api/messages");
+        if answer.body.contains("line 149") {
+            let kept: Vec<serde_json::Value> = serde_json::from_str(&answer.body).expect("JSON");
+            return format!("answers {} of the 150 lines", kept.len());
+        }
+        assert!(std::time::Instant::now() < deadline, "line 149 never reached the history");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Lines of 1,900 characters (the full lesson takes 2,000 at most): 38 MB in all.
+const FLOOD_LINES: usize = 20_000;
+const LINE_CHARS: usize = 1900;
+
+fn flood_past_a_non_reader(server: &mut Server) -> String {
+    let (mut stuck, _) = ws::open(&server.addr, "/ws");
+    let (talker, _) = ws::open(&server.addr, "/ws");
+    let (writer, mut reader) = ws::split(talker);
+    // The talker reads all the time: how many of its lines come back to it, up to
+    // the last one, which says "the end".
+    let reading = thread::spawn(move || {
+        let mut lines = 0;
+        loop {
+            match reader.read() {
+                Some(frame) if frame.opcode == TEXT && frame.payload.len() >= LINE_CHARS => {
+                    lines += 1;
+                }
+                Some(frame) if frame.opcode == TEXT && frame.text().contains("the end") => {
+                    return lines;
+                }
+                Some(frame) if frame.opcode == CLOSE => panic!("the talker was closed: {frame:?}"),
+                Some(_) => {}
+                None => panic!("the talker's connection ended"),
+            }
+        }
+    });
+    let line = chat(&"x".repeat(LINE_CHARS));
+    for _ in 0..FLOOD_LINES {
+        writer.send_text(&line);
+    }
+    writer.send_text(&chat("the end"));
+    let heard = reading.join().expect("the talker heard the end");
+    let others = if heard == FLOOD_LINES {
+        "a client that reads gets every line"
+    } else {
+        "even a client that reads misses lines, untold"
+    };
+    loop {
+        match ws::read_frame_within(&mut stuck, Duration::from_secs(3)) {
+            ws::Within::Frame(frame) if frame.opcode == CLOSE => {
+                let (code, _) = frame.close_code();
+                return format!("puts the non-reader out with {code}; {others}");
+            }
+            ws::Within::Frame(_) => {}
+            ws::Within::Closed => return format!("drops the non-reader; {others}"),
+            ws::Within::Nothing => return format!("keeps the non-reader; {others}"),
+        }
+    }
+}
+
+fn raw(server: &mut Server, request: &str) -> String {
+    let mark = server.program.output().len();
+    let mut stream = connect(&server.addr);
+    stream.write_all(request.as_bytes()).expect("send");
+    match read_response(&mut stream, true) {
+        Some(answer) => format!("`{} {}`", answer.status, answer.reason),
+        None => and_panics(server, mark, "no answer"),
+    }
+}
+
+fn foreign_origin(server: &mut Server) -> String {
+    raw(
+        server,
+        &format!(
+            "GET /ws HTTP/1.1\r\nHost: {}\r\nOrigin: http://evil.example\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            server.addr,
+            ws::KEY
+        ),
+    )
+}
+
+fn no_upgrade(server: &mut Server) -> String {
+    raw(server, "GET /ws HTTP/1.1\r\nHost: localhost\r\n\r\n")
+}
+
+#[test]
+fn page_07_defence_table_is_what_the_two_programs_do() {
+    let mut first = Server::start(&bin_path("http_ws_server_first"));
+    let mut lesson = Server::start(&bin_path("http_ws_server"));
+    type Case = fn(&mut Server) -> String;
+    let cases: [(&str, Case); 6] = [
+        ("150 lines, then `GET /api/messages`", history),
+        ("A client that stops reading while 38 MB are said", flood_past_a_non_reader),
+        ("A page of another site opens `/ws`", foreign_origin),
+        ("`GET /ws` without the upgrade headers", no_upgrade),
+        ("A request head that never ends", |server| endless_head(&server.addr)),
+        ("Ctrl-C with a client connected", |server| ws_ctrl_c(server, "/ws")),
+    ];
+    let rows: Vec<Row> = cases
+        .iter()
+        .map(|(case, run)| Row { case, first: run(&mut first), lesson: run(&mut lesson) })
+        .collect();
+    assert_matches(&block("07-http-ws-server.md", "defences"), &table(&rows));
+}

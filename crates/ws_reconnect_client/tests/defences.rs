@@ -1,0 +1,113 @@
+//! Page 08's defence table: each way a server can go away under a client, run
+//! against the first version (`ws_reconnect_client_first`) and the full lesson, both
+//! talking to lesson 07's server.
+
+use std::time::{Duration, Instant};
+
+use testkit::defence::{Row, short, table};
+use testkit::page::{assert_matches, block};
+use testkit::process::{self, SIGCONT, SIGSTOP};
+use testkit::{Program, Server, bin_path};
+
+/// What each client prints when it is connected, and when it has lost the server.
+fn marks(bin: &str) -> (&'static str, &'static str) {
+    if bin.ends_with("_first") {
+        ("on_open", "on_close")
+    } else {
+        ("INFO Connected to", "WARN Disconnected")
+    }
+}
+
+fn start_client(bin: &str, addr: &str) -> Program {
+    let mut client =
+        Program::start_interactive(&bin_path(bin), &["--addr", addr, "--heartbeat", "1"]);
+    client.wait_for(marks(bin).0);
+    client
+}
+
+fn restart(bin: &str) -> String {
+    let server_bin = bin_path("http_ws_server");
+    let server = Server::start(&server_bin);
+    let addr = server.addr.clone();
+    let mut client = start_client(bin, &addr);
+    server.program.interrupt();
+    client.wait_for(marks(bin).1);
+    let lost = Instant::now();
+    drop(server);
+    let _again = Server::start_with(&server_bin, &["--addr", &addr], &[]);
+    client.wait_for_within(marks(bin).0, Duration::from_secs(20));
+    // Coarse, so that a busy machine does not change the row: the first version
+    // waits 5 s whatever happens; the full lesson's first wait is 0.25 to 0.5 s.
+    match lost.elapsed().as_secs_f64() {
+        secs if secs < 2.0 => "back within 2 s of losing it".to_string(),
+        secs if (4.5..7.0).contains(&secs) => "back about 5 s after losing it".to_string(),
+        secs => format!("back {secs:.0} s after losing it"),
+    }
+}
+
+fn frozen(bin: &str) -> String {
+    let server = Server::start(&bin_path("http_ws_server"));
+    let mut client = start_client(bin, &server.addr);
+    process::signal(server.program.pid(), SIGSTOP).expect("stop the server");
+    let frozen = Instant::now();
+    let wait = Duration::from_secs(8);
+    let mut noticed = None;
+    while frozen.elapsed() < wait {
+        match client.next_line(wait.saturating_sub(frozen.elapsed())) {
+            Some(line) if line.contains(marks(bin).1) => {
+                noticed = Some(line);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let took = frozen.elapsed();
+    process::signal(server.program.pid(), SIGCONT).expect("wake the server");
+    if noticed.is_some() {
+        // It tries again, and once the server wakes, it is back.
+        client.wait_for_within(marks(bin).0, Duration::from_secs(30));
+    }
+    match noticed {
+        // With `--heartbeat 1`, two silent seconds: within 4 s even on a busy machine.
+        Some(line) if took < Duration::from_secs(4) => {
+            let why = line.split_once("Disconnected: ").map_or("", |(_, why)| why);
+            let why = why.split(" for ").next().unwrap_or(why);
+            format!("notices within 4 s (\"{}\"), and reconnects", short(why))
+        }
+        Some(_) => format!("notices after {} s", took.as_secs()),
+        None => format!("none the wiser after {} s", wait.as_secs()),
+    }
+}
+
+fn ctrl_c(bin: &str) -> String {
+    let mut server = Server::start(&bin_path("http_ws_server"));
+    let mut client = start_client(bin, &server.addr);
+    // The WebSocket's connection number (lesson 08 asks for the history first).
+    let joined = server.program.wait_for("joined as guest-1");
+    let conn =
+        joined.split_whitespace().find(|w| w.starts_with('#')).expect("a number").to_string();
+    client.interrupt();
+    let line = server.program.wait_for(&format!("conn {conn} "));
+    let _ = client.wait_exit_within(Duration::from_secs(5));
+    let what = line.split_once(&format!("conn {conn} ")).map_or("", |(_, what)| what);
+    format!("the server logs: {}", short(what))
+}
+
+#[test]
+fn page_08_defence_table_is_what_the_two_programs_do() {
+    type Case = fn(&str) -> String;
+    let cases: [(&str, Case); 3] = [
+        ("The server restarts", restart),
+        ("The server freezes (`kill -STOP`)", frozen),
+        ("Ctrl-C while connected", ctrl_c),
+    ];
+    let rows: Vec<Row> = cases
+        .iter()
+        .map(|(case, run)| Row {
+            case,
+            first: run("ws_reconnect_client_first"),
+            lesson: run("ws_reconnect_client"),
+        })
+        .collect();
+    assert_matches(&block("08-ws-reconnect-client.md", "defences"), &table(&rows));
+}

@@ -1,0 +1,130 @@
+//! Page 09's defence table: each way the pieces of a two-server room can fail, run
+//! against the first version (`http_ws_cluster_first`) and the full lesson, with a
+//! real Redis.
+
+use std::time::Duration;
+
+use testkit::defence::{Row, how_it_ended, table};
+use testkit::page::{assert_matches, block};
+use testkit::redis::Redis;
+use testkit::ws::{self, CLOSE};
+use testkit::{Server, bin_path, run};
+
+/// The path each serves WebSockets on, and a chat line as its clients send one.
+fn path(bin: &str) -> &'static str {
+    if bin.ends_with("_first") { "/" } else { "/ws" }
+}
+
+fn say(bin: &str, text: &str) -> String {
+    if bin.ends_with("_first") {
+        text.to_string()
+    } else {
+        format!(r#"{{"type":"chat","text":"{text}"}}"#)
+    }
+}
+
+fn two_instances(bin: &str, redis: &Redis) -> (Server, Server) {
+    let url = redis.url();
+    let env = [(common::REDIS_ENV, url.as_str())];
+    let start = || Server::start_with(&bin_path(bin), &["--addr", "127.0.0.1:0"], &env);
+    (start(), start())
+}
+
+/// Reads `stream` until a frame contains `text`, or 5 s pass without one.
+fn hears(stream: &mut std::net::TcpStream, text: &str) -> bool {
+    loop {
+        match ws::read_frame_within(stream, Duration::from_secs(5)) {
+            ws::Within::Frame(frame) if frame.opcode == CLOSE => return false,
+            ws::Within::Frame(frame) if String::from_utf8_lossy(&frame.payload).contains(text) => {
+                return true;
+            }
+            ws::Within::Frame(frame) if frame.opcode == ws::PING => {
+                ws::send(stream, ws::PONG, &frame.payload, true);
+            }
+            ws::Within::Frame(_) => {}
+            ws::Within::Closed | ws::Within::Nothing => return false,
+        }
+    }
+}
+
+fn no_redis(bin: &str) -> String {
+    let nobody = format!("redis://{}", testkit::free_addr());
+    let env = [(common::REDIS_ENV, nobody.as_str())];
+    how_it_ended(&run(&bin_path(bin), &["--addr", "127.0.0.1:0"], &env, "", testkit::TIMEOUT))
+}
+
+fn names(bin: &str) -> String {
+    let Some(redis) = Redis::start(&format!("defences-names-{bin}")) else { return String::new() };
+    let (one, two) = two_instances(bin, &redis);
+    let (mut ann, _) = ws::open(&one.addr, path(bin));
+    let (mut bob, _) = ws::open(&two.addr, path(bin));
+    // Each says who they are; each name is what the room calls them.
+    ws::send_text(&mut ann, &say(bin, "I am Ann"));
+    assert!(hears(&mut bob, "I am Ann"), "Ann's line reached Bob");
+    ws::send_text(&mut bob, &say(bin, "I am Bob"));
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let frame = ws::read_data(&mut ann);
+        let text = frame.text().to_string();
+        if text.contains("I am ") {
+            let name = if bin.ends_with("_first") {
+                text.split(':').next().unwrap_or_default().to_string()
+            } else {
+                let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+                json["from"].as_str().unwrap_or_default().to_string()
+            };
+            seen.push(name);
+        }
+    }
+    seen.sort();
+    if seen[0] == seen[1] {
+        format!("Ann and Bob are both {}", seen[0])
+    } else {
+        format!("they are {} and {}", seen[0], seen[1])
+    }
+}
+
+fn redis_restarts(bin: &str) -> String {
+    let Some(mut redis) = Redis::start(&format!("defences-restart-{bin}")) else {
+        return String::new();
+    };
+    let (one, two) = two_instances(bin, &redis);
+    let (mut ann, _) = ws::open(&one.addr, path(bin));
+    let (mut bob, _) = ws::open(&two.addr, path(bin));
+    ws::send_text(&mut bob, &say(bin, "before"));
+    assert!(hears(&mut ann, "before"), "the room works before");
+    redis.stop();
+    redis.restart();
+    if !bin.ends_with("_first") {
+        // The full lesson tells its clients the room is whole again.
+        assert!(hears(&mut ann, "whole again") && hears(&mut bob, "whole again"));
+    }
+    ws::send_text(&mut bob, &say(bin, "after"));
+    if hears(&mut ann, "after") {
+        "splits the room, heals it, and lines pass again".to_string()
+    } else {
+        "the room goes silent: lines no longer pass".to_string()
+    }
+}
+
+#[test]
+fn page_09_defence_table_is_what_the_two_programs_do() {
+    if !testkit::tools::available("page 09's defence table", &[&testkit::tools::REDIS]) {
+        return;
+    }
+    type Case = fn(&str) -> String;
+    let cases: [(&str, Case); 3] = [
+        ("No Redis at start", no_redis),
+        ("Ann on one server, Bob on the other", names),
+        ("Redis restarts while they chat", redis_restarts),
+    ];
+    let rows: Vec<Row> = cases
+        .iter()
+        .map(|(case, run)| Row {
+            case,
+            first: run("http_ws_cluster_first"),
+            lesson: run("http_ws_cluster"),
+        })
+        .collect();
+    assert_matches(&block("09-http-ws-cluster.md", "defences"), &table(&rows));
+}

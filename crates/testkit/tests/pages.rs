@@ -41,3 +41,57 @@ fn every_output_block_is_checked_or_says_why_not() {
     }
     assert!(unchecked.is_empty(), "output blocks that no test checks:\n{}", unchecked.join("\n"));
 }
+
+/// Each lesson's walk-through opens with a reading path: what to read first, on a
+/// second reading, and what to skip at first, by file and function. Every function
+/// it names must be in the file it names, so the path cannot send a student to a
+/// function that moved or was renamed.
+#[test]
+fn every_reading_path_names_functions_that_exist() {
+    let root = testkit::workspace_root();
+    for n in 1..=9 {
+        let prefix = format!("{n:02}-");
+        let page = std::fs::read_dir(root.join("lessons"))
+            .expect("the lessons folder")
+            .map(|entry| entry.expect("a page").path())
+            .find(|path| path.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&prefix)))
+            .unwrap_or_else(|| panic!("no page {prefix}"));
+        let text = std::fs::read_to_string(&page).expect("a page");
+        for label in ["**Read first:**", "**Second reading:**", "**Skip on first reading:**"] {
+            // The item, with its wrapped lines joined.
+            let start = text.find(&format!("- {label}")).unwrap_or_else(|| {
+                panic!("{}: no `- {label}` line in its walk-through", page.display())
+            });
+            let item: String = text[start..]
+                .lines()
+                .enumerate()
+                .take_while(|(at, line)| *at == 0 || line.starts_with("  "))
+                .map(|(_, line)| line.trim())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut named = 0;
+            for part in item.split("[`").skip(1) {
+                let (_, rest) = part.split_once("](../").expect("a link to a file");
+                let (path, rest) = rest.split_once(')').expect("a link's end");
+                let functions = rest.trim_start().strip_prefix('(').and_then(|r| r.split_once(')'));
+                let functions = functions.map_or("", |(inside, _)| inside);
+                let source = std::fs::read_to_string(root.join(path))
+                    .unwrap_or_else(|e| panic!("{}: {label} names {path}: {e}", page.display()));
+                for function in functions.split(", ").map(|f| f.trim_matches('`')) {
+                    let defined = source.lines().any(|line| {
+                        line.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| {
+                            w[0] == "fn" && w[1].split(['(', '<']).next() == Some(function)
+                        })
+                    });
+                    assert!(
+                        defined,
+                        "{}: {label} names {function} in {path}, which has no such function",
+                        page.display()
+                    );
+                    named += 1;
+                }
+            }
+            assert!(named > 0, "{}: {label} names no function", page.display());
+        }
+    }
+}

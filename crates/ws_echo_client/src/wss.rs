@@ -129,10 +129,17 @@ fn unquoted(name: &str) -> &str {
     inner.map_or(name, |inner| inner.trim_matches('"'))
 }
 
+/// Whether a plain `ws://` handshake to `addr` failed because the port speaks TLS:
+/// it failed in a way a TLS port could cause (`may_be_tls`), and the port answers a
+/// TLS hello in TLS (`speaks_tls`).
+pub(crate) async fn plain_to_a_tls_port(addr: &common::Address, err: &WsError) -> bool {
+    !addr.tls && may_be_tls(err) && speaks_tls(addr).await
+}
+
 /// Whether a plain `ws://` handshake failed in a way a TLS port could cause: an
 /// answer that is not the 101 (lesson 07 and nginx answer with a 400), one that is
 /// not HTTP at all, or a hang-up. Then `speaks_tls` is worth asking.
-pub(crate) fn may_be_tls(err: &WsError) -> bool {
+fn may_be_tls(err: &WsError) -> bool {
     match err {
         WsError::Http(_) | WsError::HttpFormat(_) | WsError::Protocol(_) => true,
         WsError::Io(io) => {

@@ -260,9 +260,7 @@ async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result
     let opened = tokio::time::timeout(TIMEOUT, opening).await;
     // Not the 101 we asked for: is it a TLS port that we spoke plain HTTP to?
     if let Ok(Err(err)) = &opened
-        && !addr.tls
-        && wss::may_be_tls(err)
-        && wss::speaks_tls(addr).await
+        && wss::plain_to_a_tls_port(addr, err).await
     {
         return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
     }

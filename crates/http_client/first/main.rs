@@ -27,6 +27,9 @@ async fn main() {
     for _ in 0..2 {
         let request =
             Request::get("/").header("host", addr.authority()).body(Empty::<Bytes>::new()).unwrap();
+        // Wait until the connection can take a request: hyper may still be
+        // finishing the last one, or the server may have closed it.
+        sender.ready().await.unwrap();
         let response = sender.send_request(request).await.unwrap();
         let status = response.status();
         // The body arrives in pieces; `collect` gathers them.

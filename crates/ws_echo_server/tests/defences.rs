@@ -1,9 +1,7 @@
 //! Page 03's defence table: each way to break an echo server, run against the first
 //! version (`ws_echo_server_first`) and the full lesson over loopback.
 
-use testkit::defence::{
-    Row, and_panics, endless_head, next_frame, panicked_since, table, ws_ctrl_c,
-};
+use testkit::defence::{Row, and_panics, endless_head, next_frame, table, ws_ctrl_c};
 use testkit::page::{assert_matches, block};
 use testkit::ws::{self, TEXT};
 use testkit::{Server, bin_path};
@@ -26,13 +24,22 @@ fn vanish(server: &mut Server) -> String {
     let mark = server.program.output().len();
     let (stream, _) = ws::open(&server.addr, "/");
     drop(stream);
-    if panicked_since(&mut server.program, mark, std::time::Duration::from_secs(2)) {
-        return "its task panics".to_string();
+    // Whichever the server prints first: a panic, or the line that says so.
+    let deadline = std::time::Instant::now() + testkit::TIMEOUT;
+    loop {
+        let said = server.program.output()[mark..].to_vec();
+        if said.iter().any(|l| l.contains("panicked at")) {
+            return "its task panics".to_string();
+        }
+        if said.iter().any(|l| l.contains("vanished without a close frame")) {
+            return "one log line: vanished without a close frame".to_string();
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return "nothing".to_string();
+        }
+        server.program.next_line(left);
     }
-    let said = server.program.output()[mark..]
-        .iter()
-        .any(|l| l.contains("vanished without a close frame"));
-    if said { "one log line: vanished without a close frame" } else { "nothing" }.to_string()
 }
 
 fn head_never_ends(server: &mut Server) -> String {

@@ -68,7 +68,7 @@ test("the book as a student reads it", { skip }, async () => {
     assert.deepEqual(wide, [], "console blocks wider than their column");
 
     // The copy button copies the commands alone. The first block of lesson 01 is
-    // `$ cargo run -p http_server` and its output.
+    // `$ cargo run -p http_server_first` (its first version) and its output.
     await page.goto(`${server.base}/01-http-server.html`);
     const block = page.locator("pre:has(code.language-console)").first();
     const text = await block.locator("code").innerText();
@@ -76,7 +76,7 @@ test("the book as a student reads it", { skip }, async () => {
     await block.hover();
     await block.locator(".clip-button").click();
     const copied = await page.evaluate(() => navigator.clipboard.readText());
-    assert.equal(copied, "cargo run -p http_server");
+    assert.equal(copied, "cargo run -p http_server_first");
 
     // A code page, at a line a walk-through may link to: coloured, numbered, and
     // with a way back to the lesson that cites it.

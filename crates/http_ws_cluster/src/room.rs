@@ -579,7 +579,7 @@ mod tests {
         assert_eq!(next(&mut here), r#"{"type":"joined","name":"ann","online":2}"#);
         assert_eq!(next(&mut here), r#"{"type":"joined","name":"bob","online":3}"#);
         assert_eq!(room.online_json(), r#"["guest-1","ann","bob"]"#);
-        // Heard of again (its next beat): nobody is introduced twice.
+        // Heard of again (its next check-in): nobody is introduced twice.
         room.arrived("B", vec!["ann".into(), "bob".into()], true).await;
         assert!(here.lines.is_empty());
         assert_eq!(room.rename(1, "bob").await, Err("bob is taken".to_string()));

@@ -102,7 +102,7 @@ pub(crate) async fn ghosts(
     if !wait_for_count(&mut watcher, "joined", clients + 1).await {
         anyhow::bail!("the survivor never counted {} online", clients + 1);
     }
-    // At a moment that owes nothing to the instances' beats: 0 to 1 s from now.
+    // At a moment that owes nothing to the instances' check-ins: 0 to 1 s from now.
     let nanos = std::time::UNIX_EPOCH.elapsed().unwrap_or_default().subsec_nanos();
     tokio::time::sleep(Duration::from_nanos(u64::from(nanos))).await;
     kill();

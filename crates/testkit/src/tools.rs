@@ -212,6 +212,23 @@ pub fn check_block_in(
 pub use crate::record::back;
 use crate::record::port;
 
+/// A wscat session as page 03 shows it: the block's `wscat -c URL` in a terminal
+/// pointed at `actual`, `Hi there` typed, and the screen once the answer is in,
+/// checked against the block. The page leaves out wscat's next prompt, `>`, if it
+/// has come yet.
+pub fn check_wscat_session(page: &str, id: &str, default: &str, actual: &str) {
+    let session = crate::page::block(page, id);
+    let mut wscat = terminal(&at(session.command(), default, actual), true);
+    wscat.wait_for("Connected");
+    wscat.type_keys("Hi there\r");
+    wscat.wait_for("< Server received");
+    let mut shown = screen(&wscat.output());
+    if shown.last().is_some_and(|line| line == ">") {
+        shown.pop();
+    }
+    crate::page::assert_matches(&session, &shown);
+}
+
 /// For a command that does not end by itself (curl after an upgrade, a client that
 /// waits for more): runs it in a terminal, reads as many lines as the block shows,
 /// waits a moment for any line the page does not show, then stops it, as the student

@@ -17,17 +17,7 @@ fn first_version_prints_and_answers_wscat_as_page_03_shows() {
     // later about the test's clients going away).
     let started = server.program.output();
     if tools::available("page 03's first wscat session", &[&WSCAT, &SCRIPT]) {
-        let session = block(PAGE, "first-wscat");
-        let command = tools::at(session.command(), common::WS_ECHO_ADDR, &server.addr);
-        let mut wscat = tools::terminal(&command, true);
-        wscat.wait_for("Connected");
-        wscat.type_keys("Hi there\r");
-        wscat.wait_for("< Server received");
-        let mut shown = tools::screen(&wscat.output());
-        if shown.last().is_some_and(|line| line == ">") {
-            shown.pop();
-        }
-        assert_matches(&session, &shown);
+        tools::check_wscat_session(PAGE, "first-wscat", common::WS_ECHO_ADDR, &server.addr);
     }
     assert_matches(&block(PAGE, "first"), &started);
 }

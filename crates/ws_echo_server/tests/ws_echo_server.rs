@@ -307,17 +307,7 @@ fn page_03_commands_for_other_tools_work_as_shown() {
         server.program.wait_for("vanished without a close frame");
     }
     if tools::available("page 03's wscat session", &[&WSCAT, &SCRIPT]) {
-        let session = block(page, "wscat");
-        let mut wscat = tools::terminal(&tools::at(session.command(), default, &addr), true);
-        wscat.wait_for("Connected");
-        wscat.type_keys("Hi there\r");
-        wscat.wait_for("< Server received");
-        // The page leaves out wscat's next prompt, `>`, if it has come yet.
-        let mut shown = tools::screen(&wscat.output());
-        if shown.last().is_some_and(|line| line == ">") {
-            shown.pop();
-        }
-        assert_matches(&session, &shown);
+        tools::check_wscat_session(page, "wscat", default, &addr);
     }
     if tools::available("page 03's nc command", &[&NC]) {
         let started = Instant::now();

@@ -95,3 +95,190 @@ fn every_reading_path_names_functions_that_exist() {
         }
     }
 }
+
+/// A first reading fits one sitting: a page's prose outside code blocks, `<details>`
+/// boxes and comments is at most 1,600 words for lessons 01 to 06 and 2,000 for 07
+/// to 09 (and 10), and "What you will learn" lists at most 6 ideas (8). Everything
+/// else (other tools, troubleshooting, memory and size detail, file-by-file
+/// changes) waits in a box a student opens when they want it.
+#[test]
+fn a_first_reading_fits_one_sitting() {
+    let root = testkit::workspace_root();
+    let mut over = Vec::new();
+    for entry in std::fs::read_dir(root.join("lessons")).expect("the lessons folder") {
+        let page = entry.expect("a page").path();
+        let name = page.file_name().expect("a name").to_string_lossy().into_owned();
+        let Some(n) = name.get(..2).and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let (words_at_most, ideas_at_most) = if n <= 6 { (1600, 6) } else { (2000, 8) };
+        let text = std::fs::read_to_string(&page).expect("a page");
+        let words = first_reading_words(&text);
+        let ideas = ideas(&text);
+        println!("{name}: {words} words of first reading, {ideas} ideas");
+        if words > words_at_most {
+            over.push(format!("{name}: {words} words of first reading, more than {words_at_most}"));
+        }
+        if ideas == 0 || ideas > ideas_at_most {
+            over.push(format!("{name}: {ideas} ideas in What you will learn, not 1 to {ideas_at_most}"));
+        }
+    }
+    assert!(over.is_empty(), "{}", over.join("\n"));
+}
+
+/// Words a student reads on a first pass: the page without its front matter, code
+/// blocks, `<details>` boxes and HTML comments.
+fn first_reading_words(page: &str) -> usize {
+    let mut words = 0;
+    let mut in_code = false;
+    let mut details = 0usize;
+    let mut in_front_matter = false;
+    for (at, line) in page.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed == "---" && (at == 0 || in_front_matter) {
+            in_front_matter = at == 0;
+            continue;
+        }
+        if in_front_matter {
+            continue;
+        }
+        if trimmed.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        let mut rest = line.to_string();
+        let mut outside = String::new();
+        // Walk the line, keeping what is outside <details>...</details> and <!-- -->.
+        while !rest.is_empty() {
+            let open = rest.find("<details>");
+            let close = rest.find("</details>");
+            let next = [open, close].into_iter().flatten().min();
+            match next {
+                Some(i) => {
+                    if details == 0 {
+                        outside.push_str(&rest[..i]);
+                    }
+                    if Some(i) == open {
+                        details += 1;
+                        rest = rest[i + "<details>".len()..].to_string();
+                    } else {
+                        details = details.saturating_sub(1);
+                        rest = rest[i + "</details>".len()..].to_string();
+                    }
+                }
+                None => {
+                    if details == 0 {
+                        outside.push_str(&rest);
+                    }
+                    rest.clear();
+                }
+            }
+        }
+        let outside = match (outside.find("<!--"), outside.find("-->")) {
+            (Some(a), Some(b)) if b > a => format!("{}{}", &outside[..a], &outside[b + 3..]),
+            _ => outside,
+        };
+        words += outside
+            .split(|c: char| !(c.is_alphanumeric() || "_'’.-".contains(c)))
+            .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()))
+            .count();
+    }
+    words
+}
+
+/// The bullet points under "What you will learn".
+fn ideas(page: &str) -> usize {
+    let Some(start) = page.find("## What you will learn\n") else {
+        return 0;
+    };
+    page[start..]
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.starts_with("## "))
+        .filter(|line| line.starts_with("- "))
+        .count()
+}
+
+/// A page's `minutes:` is what a student needs for a first pass: read it, run what
+/// it runs, and do one exercise. The estimate: 120 words of prose a minute (first
+/// reading only), a minute and a half for each command block to run and compare
+/// (outside boxes), ten lines of the first version a minute, and 20 minutes for one
+/// exercise. The page's figure may round it, but not stray far from it.
+#[test]
+fn minutes_are_reading_running_and_one_exercise() {
+    let root = testkit::workspace_root();
+    let mut wrong = Vec::new();
+    for (n, package) in [
+        (1, "http_server"),
+        (2, "http_client"),
+        (3, "ws_echo_server"),
+        (4, "ws_echo_client"),
+        (5, "ws_chat_server"),
+        (6, "ws_chat_client"),
+        (7, "http_ws_server"),
+        (8, "ws_reconnect_client"),
+        (9, "http_ws_cluster"),
+    ] {
+        let prefix = format!("{n:02}-");
+        let page = std::fs::read_dir(root.join("lessons"))
+            .expect("the lessons folder")
+            .map(|entry| entry.expect("a page").path())
+            .find(|path| path.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&prefix)))
+            .unwrap_or_else(|| panic!("no page {prefix}"));
+        let text = std::fs::read_to_string(&page).expect("a page");
+        let minutes: f64 = text
+            .lines()
+            .find_map(|line| line.strip_prefix("minutes: "))
+            .and_then(|m| m.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{}: no `minutes:` line", page.display()));
+        let blocks = outside_details(&text).matches("```console").count() as f64;
+        let first = std::fs::read_to_string(root.join("crates").join(package).join("first/main.rs"))
+            .expect("the first version");
+        let code_lines = first
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+            .count() as f64;
+        let estimate = first_reading_words(&text) as f64 / 120.0 + 1.5 * blocks + code_lines / 10.0 + 20.0;
+        println!("{prefix}: minutes {minutes}, estimate {estimate:.0}");
+        if !(0.8 * estimate..=1.25 * estimate).contains(&minutes) {
+            wrong.push(format!("{}: minutes: {minutes}, but the estimate is {estimate:.0}", page.display()));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The page without its `<details>` boxes.
+fn outside_details(page: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut rest = page;
+    while !rest.is_empty() {
+        let open = rest.find("<details>");
+        let close = rest.find("</details>");
+        match [open, close].into_iter().flatten().min() {
+            Some(i) => {
+                if depth == 0 {
+                    out.push_str(&rest[..i]);
+                }
+                if Some(i) == open {
+                    depth += 1;
+                    rest = &rest[i + "<details>".len()..];
+                } else {
+                    depth = depth.saturating_sub(1);
+                    rest = &rest[i + "</details>".len()..];
+                }
+            }
+            None => {
+                if depth == 0 {
+                    out.push_str(rest);
+                }
+                rest = "";
+            }
+        }
+    }
+    out
+}

@@ -83,9 +83,9 @@ pub(crate) struct Chat {
 }
 
 /// One line, shared by every queue it waits in. Its text is already shared
-/// (`Utf8Bytes` counts its references); the `Arc` makes a queue's slot 8 bytes
-/// instead of 32, and tokio's channel sets 32 slots aside for each queue at once:
-/// 768 bytes less for every client, idle or not.
+/// (`Utf8Bytes` counts its references); the `Arc` makes each slot of a queue
+/// smaller, for every client, idle or not (page 05, "Going deeper: what an idle
+/// client costs").
 pub(crate) type Line = Arc<Utf8Bytes>;
 
 /// The chat room: who is online, what was said lately, and a queue of lines for

@@ -120,7 +120,9 @@ fn a_first_reading_fits_one_sitting() {
             over.push(format!("{name}: {words} words of first reading, more than {words_at_most}"));
         }
         if ideas == 0 || ideas > ideas_at_most {
-            over.push(format!("{name}: {ideas} ideas in What you will learn, not 1 to {ideas_at_most}"));
+            over.push(format!(
+                "{name}: {ideas} ideas in What you will learn, not 1 to {ideas_at_most}"
+            ));
         }
     }
     assert!(over.is_empty(), "{}", over.join("\n"));
@@ -129,62 +131,33 @@ fn a_first_reading_fits_one_sitting() {
 /// Words a student reads on a first pass: the page without its front matter, code
 /// blocks, `<details>` boxes and HTML comments.
 fn first_reading_words(page: &str) -> usize {
-    let mut words = 0;
+    let page = match page.strip_prefix("---\n").and_then(|rest| rest.split_once("\n---\n")) {
+        Some((_front_matter, rest)) => rest,
+        None => page,
+    };
+    let mut prose = String::new();
     let mut in_code = false;
-    let mut details = 0usize;
-    let mut in_front_matter = false;
-    for (at, line) in page.lines().enumerate() {
-        let trimmed = line.trim();
-        if trimmed == "---" && (at == 0 || in_front_matter) {
-            in_front_matter = at == 0;
-            continue;
-        }
-        if in_front_matter {
-            continue;
-        }
-        if trimmed.starts_with("```") {
+    for line in outside_details(page).lines() {
+        if line.trim().starts_with("```") {
             in_code = !in_code;
-            continue;
+        } else if !in_code {
+            prose.push_str(line);
+            prose.push('\n');
         }
-        if in_code {
-            continue;
-        }
-        let mut rest = line.to_string();
-        let mut outside = String::new();
-        // Walk the line, keeping what is outside <details>...</details> and <!-- -->.
-        while !rest.is_empty() {
-            let open = rest.find("<details>");
-            let close = rest.find("</details>");
-            let next = [open, close].into_iter().flatten().min();
-            match next {
-                Some(i) => {
-                    if details == 0 {
-                        outside.push_str(&rest[..i]);
-                    }
-                    if Some(i) == open {
-                        details += 1;
-                        rest = rest[i + "<details>".len()..].to_string();
-                    } else {
-                        details = details.saturating_sub(1);
-                        rest = rest[i + "</details>".len()..].to_string();
-                    }
-                }
-                None => {
-                    if details == 0 {
-                        outside.push_str(&rest);
-                    }
-                    rest.clear();
-                }
-            }
-        }
-        let outside = match (outside.find("<!--"), outside.find("-->")) {
-            (Some(a), Some(b)) if b > a => format!("{}{}", &outside[..a], &outside[b + 3..]),
-            _ => outside,
+    }
+    let mut words = 0;
+    let mut rest = prose.as_str();
+    // What is outside comments (`<!-- check: ... -->` and the like).
+    while !rest.is_empty() {
+        let (before, after) = match rest.split_once("<!--") {
+            Some((before, after)) => (before, after.split_once("-->").map_or("", |(_, a)| a)),
+            None => (rest, ""),
         };
-        words += outside
+        words += before
             .split(|c: char| !(c.is_alphanumeric() || "_'’.-".contains(c)))
             .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()))
             .count();
+        rest = after;
     }
     words
 }
@@ -235,17 +208,20 @@ fn minutes_are_reading_running_and_one_exercise() {
             .and_then(|m| m.trim().parse().ok())
             .unwrap_or_else(|| panic!("{}: no `minutes:` line", page.display()));
         let blocks = outside_details(&text).matches("```console").count() as f64;
-        let first = std::fs::read_to_string(root.join("crates").join(package).join("first/main.rs"))
-            .expect("the first version");
-        let code_lines = first
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with("//"))
-            .count() as f64;
-        let estimate = first_reading_words(&text) as f64 / 120.0 + 1.5 * blocks + code_lines / 10.0 + 20.0;
+        let first =
+            std::fs::read_to_string(root.join("crates").join(package).join("first/main.rs"))
+                .expect("the first version");
+        let code_lines =
+            first.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("//")).count()
+                as f64;
+        let estimate =
+            first_reading_words(&text) as f64 / 120.0 + 1.5 * blocks + code_lines / 10.0 + 20.0;
         println!("{prefix}: minutes {minutes}, estimate {estimate:.0}");
         if !(0.8 * estimate..=1.25 * estimate).contains(&minutes) {
-            wrong.push(format!("{}: minutes: {minutes}, but the estimate is {estimate:.0}", page.display()));
+            wrong.push(format!(
+                "{}: minutes: {minutes}, but the estimate is {estimate:.0}",
+                page.display()
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

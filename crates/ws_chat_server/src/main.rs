@@ -86,8 +86,8 @@ async fn main() -> ExitCode {
         connections += 1;
         // Send each message as soon as it is written. By default TCP holds a small
         // write back while an earlier one is unacknowledged (Nagle's algorithm), and
-        // the other side may wait up to 40 ms before acknowledging: for chat, that is
-        // a visible delay (the benchmarks measured p99 40 ms without this line, 4 ms with).
+        // the other side may wait before acknowledging: for chat, a visible delay
+        // (page 03, "Going deeper: what a connection costs", has the measured figure).
         let _ = stream.set_nodelay(true);
 
         // Each connection gets its own task, so a slow client never holds up the
@@ -124,7 +124,8 @@ async fn serve(
     };
     // The socket stays here, and the chat borrows it: an `async fn` keeps what it
     // is given by value in its own future, so passing it down by value would store
-    // it once at every level (288 bytes each time, for every connection).
+    // it once at every level, for every connection (page 05, "Going deeper: what an
+    // idle client costs").
     chat::chat(&mut ws, conn, &mut shutdown, &room).await.log(conn);
     drop(ws);
     // When we closed the connection because of a bad message, the client may still be

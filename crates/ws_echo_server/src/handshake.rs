@@ -42,8 +42,9 @@ pub(crate) async fn accept(
     // We lend tungstenite the stream (`&mut stream`) rather than give it away: if the
     // request is not a WebSocket handshake, tungstenite hangs up without a word, and
     // we still hold the stream to answer it ourselves (see `refuse`).
-    // Boxed: the handshake's state is big (1.4 KB) and needed only for a moment;
-    // inline, it would be part of every connection's task for as long as it lasts.
+    // Boxed: the handshake's state is big and needed only for a moment; inline, it
+    // would be part of every connection's task for as long as it lasts (page 03,
+    // "Going deeper: what a connection costs", has the figures).
     let handshake = Box::pin(accept_hdr_async_with_config(
         stream,
         log_request,
@@ -113,9 +114,9 @@ pub(crate) async fn refuse(mut stream: TcpStream, conn: u64, peer: SocketAddr, e
 /// destroy the last thing we sent (an error page, a Close frame) before it is read.
 pub(crate) async fn linger(mut stream: TcpStream) {
     let _ = stream.shutdown().await;
-    // On the heap, and only now: a 4 KiB array here would be part of every
-    // connection's task from its first byte to its last (an `async fn`'s locals live
-    // in its future), 4 KiB for each of thousands of idle clients.
+    // On the heap, and only now: an array here would be part of every connection's
+    // task from its first byte to its last (an `async fn`'s locals live in its
+    // future; page 03, "Going deeper", has what it cost).
     let mut sink = vec![0u8; 4096];
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         while let Ok(1..) = stream.read(&mut sink).await {}

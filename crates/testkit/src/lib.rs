@@ -10,6 +10,7 @@
 mod checks;
 pub mod defence;
 pub mod http;
+pub mod nginx;
 pub mod page;
 pub mod process;
 mod program;

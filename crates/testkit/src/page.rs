@@ -105,7 +105,8 @@ const FIRST_EPHEMERAL_PORT: u32 = 32768;
 
 /// Makes a line comparable across runs, changing only what truly varies: the value
 /// of a `date:` header (`DATE`); a random WebSocket key and its accept value (`KEY`),
-/// never the RFC's example; a client-side or system-picked port (`127.0.0.1:PORT`),
+/// never the RFC's example; a client-side or system-picked port (`127.0.0.1:PORT`,
+/// and lesson 10's proxy's `127.0.0.2:PORT`),
 /// never a lesson's port; and the jittered wait of a `Reconnecting in X s (attempt
 /// N)` line, which becomes `N.N` only if X is a wait the client can choose for
 /// attempt N (see [`reconnect_wait_is_possible`]). Line ends are trimmed.
@@ -126,8 +127,15 @@ pub fn normalise(line: &str) -> String {
     let line = reconnect_wait(&line);
     let mut out = String::with_capacity(line.len());
     let mut rest = line.as_str();
-    while let Some(at) = rest.find("127.0.0.1:") {
-        let (before, after) = rest.split_at(at + "127.0.0.1:".len());
+    // 127.0.0.2 is lesson 10's proxy, which connects from ports the system picks.
+    let next = |rest: &str| {
+        ["127.0.0.1:", "127.0.0.2:"]
+            .iter()
+            .filter_map(|host| rest.find(host).map(|at| at + host.len()))
+            .min()
+    };
+    while let Some(at) = next(rest) {
+        let (before, after) = rest.split_at(at);
         out.push_str(before);
         let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
         let port: u32 = after[..digits].parse().unwrap_or(0);

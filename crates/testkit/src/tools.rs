@@ -79,6 +79,16 @@ pub const REDIS_CLI: Tool = Tool {
     probe: &["redis-cli", "--version"],
     install: "apt-get install redis-tools (CI: 7.0, Debian 12)",
 };
+pub const NGINX: Tool = Tool {
+    name: "nginx",
+    probe: &["nginx", "-v"],
+    install: "apt-get install nginx-light (CI: 1.22.1, Debian 12; it lives in /usr/sbin)",
+};
+pub const OPENSSL: Tool = Tool {
+    name: "openssl",
+    probe: &["openssl", "version"],
+    install: "apt-get install openssl (CI: 3.0, Debian 12)",
+};
 pub const TMUX: Tool = Tool {
     name: "tmux",
     probe: &["tmux", "-V"],

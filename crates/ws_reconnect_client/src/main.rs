@@ -150,6 +150,11 @@ async fn run(args: Args) -> Result<(), Error> {
         match connect(&url, addr, servers.ca).await {
             Ok(ws) => {
                 handler.on_open(&url);
+                // Once more, now that the stream is open: a line said after the
+                // history came and before we joined reached neither. Lines said
+                // from now on wait in the socket until the session reads them,
+                // after these; the ids tell what was shown already.
+                catch_up(addr, servers.ca, &mut handler).await;
                 let keys = &mut keyboard;
                 match session::session(ws, &mut handler, keys, &mut outbox, args.heartbeat).await {
                     Session::Quit => return Ok(()),
@@ -166,6 +171,16 @@ async fn run(args: Args) -> Result<(), Error> {
             }
             return Ok(());
         }
+    }
+}
+
+/// The history again, right after the WebSocket opened, showing only what the
+/// last one lacked. If it cannot be had, the session goes on: it said so.
+async fn catch_up(addr: &common::Address, ca: Option<&Path>, handler: &mut Printer) {
+    match fetch_history(addr, ca).await {
+        Ok(history) => handler.on_history(history),
+        Err(FetchError::Refused) => handler.on_error(&format!("{addr} is not answering")),
+        Err(FetchError::Other(err)) => handler.on_error(&err),
     }
 }
 

@@ -18,10 +18,16 @@ fn marks(bin: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// A client of `bin`, connected to `addr` and in its session: the full lesson has
+/// caught up on the history (over HTTP, right after the WebSocket opened) and read
+/// its welcome, so that what follows meets the session and its heartbeat.
 fn start_client(bin: &str, addr: &str) -> Program {
     let mut client =
         Program::start_interactive(&bin_path(bin), &["--addr", addr, "--heartbeat", "1"]);
     client.wait_for(marks(bin).0);
+    if !bin.ends_with("_first") {
+        client.wait_for("* you are ");
+    }
     client
 }
 

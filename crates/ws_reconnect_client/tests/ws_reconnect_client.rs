@@ -120,19 +120,26 @@ fn a_server_that_stops_answering_is_noticed_by_the_heartbeat() {
     let addr = listener.local_addr().expect("an address").to_string();
     let frozen = std::thread::spawn(move || {
         let mut held = Vec::new();
-        for stream in listener.incoming().take(2) {
+        // Each connection is the history (HTTP) or the WebSocket: the client asks
+        // for the history before it connects and again right after.
+        for stream in listener.incoming().take(8) {
             let mut stream: TcpStream = stream.expect("a connection");
             stream.set_read_timeout(Some(TIMEOUT)).expect("a timeout");
-            // The HTTP question first: an empty history.
-            let mut request = [0u8; 1024];
-            let _ = std::io::Read::read(&mut stream, &mut request);
-            let body = "[]";
-            let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len());
-            let _ = std::io::Write::write_all(&mut stream, answer.as_bytes());
-            drop(stream);
-            // Then the WebSocket, accepted and never read again.
-            let (ws_stream, _) = listener.accept().expect("the WebSocket connection");
-            held.push(tokio_tungstenite::tungstenite::accept(ws_stream).expect("a handshake"));
+            let mut head = [0u8; 1024];
+            let seen = stream.peek(&mut head).unwrap_or(0);
+            let head = String::from_utf8_lossy(&head[..seen]).to_ascii_lowercase();
+            if head.contains("upgrade: websocket") {
+                // Accepted, and never read again.
+                held.push(tokio_tungstenite::tungstenite::accept(stream).expect("a handshake"));
+            } else {
+                // An empty history.
+                let mut request = [0u8; 1024];
+                let _ = std::io::Read::read(&mut stream, &mut request);
+                let body = "[]";
+                let answer =
+                    format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+                let _ = std::io::Write::write_all(&mut stream, answer.as_bytes());
+            }
         }
         held
     });

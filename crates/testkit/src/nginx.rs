@@ -1,0 +1,104 @@
+//! A real nginx for lesson 10's tests, started the way page 10 starts it: with the
+//! repository's `proxy/nginx.conf`, `-p` a folder of its own and `-e stderr`, in
+//! the foreground (the config says `daemon off`), and stopped by its process id.
+//!
+//! The config names the page's addresses (nginx on 127.0.0.1:8080, the instances
+//! on 127.0.0.1:5004 and 127.0.0.1:5005). A test runs it on free ports: it writes a
+//! copy into nginx's folder with those three addresses replaced, and nothing else
+//! changed unless the test asks for a change (a line removed, a timeout shortened),
+//! the way a student edits the file.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::tools::{self, NGINX};
+use crate::{Program, START_TIMEOUT, record, temp_folder};
+
+/// The page's addresses in `proxy/nginx.conf`.
+pub const FRONT: &str = "127.0.0.1:8080";
+pub const INSTANCES: [&str; 2] = ["127.0.0.1:5004", "127.0.0.1:5005"];
+/// The page's command, run from the top of the workspace.
+pub const COMMAND: &str = r#"nginx -e stderr -p /tmp/lesson10 -c "$PWD/proxy/nginx.conf""#;
+
+/// An nginx this test started. Dropping it kills it.
+pub struct Nginx {
+    program: Option<Program>,
+    /// Where it listens, such as `127.0.0.1:41234`.
+    pub addr: String,
+    /// Its `-p` folder: its pid file, its temporary files, the config it runs.
+    pub folder: PathBuf,
+}
+
+/// The repository's config, as a student finds it.
+pub fn config() -> String {
+    std::fs::read_to_string(crate::workspace_root().join("proxy/nginx.conf"))
+        .expect("proxy/nginx.conf")
+}
+
+impl Nginx {
+    /// Starts nginx in front of `instances` (the two lesson-09 servers' addresses),
+    /// with the repository's config as `edit` changes it, or returns `None` (with one
+    /// printed line) if nginx is not installed.
+    pub fn start(
+        test: &str,
+        instances: [&str; 2],
+        edit: impl FnOnce(String) -> String,
+    ) -> Option<Nginx> {
+        if !tools::available(test, &[&NGINX]) {
+            return None;
+        }
+        let addr = crate::free_addr();
+        record::map_address(&addr, FRONT);
+        let folder = temp_folder(&format!("nginx-{test}"));
+        let mut text = edit(config()).replace(FRONT, &addr);
+        for (page, actual) in INSTANCES.iter().zip(instances) {
+            text = text.replace(page, actual);
+        }
+        let conf = folder.join("nginx.conf");
+        std::fs::write(&conf, text).expect("write the config");
+        record::record_command(COMMAND);
+        let prefix = folder.to_string_lossy().into_owned();
+        let conf = conf.to_string_lossy().into_owned();
+        let args = ["-e", "stderr", "-p", &prefix, "-c", &conf];
+        let mut program = Program::spawn_in(Path::new("nginx"), &args, &folder, true, false);
+        // nginx prints nothing when it starts well; it is ready once its port takes
+        // connections (or it has exited, saying why).
+        let deadline = Instant::now() + START_TIMEOUT;
+        while std::net::TcpStream::connect(&addr).is_err() {
+            if let Some((status, output)) = program.wait_exit_within(Duration::from_millis(20)) {
+                panic!("nginx exited with {status} before it listened: {output:#?}");
+            }
+            assert!(Instant::now() < deadline, "nginx did not listen on {addr} within 30 s");
+        }
+        Some(Nginx { program: Some(program), addr, folder })
+    }
+
+    /// What it has printed so far: one access-log line per request (the config's
+    /// `lesson` format), and any error.
+    pub fn output(&mut self) -> Vec<String> {
+        self.program.as_mut().expect("nginx is running").output()
+    }
+
+    /// The access-log line of the next request that has none yet, waited for.
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        self.program.as_mut().expect("nginx is running").wait_for(needle)
+    }
+
+    /// Its version, as `nginx -v` prints it (`nginx/1.22.1`).
+    pub fn version() -> String {
+        let out = std::process::Command::new("nginx").arg("-v").output().expect("nginx -v");
+        let text = String::from_utf8_lossy(&out.stderr);
+        text.trim().trim_start_matches("nginx version: ").to_string()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // Its process group: the master and its worker.
+        if let Some(mut program) = self.program.take() {
+            program.kill();
+        }
+        record::unmap_address(&self.addr);
+        let _ = std::fs::remove_dir_all(&self.folder);
+    }
+}

@@ -527,3 +527,31 @@ fn scripts_demo_proxy_restarts_both_instances_and_no_count_is_lost() {
         assert!(text.contains("1001"), "this client was never moved:\n{text}");
     }
 }
+
+/// Every piece of config page 10 walks through is in `proxy/nginx.conf` as the page
+/// shows it, but for the file's comments (the TLS lines, which a student adds, are
+/// checked by starting nginx with them).
+#[test]
+fn page_10_shows_the_config_as_it_is() {
+    let config: String = nginx::config()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let page = std::fs::read_to_string(testkit::workspace_root().join("lessons").join(PAGE))
+        .expect("page 10");
+    let mut shown = 0;
+    let mut rest = page.as_str();
+    while let Some(start) = rest.find("```nginx\n") {
+        let before = &rest[..start];
+        let body = &rest[start + "```nginx\n".len()..];
+        let end = body.find("```").expect("the block's end");
+        rest = &body[end..];
+        if before.trim_end().ends_with("<!-- check: tls-config -->") {
+            continue;
+        }
+        assert!(config.contains(&body[..end]), "proxy/nginx.conf has no\n{}", &body[..end]);
+        shown += 1;
+    }
+    assert!(shown >= 5, "page 10 walks through {shown} pieces of the config");
+}

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { X509Certificate, createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -370,6 +370,131 @@ test("lesson 09: a page on one instance and a terminal on another share one room
       await stop(terminal);
     }
     for (const instance of instances) await stop(instance);
+    await stop(redis, "SIGTERM");
+  }
+});
+
+// Lesson 10: nginx (the repository's proxy/nginx.conf, started as page 10 says, on
+// free ports, in a folder of its own, stopped by its pid) in front of two lesson 09
+// instances. The page and lesson 08's client go through nginx while lines are said
+// through it; each instance in turn gets SIGTERM and starts again: both show every
+// line once, in order. Then the config without its upgrade lines: the page's
+// WebSocket is refused with 426, and the console says so.
+test("lesson 10: through nginx, a rolling restart loses no line; without the upgrade lines, 426", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "lesson10-"));
+  const redisPort = String(await freePort());
+  const redis = spawn("redis-server", ["--port", redisPort, "--bind", "127.0.0.1"], { cwd: dir });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("redis-server did not start")), WAIT);
+    redis.stdout.on("data", (chunk) => {
+      if (chunk.toString().includes("Ready to accept connections")) { clearTimeout(timer); resolve(); }
+    });
+  });
+  const ports = [await freePort(), await freePort()];
+  const startInstance = async (port) => {
+    const instance = start("http_ws_cluster", ["--addr", `127.0.0.1:${port}`, "--trust-proxy", "127.0.0.2"]);
+    instance.env = process.env.LESSON_REDIS;
+    await instance.waitFor("Listening on http://");
+    return instance;
+  };
+  process.env.LESSON_REDIS = `redis://127.0.0.1:${redisPort}`;
+  const instances = [await startInstance(ports[0]), await startInstance(ports[1])];
+  const front = `127.0.0.1:${await freePort()}`;
+  const startNginx = async (edit) => {
+    const config = edit(readFileSync(path.resolve("../../../../proxy/nginx.conf"), "utf8"))
+      .replace("127.0.0.1:8080", front)
+      .replace("127.0.0.1:5004", `127.0.0.1:${ports[0]}`)
+      .replace("127.0.0.1:5005", `127.0.0.1:${ports[1]}`);
+    const folder = mkdtempSync(path.join(dir, "nginx-"));
+    writeFileSync(path.join(folder, "nginx.conf"), config);
+    // Its access log goes to stdout, which nginx opens as /dev/stdout: a file here
+    // (a pipe from node is a socket, which cannot be opened so).
+    const nginx = spawn("nginx", ["-e", "stderr", "-p", folder, "-c", path.join(folder, "nginx.conf")],
+      { stdio: ["ignore", "ignore", "pipe"] });
+    let said = "";
+    nginx.stderr.on("data", (chunk) => { said += chunk; });
+    const deadline = Date.now() + WAIT;
+    for (;;) {
+      try { await fetch(`http://${front}/api/online`); return nginx; } catch {}
+      if (Date.now() > deadline || nginx.exitCode !== null) throw new Error(`nginx did not start: ${said}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  let nginx = await startNginx((config) => config);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  let terminal = null;
+  let saying = true;
+  try {
+    const page = await openPage(browser, front);
+    terminal = start("ws_reconnect_client", ["--addr", `ws://${front}/ws`], { stdin: "pipe" });
+    await terminal.waitFor("* you are guest-");
+    // Lines said through nginx, one every 20 ms, until the restarts are over.
+    let said = 0;
+    const sayer = (async () => {
+      while (saying) {
+        const n = said + 1;
+        const answer = await fetch(`http://${front}/api/messages`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ name: "say", text: `line ${n}` }),
+        });
+        // 502: nginx reached no instance, so nothing was said: say it again.
+        if (answer.status === 201) said = n;
+        else assert.equal(answer.status, 502);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    await terminal.waitFor("say: line 10");
+    for (const [i, port] of ports.entries()) {
+      await stop(instances[i], "SIGTERM");
+      instances[i] = await startInstance(port);
+      // nginx sends it requests again before the next one stops.
+      await instances[i].waitFor("via 127.0.0.2:");
+    }
+    const last = said + 20;
+    await terminal.waitFor(`say: line ${last}`);
+    saying = false;
+    await sayer;
+    await page.locator("#messages li", { hasText: `say: line ${said}` }).waitFor();
+    const lines = (await shown(page)).filter((line) => line.startsWith("say: line "));
+    const expected = Array.from({ length: said }, (_, i) => `say: line ${i + 1}`);
+    assert.deepEqual(lines, expected, "the page shows every line once, in order");
+    const terminalLines = terminal.lines.filter((line) => line.startsWith("say: line "));
+    assert.deepEqual(terminalLines, expected, "so does the terminal");
+    assert.ok(terminal.lines.some((line) => line.includes("1001")), "the terminal was moved");
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, "chat-page-behind-nginx.png") });
+
+    // Without the upgrade lines: the page's WebSocket is refused, and the console
+    // says so (page 10 quotes it).
+    await stop(nginx, "SIGTERM");
+    nginx = await startNginx((config) =>
+      config.split("\n").filter((line) => !/proxy_set_header (Upgrade|Connection)/.test(line)).join("\n"));
+    const broken = await browser.newPage();
+    const console = [];
+    broken.on("console", (message) => console.push(message.text()));
+    await broken.goto(`http://${front}/`);
+    // The line page 10 quotes, at this test's address.
+    const page10 = readFileSync(path.resolve("../../../../lessons/10-behind-a-proxy.md"), "utf8");
+    const quoted = page10.split("\n").find((line) => line.startsWith("WebSocket connection to "));
+    assert.ok(quoted, "page 10 quotes the console's line");
+    const refused = quoted.replace("127.0.0.1:8080", front);
+    const deadline = Date.now() + WAIT;
+    while (!console.includes(refused)) {
+      assert.ok(Date.now() < deadline, `no "${refused}" in the console:\n${console.join("\n")}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await broken.locator("#state", { hasText: /^reconnecting in \d+ s$/ }).waitFor();
+  } finally {
+    saying = false;
+    await browser.close();
+    if (terminal) {
+      terminal.stdin.end();
+      await stop(terminal);
+    }
+    await stop(nginx, "SIGTERM");
+    for (const instance of instances) await stop(instance);
+    delete process.env.LESSON_REDIS;
     await stop(redis, "SIGTERM");
   }
 });

@@ -23,6 +23,7 @@ mod cluster;
 mod echo;
 mod fanout;
 mod http;
+mod proxy;
 
 /// One line of the results table.
 #[derive(Debug, Clone, Serialize)]
@@ -214,6 +215,9 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<Vec<Row>> {
     }
     if wants("cluster") {
         bench.cluster().await?;
+    }
+    if wants("proxy") {
+        bench.proxy().await?;
     }
     if wants("build") {
         bench.first_build()?;

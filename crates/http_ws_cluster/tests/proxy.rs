@@ -555,3 +555,13 @@ fn page_10_shows_the_config_as_it_is() {
     }
     assert!(shown >= 5, "page 10 walks through {shown} pieces of the config");
 }
+
+/// `scripts/diff-lessons 10` says what lesson 10 adds, though it has no crate.
+#[test]
+fn diff_lessons_10_shows_the_config_and_what_lesson_09_gained() {
+    let script = testkit::workspace_root().join("scripts/diff-lessons");
+    let shown = testkit::run(&script, &["10"], &[], "", TIMEOUT);
+    assert!(shown.status.success(), "{shown:?}");
+    assert!(shown.stdout.contains("src/proxy.rs"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("proxy_read_timeout 60s;"), "{}", shown.stdout);
+}

@@ -79,7 +79,7 @@ impl Nginx {
         self.program.as_mut().expect("nginx is running").output()
     }
 
-    /// The access-log line of the next request that has none yet, waited for.
+    /// Waits for a line it prints (an access-log line, say) that contains `needle`.
     pub fn wait_for(&mut self, needle: &str) -> String {
         self.program.as_mut().expect("nginx is running").wait_for(needle)
     }

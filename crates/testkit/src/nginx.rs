@@ -83,13 +83,6 @@ impl Nginx {
     pub fn wait_for(&mut self, needle: &str) -> String {
         self.program.as_mut().expect("nginx is running").wait_for(needle)
     }
-
-    /// Its version, as `nginx -v` prints it (`nginx/1.22.1`).
-    pub fn version() -> String {
-        let out = std::process::Command::new("nginx").arg("-v").output().expect("nginx -v");
-        let text = String::from_utf8_lossy(&out.stderr);
-        text.trim().trim_start_matches("nginx version: ").to_string()
-    }
 }
 
 impl Drop for Nginx {

@@ -105,6 +105,16 @@ pub(crate) fn explain(err: &io::Error) -> Option<String> {
         rustls::Error::InvalidCertificate(
             CertificateError::Expired | CertificateError::ExpiredContext { .. },
         ) => "the server's certificate has expired".to_string(),
+        // openssl's `req -x509` makes a certificate authority's certificate (CA:TRUE)
+        // unless told otherwise, and a client takes none as a server's. rustls names
+        // this case only inside its `Other` error.
+        rustls::Error::InvalidCertificate(CertificateError::Other(other))
+            if format!("{other:?}").contains("CaUsedAsEndEntity") =>
+        {
+            "the server's certificate is a certificate authority's (CA:TRUE), not a \
+             server's: make it with CA:FALSE (page 10's openssl command does)"
+                .to_string()
+        }
         rustls::Error::InvalidMessage(_) => {
             "the server does not speak TLS on this port: use ws:// (or start lesson 07 with --tls)"
                 .to_string()

@@ -181,12 +181,23 @@ fn wss_with_the_servers_certificate_and_one_line_for_each_mistake() {
 /// `names`, valid until `not_after`, signed by itself. Returns the server and the
 /// certificate's path, for `--ca`.
 fn tls_server_with(names: &[&str], not_after: (i32, u8, u8)) -> (Server, std::path::PathBuf) {
+    tls_server_as(names, not_after, rcgen::IsCa::NoCa)
+}
+
+/// [`tls_server_with`], the certificate marked as a certificate authority's or not
+/// (`is_ca`), as openssl marks one unless told `CA:FALSE`.
+fn tls_server_as(
+    names: &[&str],
+    not_after: (i32, u8, u8),
+    is_ca: rcgen::IsCa,
+) -> (Server, std::path::PathBuf) {
     let dir = testkit::temp_folder(&format!("04-cert-{}", names.join("-")));
     let key = rcgen::KeyPair::generate().expect("a key");
     let names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
     let mut params = rcgen::CertificateParams::new(names).expect("names for a certificate");
     params.not_before = rcgen::date_time_ymd(2020, 1, 1);
     params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+    params.is_ca = is_ca;
     let cert = params.self_signed(&key).expect("a certificate");
     let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_file, cert.pem()).expect("write the certificate");
@@ -250,6 +261,24 @@ fn a_certificate_for_another_name_or_out_of_date_gets_one_line() {
     let url = format!("wss://{}/ws", expired.addr);
     let line = error_line(&["--addr", &url, "--ca", &cert.display().to_string()]);
     assert!(line.contains("the server's certificate has expired"), "{line}");
+}
+
+#[test]
+fn a_certificate_authoritys_certificate_as_the_servers_gets_one_line() {
+    // openssl's `req -x509` marks a certificate CA:TRUE unless told otherwise; rustls
+    // does not take a certificate authority's certificate for a server's.
+    let ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let (server, cert) = tls_server_as(&["127.0.0.1"], (2999, 1, 1), ca);
+    let url = format!("wss://{}/ws", server.addr);
+    let line = error_line(&["--addr", &url, "--ca", &cert.display().to_string()]);
+    assert_eq!(
+        line,
+        format!(
+            "error: could not connect to {url}: the server's certificate is a certificate \
+             authority's (CA:TRUE), not a server's: make it with CA:FALSE (page 10's openssl \
+             command does)"
+        )
+    );
 }
 
 #[test]

@@ -5,14 +5,13 @@
 //! installs both and sets LESSONS_REQUIRE_TOOLS=1, under which they fail instead).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use testkit::http::{get, post};
+use testkit::http::get;
 use testkit::nginx::{self, Nginx};
 use testkit::page::{self, assert_matches, block};
 use testkit::redis::Redis;
+use testkit::sayer::Sayer;
 use testkit::ws::{self, Within};
 use testkit::{Program, Server, TIMEOUT, bin_path, process, tools};
 
@@ -88,15 +87,7 @@ fn through_nginx_http_and_websocket_reach_both_instances() {
 
     // Lesson 08's client through nginx, as the page runs it.
     let client = block(PAGE, "client");
-    let args: Vec<String> =
-        client.cargo_run_args().iter().map(|a| a.replace(nginx::FRONT, &nginx.addr)).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut program = Program::start_interactive(&bin_path("ws_reconnect_client"), &args);
-    program.wait_for("* you are guest-");
-    program.type_line("/quit");
-    let (status, output) = program.wait_exit(TIMEOUT);
-    assert!(status.success(), "{output:#?}");
-    assert_matches(&client, &output[..3]);
+    run_client_block(&client, &[(nginx::FRONT, &nginx.addr)]);
 
     // Two WebSockets through nginx: one on each instance, and one room.
     let (mut ann, _) = ws::open(&nginx.addr, "/ws");
@@ -228,6 +219,25 @@ fn the_server_believes_x_forwarded_for_only_from_the_proxy() {
     assert_matches(&block(PAGE, "untrusted-log"), &[warned, served]);
 }
 
+/// Runs a page's `cargo run -p ws_reconnect_client -- ...` block with each
+/// `(page's text, this test's)` replaced in its arguments, until it is welcomed and
+/// quits: its first three lines must be the block's.
+fn run_client_block(client: &testkit::page::Block, replace: &[(&str, &str)]) {
+    let args: Vec<String> = client
+        .cargo_run_args()
+        .iter()
+        .map(|arg| replace.iter().fold(arg.clone(), |arg, (page, here)| arg.replace(page, here)))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    page::record_command(&client.commands[0]);
+    let mut program = Program::start_interactive(&bin_path("ws_reconnect_client"), &args);
+    program.wait_for("* you are guest-");
+    program.type_line("/quit");
+    let (status, output) = program.wait_exit(TIMEOUT);
+    assert!(status.success(), "{output:#?}");
+    assert_matches(client, &output[..3]);
+}
+
 /// What one lesson-08 client printed, the chat lines only: `say: line N`.
 fn said_lines(output: &[String]) -> Vec<u64> {
     output
@@ -242,57 +252,6 @@ fn current_name(client: &mut Program) -> String {
     let output = client.output();
     let line = output.iter().rev().find_map(|l| l.strip_prefix("* you are ")).expect("a welcome");
     line.split(" (").next().expect("a name").to_string()
-}
-
-/// Someone who says `line N` through nginx every 20 ms, from `first` on, until
-/// stopped.
-struct Sayer {
-    stop: Arc<AtomicBool>,
-    said: mpsc::Receiver<u64>,
-    thread: std::thread::JoinHandle<(u64, u32)>,
-}
-
-impl Sayer {
-    fn start(front: String, first: u64) -> Sayer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (said_tx, said) = mpsc::channel();
-        let stopping = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            let mut retried = 0;
-            let mut n = first - 1;
-            while !stopping.load(Ordering::Relaxed) {
-                n += 1;
-                let body = format!(r#"{{"name": "say", "text": "line {n}"}}"#);
-                // nginx answers 502 only when it could not reach an instance at
-                // all: nothing was said, so saying it again is safe.
-                loop {
-                    let status = post(&front, "/api/messages", &body).status;
-                    if status == 201 {
-                        break;
-                    }
-                    assert_eq!(status, 502, "line {n}");
-                    retried += 1;
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                let _ = said_tx.send(n);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            (n, retried)
-        });
-        Sayer { stop, said, thread }
-    }
-
-    /// Waits until `more` lines more have been said.
-    fn wait_for_more(&self, more: u64) {
-        let from = self.said.try_iter().last().unwrap_or(0);
-        while self.said.recv_timeout(TIMEOUT).expect("a line said") < from + more {}
-    }
-
-    /// Stops, and returns the last line said and how many were said again after a 502.
-    fn stop(self) -> (u64, u32) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().expect("the sayer")
-    }
 }
 
 /// One step of a rolling restart: `server` gets SIGTERM (`kill PID`), says 1001 to
@@ -371,7 +330,7 @@ fn a_rolling_restart_behind_nginx_loses_no_line() {
     for client in &mut clients {
         client.wait_for("say: line 3");
     }
-    let sayer = Sayer::start(nginx.addr.clone(), 4);
+    let sayer = Sayer::start(nginx.addr.clone(), 4, Duration::from_millis(20));
     sayer.wait_for_more(20);
     let first = restart_one(&mut a, &redis, nginx::INSTANCES[0], &mut clients, true);
     let second = restart_one(&mut b, &redis, nginx::INSTANCES[1], &mut clients, false);
@@ -440,19 +399,7 @@ fn tls_at_the_edge_nginx_speaks_https_and_wss_the_instances_plain_http() {
     assert_matches(&curl, &shown);
 
     let client = block(PAGE, "tls-client");
-    let args: Vec<String> = client
-        .cargo_run_args()
-        .iter()
-        .map(|a| a.replace(TLS_FRONT, &tls_addr).replace(FOLDER, &here))
-        .collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    page::record_command(&client.commands[0]);
-    let mut program = Program::start_interactive(&bin_path("ws_reconnect_client"), &args);
-    program.wait_for("* you are guest-");
-    program.type_line("/quit");
-    let (status, output) = program.wait_exit(TIMEOUT);
-    assert!(status.success(), "{output:#?}");
-    assert_matches(&client, &output[..3]);
+    run_client_block(&client, &[(TLS_FRONT, &tls_addr), (FOLDER, &here)]);
     let _ = std::fs::remove_dir_all(&folder);
 }
 

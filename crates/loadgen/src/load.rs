@@ -183,6 +183,22 @@ pub(crate) struct FanoutPlan {
     pub protocol: Protocol,
 }
 
+impl FanoutPlan {
+    /// 100 chat clients (JSON), one of them saying `messages` lines of 64 bytes as
+    /// fast as the room takes them: lessons 09's and 10's fan-out.
+    pub(crate) fn room_flood(messages: usize) -> FanoutPlan {
+        FanoutPlan {
+            clients: 100,
+            senders: 1,
+            messages,
+            rate: f64::INFINITY,
+            stuck: 0,
+            size: 64,
+            protocol: Protocol::Json,
+        }
+    }
+}
+
 /// What every receiving client adds to, shared.
 #[derive(Default)]
 struct Tally {

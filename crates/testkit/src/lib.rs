@@ -17,6 +17,7 @@ mod program;
 mod record;
 pub mod redis;
 pub mod relay;
+pub mod sayer;
 mod server;
 pub mod tools;
 pub mod ws;

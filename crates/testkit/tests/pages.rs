@@ -50,12 +50,7 @@ fn every_output_block_is_checked_or_says_why_not() {
 fn every_reading_path_names_functions_that_exist() {
     let root = testkit::workspace_root();
     for n in 1..=9 {
-        let prefix = format!("{n:02}-");
-        let page = std::fs::read_dir(root.join("lessons"))
-            .expect("the lessons folder")
-            .map(|entry| entry.expect("a page").path())
-            .find(|path| path.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&prefix)))
-            .unwrap_or_else(|| panic!("no page {prefix}"));
+        let page = lesson_page(n);
         let text = std::fs::read_to_string(&page).expect("a page");
         for label in ["**Read first:**", "**Second reading:**", "**Skip on first reading:**"] {
             // The item, with its wrapped lines joined.
@@ -195,12 +190,7 @@ fn minutes_are_reading_running_and_one_exercise() {
         (8, "ws_reconnect_client"),
         (9, "http_ws_cluster"),
     ] {
-        let prefix = format!("{n:02}-");
-        let page = std::fs::read_dir(root.join("lessons"))
-            .expect("the lessons folder")
-            .map(|entry| entry.expect("a page").path())
-            .find(|path| path.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&prefix)))
-            .unwrap_or_else(|| panic!("no page {prefix}"));
+        let page = lesson_page(n);
         let text = std::fs::read_to_string(&page).expect("a page");
         let minutes: f64 = text
             .lines()
@@ -216,7 +206,7 @@ fn minutes_are_reading_running_and_one_exercise() {
                 as f64;
         let estimate =
             first_reading_words(&text) as f64 / 120.0 + 1.5 * blocks + code_lines / 10.0 + 20.0;
-        println!("{prefix}: minutes {minutes}, estimate {estimate:.0}");
+        println!("{}: minutes {minutes}, estimate {estimate:.0}", page.display());
         if !(0.8 * estimate..=1.25 * estimate).contains(&minutes) {
             wrong.push(format!(
                 "{}: minutes: {minutes}, but the estimate is {estimate:.0}",
@@ -257,4 +247,14 @@ fn outside_details(page: &str) -> String {
         }
     }
     out
+}
+
+/// Lesson `n`'s page: `lessons/NN-*.md`.
+fn lesson_page(n: u32) -> std::path::PathBuf {
+    let prefix = format!("{n:02}-");
+    std::fs::read_dir(testkit::workspace_root().join("lessons"))
+        .expect("the lessons folder")
+        .map(|entry| entry.expect("a page").path())
+        .find(|path| path.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&prefix)))
+        .unwrap_or_else(|| panic!("no page {prefix}"))
 }

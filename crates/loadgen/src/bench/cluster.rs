@@ -65,15 +65,7 @@ impl Bench {
     /// process), lesson 09 on one instance, and on two (50 clients each).
     async fn cluster_fanout(&mut self) -> anyhow::Result<()> {
         let total = if self.quick { 300 } else { 1000 };
-        let plan = FanoutPlan {
-            clients: 100,
-            senders: 1,
-            messages: total,
-            rate: f64::INFINITY,
-            stuck: 0,
-            size: 64,
-            protocol: Protocol::Json,
-        };
+        let plan = FanoutPlan::room_flood(total);
         let scenario = format!("100 clients, 1 sender, {total} lines flooded");
         let single = self.lesson("http_ws_server", "warn");
         let mut reference = None;

@@ -3,12 +3,10 @@
 //! and a rolling restart behind it: clients moved, time until all are back, lines
 //! lost.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
 use testkit::Program;
 use testkit::nginx::Nginx;
 use testkit::redis::Redis;
+use testkit::sayer::Sayer;
 
 use super::*;
 
@@ -102,15 +100,7 @@ impl Bench {
     /// straight to the instances (50 each), and all through nginx.
     async fn proxy_fanout(&mut self) -> anyhow::Result<()> {
         let total = if self.quick { 300 } else { 1000 };
-        let plan = FanoutPlan {
-            clients: 100,
-            senders: 1,
-            messages: total,
-            rate: f64::INFINITY,
-            stuck: 0,
-            size: 64,
-            protocol: Protocol::Json,
-        };
+        let plan = FanoutPlan::room_flood(total);
         let scenario = format!("100 clients on two instances, 1 sender, {total} lines flooded");
         let mut reference = None;
         for label in ["09, straight to the instances", "09, through nginx"] {
@@ -159,7 +149,7 @@ impl Bench {
                     client
                 })
                 .collect();
-            let sayer = Sayer::start(behind.nginx.addr.clone());
+            let sayer = Sayer::start(behind.nginx.addr.clone(), 1, Duration::from_millis(10));
             sayer.wait_for_more(50);
             let (mut moved_here, mut back_here) = (0, 0.0f64);
             for n in 0..2 {
@@ -168,7 +158,7 @@ impl Bench {
                 back_here = back_here.max(took.as_secs_f64());
             }
             sayer.wait_for_more(50);
-            let last = sayer.stop();
+            let (last, _) = sayer.stop();
             let wrong: usize = programs.iter_mut().map(|client| wrong_lines(client, last)).sum();
             moved.push(moved_here as f64);
             back.push(back_here);
@@ -228,48 +218,4 @@ fn restart_one(behind: &mut Behind, n: usize, clients: &mut [Program]) -> (usize
     behind.restart(n);
     behind.instances[n].program.wait_for(&format!("via {PROXY}:"));
     (on_it.len(), took)
-}
-
-/// Says `line N` through nginx every 10 ms (after each answer), until stopped. A 502 (nginx
-/// reached no instance: nothing was said) is said again.
-struct Sayer {
-    stop: Arc<AtomicBool>,
-    said: Arc<AtomicU64>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl Sayer {
-    fn start(front: String) -> Sayer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let said = Arc::new(AtomicU64::new(0));
-        let (stopping, counting) = (Arc::clone(&stop), Arc::clone(&said));
-        let thread = std::thread::spawn(move || {
-            while !stopping.load(Ordering::Relaxed) {
-                let n = counting.load(Ordering::Relaxed) + 1;
-                let body = format!(r#"{{"name": "say", "text": "line {n}"}}"#);
-                if testkit::http::post(&front, "/api/messages", &body).status == 201 {
-                    counting.store(n, Ordering::Relaxed);
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        });
-        Sayer { stop, said, thread }
-    }
-
-    /// Waits until `more` more lines have been said.
-    fn wait_for_more(&self, more: u64) {
-        let target = self.said.load(Ordering::Relaxed) + more;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.said.load(Ordering::Relaxed) < target {
-            assert!(Instant::now() < deadline, "the sayer is stuck");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Stops, and returns the last line said.
-    fn stop(self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().expect("the sayer");
-        self.said.load(Ordering::Relaxed)
-    }
 }

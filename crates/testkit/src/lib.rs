@@ -9,6 +9,7 @@
 
 mod checks;
 pub mod defence;
+pub mod env;
 pub mod http;
 pub mod nginx;
 pub mod page;
@@ -19,6 +20,7 @@ pub mod redis;
 pub mod relay;
 pub mod sayer;
 mod server;
+pub mod skipped;
 pub mod tools;
 pub mod ws;
 

@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{TIMEOUT, process, record};
+use crate::{TIMEOUT, env, process, record};
 
 /// A running program whose stdout and stderr arrive, in the order it wrote them,
 /// through one pipe: what a student sees in their terminal.
@@ -25,7 +25,7 @@ pub struct Program {
 }
 
 impl Program {
-    /// Starts `bin` with `args`, logging at `info` without colour.
+    /// Starts `bin` with `args`, in the environment a page assumes ([`env`]).
     pub fn start(bin: &Path, args: &[&str]) -> Program {
         Program::start_with(bin, args, &[])
     }
@@ -44,11 +44,7 @@ impl Program {
     fn spawn(bin: &Path, args: &[&str], env: &[(&str, &str)], interactive: bool) -> Program {
         record::record_run(bin, args);
         let mut command = Command::new(bin);
-        command
-            .args(args)
-            .env("RUST_LOG", "info")
-            .env_remove(common::ADDR_ENV)
-            .envs(env.iter().copied());
+        env::as_a_page_assumes(&mut command).args(args).envs(env.iter().copied());
         Program::spawn_command(command, interactive, true)
     }
 
@@ -62,7 +58,7 @@ impl Program {
         keyboard: bool,
     ) -> Program {
         let mut command = Command::new(bin);
-        command.args(args).current_dir(dir).env_remove(common::ADDR_ENV).process_group(0);
+        env::as_a_page_assumes(&mut command).args(args).current_dir(dir).process_group(0);
         let mut program = Program::spawn_command(command, keyboard, with_stderr);
         program.group = true;
         program
@@ -247,10 +243,8 @@ pub fn run(
     timeout: Duration,
 ) -> Finished {
     record::record_run(bin, args);
-    let mut child = Command::new(bin)
+    let mut child = env::as_a_page_assumes(&mut Command::new(bin))
         .args(args)
-        .env("RUST_LOG", "info")
-        .env_remove(common::ADDR_ENV)
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -324,10 +318,8 @@ pub fn run_into_head(
     n: usize,
     typed_after: &str,
 ) -> (ExitStatus, String, Vec<String>) {
-    let mut child = Command::new(bin)
+    let mut child = env::as_a_page_assumes(&mut Command::new(bin))
         .args(args)
-        .env("RUST_LOG", "info")
-        .env_remove(common::ADDR_ENV)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

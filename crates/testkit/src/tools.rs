@@ -120,6 +120,7 @@ pub fn available(what: &str, tools: &[&Tool]) -> bool {
             );
             assert!(std::env::var(REQUIRE_ENV).as_deref() != Ok("1"), "{REQUIRE_ENV}=1: {line}");
             eprintln!("{line}");
+            crate::skipped::record(what, tool.name, tool.install);
             return false;
         }
     }

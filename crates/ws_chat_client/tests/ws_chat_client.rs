@@ -237,7 +237,9 @@ fn page_06_a_branch_that_is_not_cancel_safe_loses_input() {
     assert_eq!(block.command(), "cargo run -p ws_chat_client --example lost_input");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let args = ["run", "--quiet", "-p", "ws_chat_client", "--example", "lost_input"];
-    let output = std::process::Command::new(cargo).args(args).output().expect("cargo run");
+    let mut command = std::process::Command::new(cargo);
+    let output =
+        testkit::env::as_a_page_assumes(&mut command).args(args).output().expect("cargo run");
     testkit::page::record_command(block.command());
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let lines: Vec<String> =

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use testkit::defence::{Row, against_a_silent_server, how_it_ended, table};
+use testkit::defence::{
+    ProgramCase, against_a_silent_server, how_it_ended, rows_for_programs, table,
+};
 use testkit::page::{assert_matches, block};
 use testkit::{Program, Server, bin_path, run, tools};
 
@@ -13,8 +15,9 @@ fn against(bin: &str, addr: &str) -> testkit::Finished {
 }
 
 /// Python's `http.server`, which answers in HTTP/1.0 and closes after each answer.
-fn python_http_server() -> Server {
-    let dir = testkit::temp_folder("02-http-server");
+fn python_http_server(bin: &str) -> Server {
+    // A folder for each program's cell: they run at the same time.
+    let dir = testkit::temp_folder(&format!("02-http-server-{bin}"));
     let program = Program::start_with(
         Path::new("sh"),
         &[
@@ -37,26 +40,28 @@ fn closes_after_each(bin: &str, addr: &str) -> String {
     format!("{answers} answer, then {}", how_it_ended(&finished))
 }
 
+fn no_server(bin: &str) -> String {
+    how_it_ended(&against(bin, &testkit::free_addr_as(common::HTTP_ADDR)))
+}
+
+fn a_server_that_closes(bin: &str) -> String {
+    let python = python_http_server(bin);
+    // In the page's words while the server still holds its address.
+    testkit::page::as_on_the_page(&closes_after_each(bin, &python.addr))
+}
+
+fn a_silent_server(bin: &str) -> String {
+    against_a_silent_server(&bin_path(bin), str::to_string)
+}
+
 #[test]
 fn page_02_defence_table_is_what_the_two_programs_do() {
-    let nobody = testkit::free_addr_as(common::HTTP_ADDR);
-    let mut rows = vec![Row {
-        case: "No server at the address",
-        first: how_it_ended(&against("http_client_first", &nobody)),
-        lesson: how_it_ended(&against("http_client", &nobody)),
-    }];
+    // Each cell with a server of its own, all at once.
+    let mut cases: Vec<(&str, ProgramCase)> = vec![("No server at the address", no_server)];
     if tools::available("page 02's HTTP/1.0 server", &[&tools::PYTHON]) {
-        let python = python_http_server();
-        rows.push(Row {
-            case: "A server that closes after each answer",
-            first: closes_after_each("http_client_first", &python.addr),
-            lesson: closes_after_each("http_client", &python.addr),
-        });
+        cases.push(("A server that closes after each answer", a_server_that_closes));
     }
-    rows.push(Row {
-        case: "A server that never answers",
-        first: against_a_silent_server(&bin_path("http_client_first"), str::to_string),
-        lesson: against_a_silent_server(&bin_path("http_client"), str::to_string),
-    });
+    cases.push(("A server that never answers", a_silent_server));
+    let rows = rows_for_programs("http_client_first", "http_client", &cases);
     assert_matches(&block("02-http-client.md", "defences"), &table(&rows));
 }

@@ -3,9 +3,9 @@
 
 use std::io::Write;
 
-use testkit::defence::{Row, endless_head, how_it_ended, table};
+use testkit::defence::{case, endless_head, how_it_ended, rows_at_once, table};
 use testkit::http::{connect, read_response};
-use testkit::page::{assert_matches, block};
+use testkit::page::{as_on_the_page, assert_matches, block};
 use testkit::{Server, TIMEOUT, bin_path, run};
 
 fn big_head(server: &mut Server) -> String {
@@ -38,29 +38,22 @@ fn ctrl_c(server: &mut Server) -> String {
 
 #[test]
 fn page_01_defence_table_is_what_the_two_programs_do() {
-    let mut first = Server::start(&bin_path("http_server_first"));
-    let mut lesson = Server::start(&bin_path("http_server"));
-    let mut rows = vec![
-        Row {
-            case: "A request head that never ends",
-            first: endless_head(&first.addr),
-            lesson: endless_head(&lesson.addr),
-        },
-        Row {
-            case: "A 64 KiB request head",
-            first: big_head(&mut first),
-            lesson: big_head(&mut lesson),
-        },
-        Row {
-            case: "A second copy on the same port",
-            first: second_copy(&mut first, "http_server_first"),
-            lesson: second_copy(&mut lesson, "http_server"),
-        },
-    ];
-    rows.push(Row {
-        case: "Ctrl-C with a connection open",
-        first: ctrl_c(&mut first),
-        lesson: ctrl_c(&mut lesson),
-    });
+    // Each cell on a server of its own, all at once (testkit::defence::rows_at_once).
+    let on = |bin: &'static str, run: fn(&mut Server, &str) -> String| {
+        move || as_on_the_page(&run(&mut Server::start(&bin_path(bin)), bin))
+    };
+    let both = |run| (on("http_server_first", run), on("http_server", run));
+    let (endless, big, copy, interrupt) = (
+        both(|server, _| endless_head(&server.addr)),
+        both(|server, _| big_head(server)),
+        both(second_copy),
+        both(|server, _| ctrl_c(server)),
+    );
+    let rows = rows_at_once(vec![
+        case("A request head that never ends", endless.0, endless.1),
+        case("A 64 KiB request head", big.0, big.1),
+        case("A second copy on the same port", copy.0, copy.1),
+        case("Ctrl-C with a connection open", interrupt.0, interrupt.1),
+    ]);
     assert_matches(&block("01-http-server.md", "defences"), &table(&rows));
 }

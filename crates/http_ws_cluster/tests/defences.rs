@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use testkit::defence::{Row, how_it_ended, table};
+use testkit::defence::{how_it_ended, rows_for_programs, table};
 use testkit::page::{assert_matches, block};
 use testkit::redis::Redis;
 use testkit::ws::{self, CLOSE};
@@ -124,19 +124,15 @@ fn page_09_defence_table_is_what_the_two_programs_do() {
     if !testkit::tools::available("page 09's defence table", &[&testkit::tools::REDIS]) {
         return;
     }
-    type Case = fn(&str) -> String;
-    let cases: [(&str, Case); 3] = [
-        ("No Redis at start", no_redis),
-        ("Ann on one server, Bob on the other", names),
-        ("Redis restarts while they chat", redis_restarts),
-    ];
-    let rows: Vec<Row> = cases
-        .iter()
-        .map(|(case, run)| Row {
-            case,
-            first: run("http_ws_cluster_first"),
-            lesson: run("http_ws_cluster"),
-        })
-        .collect();
+    // Each cell with a Redis and servers of its own, all at once.
+    let rows = rows_for_programs(
+        "http_ws_cluster_first",
+        "http_ws_cluster",
+        &[
+            ("No Redis at start", no_redis),
+            ("Ann on one server, Bob on the other", names),
+            ("Redis restarts while they chat", redis_restarts),
+        ],
+    );
     assert_matches(&block("09-http-ws-cluster.md", "defences"), &table(&rows));
 }

@@ -3,6 +3,13 @@
 //! Without redis-server installed, each test prints one line and passes (CI
 //! installs it and sets LESSONS_REQUIRE_TOOLS=1, under which they fail instead).
 
+// One test program for the whole lesson: these files are its modules, so that
+// their slow cases (a timeout waited out, a server restarted) run beside the rest
+// instead of after it. `cargo test -p http_ws_cluster --test NAME` still runs one alone.
+mod defences;
+mod first;
+mod proxy;
+
 use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -6,11 +6,13 @@ use std::io::Write;
 use std::thread;
 use std::time::Duration;
 
-use testkit::defence::{Row, and_panics, endless_head, table, ws_ctrl_c};
+use testkit::Server;
+use testkit::defence::{
+    and_panics, endless_head, rows_on_servers, table, until_all_hear, ws_ctrl_c,
+};
 use testkit::http::{connect, read_response};
 use testkit::page::{assert_matches, block};
 use testkit::ws::{self, CLOSE, TEXT};
-use testkit::{Server, bin_path};
 
 /// A chat line as the full lesson's clients send it (the first version keeps any text).
 fn chat(text: &str) -> String {
@@ -41,7 +43,8 @@ const LINE_CHARS: usize = 1900;
 
 fn flood_past_a_non_reader(server: &mut Server) -> String {
     let (mut stuck, _) = ws::open(&server.addr, "/ws");
-    let (talker, _) = ws::open(&server.addr, "/ws");
+    let (mut talker, _) = ws::open(&server.addr, "/ws");
+    until_all_hear(&mut talker, &mut [&mut stuck], &chat("probe"));
     let (writer, mut reader) = ws::split(talker);
     // The talker reads all the time: how many of its lines come back to it, up to
     // the last one, which says "the end".
@@ -61,28 +64,36 @@ fn flood_past_a_non_reader(server: &mut Server) -> String {
             }
         }
     });
-    let line = chat(&"x".repeat(LINE_CHARS));
-    for _ in 0..FLOOD_LINES {
-        writer.send_text(&line);
-    }
-    writer.send_text(&chat("the end"));
+    let mark = server.program.output().len();
+    let flooding = thread::spawn(move || {
+        let line = chat(&"x".repeat(LINE_CHARS));
+        for _ in 0..FLOOD_LINES {
+            writer.send_text(&line);
+        }
+        writer.send_text(&chat("the end"));
+    });
+    testkit::defence::until_put_out_or(server, mark, || reading.is_finished());
+    // What the stuck client finds once it reads again: the lines, then a Close, or
+    // nothing more (still in the room, waiting).
+    let found = loop {
+        match ws::read_frame_within(&mut stuck, Duration::from_secs(3)) {
+            ws::Within::Frame(frame) if frame.opcode == CLOSE => {
+                let (code, _) = frame.close_code();
+                break format!("puts the non-reader out with {code}");
+            }
+            ws::Within::Frame(_) => {}
+            ws::Within::Closed => break "drops the non-reader".to_string(),
+            ws::Within::Nothing => break "keeps the non-reader".to_string(),
+        }
+    };
+    flooding.join().expect("the talker said every line");
     let heard = reading.join().expect("the talker heard the end");
     let others = if heard == FLOOD_LINES {
         "a client that reads gets every line"
     } else {
         "even a client that reads misses lines, untold"
     };
-    loop {
-        match ws::read_frame_within(&mut stuck, Duration::from_secs(3)) {
-            ws::Within::Frame(frame) if frame.opcode == CLOSE => {
-                let (code, _) = frame.close_code();
-                return format!("puts the non-reader out with {code}; {others}");
-            }
-            ws::Within::Frame(_) => {}
-            ws::Within::Closed => return format!("drops the non-reader; {others}"),
-            ws::Within::Nothing => return format!("keeps the non-reader; {others}"),
-        }
-    }
+    format!("{found}; {others}")
 }
 
 fn raw(server: &mut Server, request: &str) -> String {
@@ -113,20 +124,18 @@ fn no_upgrade(server: &mut Server) -> String {
 
 #[test]
 fn page_07_defence_table_is_what_the_two_programs_do() {
-    let mut first = Server::start(&bin_path("http_ws_server_first"));
-    let mut lesson = Server::start(&bin_path("http_ws_server"));
-    type Case = fn(&mut Server) -> String;
-    let cases: [(&str, Case); 6] = [
-        ("150 lines, then `GET /api/messages`", history),
-        ("A client that stops reading while 38 MB are said", flood_past_a_non_reader),
-        ("A page of another site opens `/ws`", foreign_origin),
-        ("`GET /ws` without the upgrade headers", no_upgrade),
-        ("A request head that never ends", |server| endless_head(&server.addr)),
-        ("Ctrl-C with a client connected", |server| ws_ctrl_c(server, "/ws")),
-    ];
-    let rows: Vec<Row> = cases
-        .iter()
-        .map(|(case, run)| Row { case, first: run(&mut first), lesson: run(&mut lesson) })
-        .collect();
+    // Each cell on a server of its own, all at once.
+    let rows = rows_on_servers(
+        "http_ws_server_first",
+        "http_ws_server",
+        &[
+            ("150 lines, then `GET /api/messages`", history),
+            ("A client that stops reading while 38 MB are said", flood_past_a_non_reader),
+            ("A page of another site opens `/ws`", foreign_origin),
+            ("`GET /ws` without the upgrade headers", no_upgrade),
+            ("A request head that never ends", |server| endless_head(&server.addr)),
+            ("Ctrl-C with a client connected", |server| ws_ctrl_c(server, "/ws")),
+        ],
+    );
     assert_matches(&block("07-http-ws-server.md", "defences"), &table(&rows));
 }

@@ -13,6 +13,95 @@ pub struct Row {
     pub lesson: String,
 }
 
+/// A row still to be found: the case, and for each program the work that finds its
+/// cell (it starts what it needs, and gives what the program did in a few words).
+pub struct Case<'a> {
+    case: &'static str,
+    first: Cell<'a>,
+    lesson: Cell<'a>,
+}
+
+type Cell<'a> = Box<dyn FnOnce() -> String + Send + 'a>;
+
+/// A row to find: what `first` and `lesson` find are its two cells.
+pub fn case<'a>(
+    case: &'static str,
+    first: impl FnOnce() -> String + Send + 'a,
+    lesson: impl FnOnce() -> String + Send + 'a,
+) -> Case<'a> {
+    Case { case, first: Box::new(first), lesson: Box::new(lesson) }
+}
+
+/// Finds every cell of `cases` at once, each on a thread of its own, and returns the
+/// rows in their order. Most cells wait (for a timeout, a reconnect, a program to
+/// stop), so a table takes as long as its slowest cell rather than the sum of all;
+/// each cell starts what it needs, so no cell sees another's clients. A cell that
+/// names a server's address gives it in the page's words (see
+/// [`crate::page::as_on_the_page`]) while that server still runs.
+pub fn rows_at_once(cases: Vec<Case<'_>>) -> Vec<Row> {
+    std::thread::scope(|scope| {
+        let mut found = Vec::new();
+        for Case { case, first, lesson } in cases {
+            let first = scope.spawn(move || (first(), crate::record::runs()));
+            let lesson = scope.spawn(move || (lesson(), crate::record::runs()));
+            found.push((case, first, lesson));
+        }
+        found
+            .into_iter()
+            .map(|(case, first, lesson)| {
+                let cell = |handle: std::thread::ScopedJoinHandle<'_, (String, Vec<String>)>| {
+                    let (cell, runs) =
+                        handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    // What the cell ran, this test ran: a page's block may show it.
+                    crate::record::adopt_runs(runs);
+                    cell
+                };
+                Row { case, first: cell(first), lesson: cell(lesson) }
+            })
+            .collect()
+    })
+}
+
+/// What a case does to a server: the server's answer in a few words.
+pub type ServerCase = fn(&mut crate::Server) -> String;
+
+/// [`rows_at_once`] for cases that each take a server: each cell on a server of its
+/// own, `first` or `lesson` started on a free port.
+pub fn rows_on_servers(
+    first: &str,
+    lesson: &str,
+    cases: &[(&'static str, ServerCase)],
+) -> Vec<Row> {
+    let (first, lesson) = (crate::bin_path(first), crate::bin_path(lesson));
+    let on = |bin: &std::path::Path, run: ServerCase| {
+        let bin = bin.to_path_buf();
+        // In the page's words while the server still holds its address: once it is
+        // gone, its port no longer stands for the lesson's.
+        move || crate::page::as_on_the_page(&run(&mut crate::Server::start(&bin)))
+    };
+    let cases =
+        cases.iter().map(|&(name, run)| case(name, on(&first, run), on(&lesson, run))).collect();
+    rows_at_once(cases)
+}
+
+/// What a case does with a program, given by the name of its binary: what the program
+/// did, in a few words.
+pub type ProgramCase = fn(&str) -> String;
+
+/// [`rows_at_once`] for cases that each run a program (a client) by name.
+pub fn rows_for_programs(
+    first: &'static str,
+    lesson: &'static str,
+    cases: &[(&'static str, ProgramCase)],
+) -> Vec<Row> {
+    rows_at_once(
+        cases
+            .iter()
+            .map(|&(name, run)| case(name, move || run(first), move || run(lesson)))
+            .collect(),
+    )
+}
+
 /// The table as the page shows it, one line per row, after its head.
 pub fn table(rows: &[Row]) -> Vec<String> {
     let mut lines = vec![
@@ -38,6 +127,52 @@ pub fn panicked_since(program: &mut crate::Program, mark: usize, within: Duratio
             return false;
         }
         program.next_line(left);
+    }
+}
+
+/// Waits until every one of `listeners` is in the room that `talker` speaks to: the
+/// talker says `probe` (a chat line in the server's own format) until each listener
+/// has heard it. A server may take a client into its room a moment after its
+/// handshake ends (a first version does), and a line said before then never
+/// reaches it. The lines heard stay behind in the talker's own stream, which the
+/// cases skip as they skip notices.
+pub fn until_all_hear(
+    talker: &mut std::net::TcpStream,
+    listeners: &mut [&mut std::net::TcpStream],
+    probe: &str,
+) {
+    let deadline = Instant::now() + crate::TIMEOUT;
+    let mut heard = vec![false; listeners.len()];
+    while heard.contains(&false) {
+        assert!(Instant::now() < deadline, "a client never joined the room");
+        crate::ws::send_text(talker, probe);
+        for (listener, heard) in listeners.iter_mut().zip(heard.iter_mut()) {
+            while !*heard {
+                match crate::ws::read_frame_within(listener, Duration::from_millis(200)) {
+                    crate::ws::Within::Frame(frame) => *heard = frame.text().contains("probe"),
+                    crate::ws::Within::Nothing => break,
+                    crate::ws::Within::Closed => panic!("a listener was closed"),
+                }
+            }
+        }
+    }
+}
+
+/// For a flood past a client that stopped reading: waits until `server` says it put
+/// a client out of its room (its log line since line `mark`), or until `over` says
+/// the flood is over, whichever comes first. A client that was put out is sent a
+/// Close, but the server waits only a moment (a second) for the client to make room
+/// for it: the stuck client reads again at once, as a phone that wakes up does, or
+/// it would see its Close only if the flood happened to end within that second.
+pub fn until_put_out_or(server: &mut crate::Server, mark: usize, over: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !over() {
+        if server.program.output()[mark..].iter().any(|line| line.contains("put out of the room")) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the flood took more than 60 s");
+        // Wakes as soon as the server prints a line, and looks at `over` every 50 ms.
+        server.program.next_line(Duration::from_millis(50));
     }
 }
 

@@ -63,7 +63,7 @@ pub fn bin_path(name: &str) -> PathBuf {
     let dir = exe.parent().and_then(Path::parent).expect("tests run from target/*/deps");
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !built.iter().any(|b| b == name) {
+    if !built.iter().any(|b| b == name) && !built_by_the_whole_workspace_test() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let mut build = Command::new(cargo);
         build.args(["build", "--quiet", "-p", name, "--bin", name]);
@@ -77,10 +77,65 @@ pub fn bin_path(name: &str) -> PathBuf {
     path
 }
 
-/// A fresh, empty folder for one test (`name` tells tests apart; the process id
-/// tells runs apart), for a program that writes files where it runs.
+/// True if this test runs under a `cargo test` of the whole workspace, which built
+/// every lesson's binary before it ran any test. Building one again with `cargo build
+/// -p NAME` would then waste time, and worse: cargo chooses the features of shared
+/// crates from the packages a command names, so `-p NAME` alone builds ring and
+/// rustls a second way (ten seconds, for nothing).
+fn built_by_the_whole_workspace_test() -> bool {
+    parent_cargo_test().is_some_and(|args| {
+        let some_packages = args.iter().any(|a| {
+            a == "-p" || a == "--exclude" || a.starts_with("--package") || a.starts_with("-p")
+        });
+        !some_packages
+    })
+}
+
+/// The arguments of the `cargo test` that runs this test, if one does.
+fn parent_cargo_test() -> Option<Vec<String>> {
+    let parent = std::os::unix::process::parent_id();
+    let cmdline = std::fs::read(format!("/proc/{parent}/cmdline")).ok()?;
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let cargo = args.first().is_some_and(|a| a.ends_with("cargo"));
+    (cargo && args.iter().any(|a| a == "test")).then_some(args)
+}
+
+/// The path of example `name` of `package`, built first if need be ([`bin_path`]
+/// says why). A `cargo test` that selects no targets built every example already.
+pub fn example_path(package: &str, name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows where it is");
+    let dir = exe.parent().and_then(Path::parent).expect("tests run from target/*/deps");
+    let path = dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let every_target = parent_cargo_test().is_some_and(|args| {
+        !args.iter().any(|a| {
+            a.starts_with("--test")
+                || a.starts_with("--example")
+                || a.starts_with("--lib")
+                || a.starts_with("--bin")
+        })
+    });
+    if !every_target || !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", package, "--example", name])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build -p {package} --example {name} failed");
+    }
+    path
+}
+
+/// A fresh, empty folder for one test (`name` says whose it is; the process id tells
+/// runs apart, and a count the folders of one run, so that two tests running at once
+/// never share one), for a program that writes files where it runs.
 pub fn temp_folder(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lessons-{name}-{}", std::process::id()));
+    static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("lessons-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a temporary folder");
     dir

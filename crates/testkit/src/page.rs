@@ -16,7 +16,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-pub use crate::record::{map_address, record_command};
+pub use crate::record::{as_on_the_page, map_address, record_command};
 use crate::workspace_root;
 
 /// One marked block from a lesson page.

@@ -41,7 +41,7 @@ pub(crate) fn unmap_address(actual: &str) {
 
 /// A line of output with every test address written as the default address the
 /// pages show.
-pub(crate) fn as_on_the_page(line: &str) -> String {
+pub fn as_on_the_page(line: &str) -> String {
     let addresses = ADDRESSES.lock().unwrap_or_else(PoisonError::into_inner);
     addresses.iter().fold(line.to_string(), |line, (actual, default)| back(&line, default, actual))
 }
@@ -111,6 +111,11 @@ pub(crate) fn record_run(bin: &Path, args: &[&str]) {
 /// Notes that this test ran a page's shell command as it is.
 pub fn record_command(command: &str) {
     RUNS.with(|runs| runs.borrow_mut().push(command.to_string()));
+}
+
+/// Adds what a helper thread of this test ran to what this thread ran.
+pub(crate) fn adopt_runs(ran: Vec<String>) {
+    RUNS.with(|runs| runs.borrow_mut().extend(ran));
 }
 
 /// What this test (this thread) ran so far.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use testkit::defence::{Row, short, table};
+use testkit::defence::{rows_for_programs, short, table};
 use testkit::page::{assert_matches, block};
 use testkit::{Program, Server, TIMEOUT, bin_path, run_into_head};
 
@@ -61,22 +61,15 @@ fn ctrl_c(bin: &str) -> String {
 
 #[test]
 fn page_06_defence_table_is_what_the_two_programs_do() {
-    let rows = vec![
-        Row {
-            case: "The server stops (Ctrl-C)",
-            first: server_stops("ws_chat_client_first"),
-            lesson: server_stops("ws_chat_client"),
-        },
-        Row {
-            case: "Its output into `head -1`",
-            first: into_head("ws_chat_client_first"),
-            lesson: into_head("ws_chat_client"),
-        },
-        Row {
-            case: "Ctrl-C while connected",
-            first: ctrl_c("ws_chat_client_first"),
-            lesson: ctrl_c("ws_chat_client"),
-        },
-    ];
+    // Each cell with a server of its own, all at once.
+    let rows = rows_for_programs(
+        "ws_chat_client_first",
+        "ws_chat_client",
+        &[
+            ("The server stops (Ctrl-C)", server_stops),
+            ("Its output into `head -1`", into_head),
+            ("Ctrl-C while connected", ctrl_c),
+        ],
+    );
     assert_matches(&block("06-ws-chat-client.md", "defences"), &table(&rows));
 }

@@ -1,6 +1,12 @@
 //! Lesson 06, black-box: the real chat client against the real lesson 05 server,
 //! with its input piped or typed line by line.
 
+// One test program for the whole lesson: these files are its modules, so that
+// their slow cases (a timeout waited out, a server restarted) run beside the rest
+// instead of after it. `cargo test -p ws_chat_client --test NAME` still runs one alone.
+mod defences;
+mod first;
+
 use std::path::Path;
 
 use testkit::page::{assert_matches, block};
@@ -235,11 +241,11 @@ fn wss_with_the_servers_certificate_and_one_line_without_it() {
 fn page_06_a_branch_that_is_not_cancel_safe_loses_input() {
     let block = testkit::page::block("06-ws-chat-client.md", "lost-input");
     assert_eq!(block.command(), "cargo run -p ws_chat_client --example lost_input");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let args = ["run", "--quiet", "-p", "ws_chat_client", "--example", "lost_input"];
-    let mut command = std::process::Command::new(cargo);
-    let output =
-        testkit::env::as_a_page_assumes(&mut command).args(args).output().expect("cargo run");
+    // The example as cargo built it for this test (`cargo run` here would build it a
+    // second way: see testkit::bin_path).
+    let mut command =
+        std::process::Command::new(testkit::example_path("ws_chat_client", "lost_input"));
+    let output = testkit::env::as_a_page_assumes(&mut command).output().expect("run the example");
     testkit::page::record_command(block.command());
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let lines: Vec<String> =

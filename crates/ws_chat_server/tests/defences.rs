@@ -3,10 +3,10 @@
 
 use std::thread;
 
-use testkit::defence::{Row, plain_get, table, ws_ctrl_c};
+use testkit::defence::{plain_get, rows_on_servers, table, until_all_hear, ws_ctrl_c};
 use testkit::page::{assert_matches, block};
 use testkit::ws::{self, CLOSE, TEXT};
-use testkit::{Server, bin_path, rss_kib};
+use testkit::{Server, rss_kib};
 
 /// Lines of 16 KiB that a talker says while another client never reads: 47 MiB.
 const FLOOD_LINES: usize = 3000;
@@ -15,7 +15,8 @@ const LINE_BYTES: usize = 16 * 1024;
 fn flood_past_a_non_reader(server: &mut Server) -> String {
     let pid = server.program.pid();
     let (mut stuck, _) = ws::open(&server.addr, "/");
-    let (talker, _) = ws::open(&server.addr, "/");
+    let (mut talker, _) = ws::open(&server.addr, "/");
+    until_all_hear(&mut talker, &mut [&mut stuck], "probe");
     let (writer, mut reader) = ws::split(talker);
     let before = rss_kib(pid);
     // The talker reads everything it is sent (its own lines come back too), so that
@@ -33,10 +34,18 @@ fn flood_past_a_non_reader(server: &mut Server) -> String {
             }
         }
     });
-    let line = "x".repeat(LINE_BYTES);
-    for _ in 0..FLOOD_LINES {
-        writer.send_text(&line);
-    }
+    let mark = server.program.output().len();
+    let flooding = thread::spawn(move || {
+        let line = "x".repeat(LINE_BYTES);
+        for _ in 0..FLOOD_LINES {
+            writer.send_text(&line);
+        }
+    });
+    testkit::defence::until_put_out_or(server, mark, || reading.is_finished());
+    // What the stuck client finds once it reads again: the lines, then a Close, or
+    // nothing more (still in the room, waiting).
+    let found = what_the_stuck_client_finds(&mut stuck);
+    flooding.join().expect("the talker said every line");
     reading.join().expect("the talker heard every line");
     let grew_mib = rss_kib(pid).saturating_sub(before) / 1024;
     let memory = if grew_mib >= 24 {
@@ -44,17 +53,19 @@ fn flood_past_a_non_reader(server: &mut Server) -> String {
     } else {
         "memory grows by less than 24 MiB".to_string()
     };
-    // What the stuck client finds once it reads again: the lines, then a Close, or
-    // nothing more (still in the room, waiting).
+    format!("{found}; {memory}")
+}
+
+fn what_the_stuck_client_finds(stuck: &mut std::net::TcpStream) -> String {
     loop {
-        match ws::read_frame_within(&mut stuck, std::time::Duration::from_secs(3)) {
+        match ws::read_frame_within(stuck, std::time::Duration::from_secs(3)) {
             ws::Within::Frame(frame) if frame.opcode == CLOSE => {
                 let (code, _) = frame.close_code();
-                return format!("puts it out with {code}; {memory}");
+                return format!("puts it out with {code}");
             }
             ws::Within::Frame(_) => {}
-            ws::Within::Closed => return format!("drops it; {memory}"),
-            ws::Within::Nothing => return format!("keeps it in the room; {memory}"),
+            ws::Within::Closed => return "drops it".to_string(),
+            ws::Within::Nothing => return "keeps it in the room".to_string(),
         }
     }
 }
@@ -62,6 +73,7 @@ fn flood_past_a_non_reader(server: &mut Server) -> String {
 fn big_message(server: &mut Server) -> String {
     let (mut watcher, _) = ws::open(&server.addr, "/");
     let (mut talker, _) = ws::open(&server.addr, "/");
+    until_all_hear(&mut talker, &mut [&mut watcher], "probe");
     ws::send(&mut talker, TEXT, &vec![b'a'; 100 * 1024], true);
     // The talker hears its own line back, or is closed (notices come first: skip).
     loop {
@@ -88,18 +100,16 @@ fn big_message(server: &mut Server) -> String {
 
 #[test]
 fn page_05_defence_table_is_what_the_two_programs_do() {
-    let mut first = Server::start(&bin_path("ws_chat_server_first"));
-    let mut lesson = Server::start(&bin_path("ws_chat_server"));
-    type Case = fn(&mut Server) -> String;
-    let cases: [(&str, Case); 4] = [
-        ("A client that stops reading while another says 47 MiB", flood_past_a_non_reader),
-        ("A 100 KiB message", big_message),
-        ("A browser's plain `GET /`", |server| plain_get(server, "/")),
-        ("Ctrl-C with a client connected", |server| ws_ctrl_c(server, "/")),
-    ];
-    let rows: Vec<Row> = cases
-        .iter()
-        .map(|(case, run)| Row { case, first: run(&mut first), lesson: run(&mut lesson) })
-        .collect();
+    // Each cell on a server of its own, all at once.
+    let rows = rows_on_servers(
+        "ws_chat_server_first",
+        "ws_chat_server",
+        &[
+            ("A client that stops reading while another says 47 MiB", flood_past_a_non_reader),
+            ("A 100 KiB message", big_message),
+            ("A browser's plain `GET /`", |server| plain_get(server, "/")),
+            ("Ctrl-C with a client connected", |server| ws_ctrl_c(server, "/")),
+        ],
+    );
     assert_matches(&block("05-ws-chat-server.md", "defences"), &table(&rows));
 }

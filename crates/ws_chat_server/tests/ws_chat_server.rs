@@ -1,5 +1,11 @@
 //! Lesson 05, black-box: the real binary, on port 0, with raw WebSocket clients.
 
+// One test program for the whole lesson: these files are its modules, so that
+// their slow cases (a timeout waited out, a server restarted) run beside the rest
+// instead of after it. `cargo test -p ws_chat_server --test NAME` still runs one alone.
+mod defences;
+mod first;
+
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;

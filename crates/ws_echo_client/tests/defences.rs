@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use testkit::defence::{Row, against_a_silent_server, how_it_ended, table};
+use testkit::defence::{against_a_silent_server, how_it_ended, rows_for_programs, table};
 use testkit::page::{assert_matches, block};
 use testkit::{Server, bin_path, run};
 
@@ -12,27 +12,31 @@ fn ended(bin: &str, addr: &str) -> String {
     how_it_ended(&run(&bin_path(bin), &args, &[], "", Duration::from_secs(20)))
 }
 
+fn no_server(bin: &str) -> String {
+    ended(bin, &testkit::free_addr_as(common::WS_ECHO_ADDR))
+}
+
+fn an_http_server(bin: &str) -> String {
+    let http = Server::start(&bin_path("http_server_first"));
+    // In the page's words while the server still holds its address.
+    testkit::page::as_on_the_page(&ended(bin, &http.addr))
+}
+
+fn a_silent_server(bin: &str) -> String {
+    against_a_silent_server(&bin_path(bin), |addr| format!("ws://{addr}/"))
+}
+
 #[test]
 fn page_04_defence_table_is_what_the_two_programs_do() {
-    let nobody = testkit::free_addr_as(common::WS_ECHO_ADDR);
-    let http = Server::start(&bin_path("http_server_first"));
-    let ws_url = |addr: &str| format!("ws://{addr}/");
-    let rows = vec![
-        Row {
-            case: "No server at the address",
-            first: ended("ws_echo_client_first", &nobody),
-            lesson: ended("ws_echo_client", &nobody),
-        },
-        Row {
-            case: "An HTTP server, not a WebSocket one",
-            first: ended("ws_echo_client_first", &http.addr),
-            lesson: ended("ws_echo_client", &http.addr),
-        },
-        Row {
-            case: "A server that never answers the handshake",
-            first: against_a_silent_server(&bin_path("ws_echo_client_first"), ws_url),
-            lesson: against_a_silent_server(&bin_path("ws_echo_client"), ws_url),
-        },
-    ];
+    // Each cell with a server of its own, all at once.
+    let rows = rows_for_programs(
+        "ws_echo_client_first",
+        "ws_echo_client",
+        &[
+            ("No server at the address", no_server),
+            ("An HTTP server, not a WebSocket one", an_http_server),
+            ("A server that never answers the handshake", a_silent_server),
+        ],
+    );
     assert_matches(&block("04-ws-echo-client.md", "defences"), &table(&rows));
 }

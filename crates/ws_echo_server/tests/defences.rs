@@ -1,10 +1,10 @@
 //! Page 03's defence table: each way to break an echo server, run against the first
 //! version (`ws_echo_server_first`) and the full lesson over loopback.
 
-use testkit::defence::{Row, and_panics, endless_head, next_frame, table, ws_ctrl_c};
+use testkit::Server;
+use testkit::defence::{and_panics, endless_head, next_frame, rows_on_servers, table, ws_ctrl_c};
 use testkit::page::{assert_matches, block};
 use testkit::ws::{self, TEXT};
-use testkit::{Server, bin_path};
 
 fn big_message(server: &mut Server) -> String {
     let (mut stream, _) = ws::open(&server.addr, "/");
@@ -54,30 +54,30 @@ fn ctrl_c(server: &mut Server) -> String {
     ws_ctrl_c(server, "/")
 }
 
+/// After `run`, the server still echoes for another client: the page says that in
+/// every row but Ctrl-C, the others carry on.
+fn and_still_serves(server: &mut Server, run: fn(&mut Server) -> String) -> String {
+    let answer = run(server);
+    let (mut stream, _) = ws::open(&server.addr, "/");
+    ws::send_text(&mut stream, "still there?");
+    assert_eq!(ws::read_data(&mut stream).text(), "Server received: still there?");
+    answer
+}
+
 #[test]
 fn page_03_defence_table_is_what_the_two_programs_do() {
-    let mut first = Server::start(&bin_path("ws_echo_server_first"));
-    let mut lesson = Server::start(&bin_path("ws_echo_server"));
-    type Case = fn(&mut Server) -> String;
-    let cases: [(&str, Case); 6] = [
-        ("A browser's plain `GET /`", plain_get),
-        ("A 1 MiB message", big_message),
-        ("Bad UTF-8 in a text frame", bad_utf8),
-        ("A client that vanishes without a Close", vanish),
-        ("A request head that never ends", head_never_ends),
-        ("Ctrl-C with a client connected", ctrl_c),
-    ];
-    let mut rows = Vec::new();
-    for (case, run) in cases {
-        if case.starts_with("Ctrl-C") {
-            // The page says: in every row before this one, the others carry on.
-            for server in [&first, &lesson] {
-                let (mut stream, _) = ws::open(&server.addr, "/");
-                ws::send_text(&mut stream, "still there?");
-                assert_eq!(ws::read_data(&mut stream).text(), "Server received: still there?");
-            }
-        }
-        rows.push(Row { case, first: run(&mut first), lesson: run(&mut lesson) });
-    }
+    // Each cell on a server of its own, all at once.
+    let rows = rows_on_servers(
+        "ws_echo_server_first",
+        "ws_echo_server",
+        &[
+            ("A browser's plain `GET /`", |server| and_still_serves(server, plain_get)),
+            ("A 1 MiB message", |server| and_still_serves(server, big_message)),
+            ("Bad UTF-8 in a text frame", |server| and_still_serves(server, bad_utf8)),
+            ("A client that vanishes without a Close", |server| and_still_serves(server, vanish)),
+            ("A request head that never ends", |server| and_still_serves(server, head_never_ends)),
+            ("Ctrl-C with a client connected", ctrl_c),
+        ],
+    );
     assert_matches(&block("03-ws-echo-server.md", "defences"), &table(&rows));
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use testkit::defence::{Row, short, table};
+use testkit::defence::{rows_for_programs, short, table};
 use testkit::page::{assert_matches, block};
 use testkit::process::{self, SIGCONT, SIGSTOP};
 use testkit::{Program, Server, bin_path};
@@ -101,19 +101,15 @@ fn ctrl_c(bin: &str) -> String {
 
 #[test]
 fn page_08_defence_table_is_what_the_two_programs_do() {
-    type Case = fn(&str) -> String;
-    let cases: [(&str, Case); 3] = [
-        ("The server restarts", restart),
-        ("The server freezes (`kill -STOP`)", frozen),
-        ("Ctrl-C while connected", ctrl_c),
-    ];
-    let rows: Vec<Row> = cases
-        .iter()
-        .map(|(case, run)| Row {
-            case,
-            first: run("ws_reconnect_client_first"),
-            lesson: run("ws_reconnect_client"),
-        })
-        .collect();
+    // Each cell with a server of its own, all at once.
+    let rows = rows_for_programs(
+        "ws_reconnect_client_first",
+        "ws_reconnect_client",
+        &[
+            ("The server restarts", restart),
+            ("The server freezes (`kill -STOP`)", frozen),
+            ("Ctrl-C while connected", ctrl_c),
+        ],
+    );
     assert_matches(&block("08-ws-reconnect-client.md", "defences"), &table(&rows));
 }

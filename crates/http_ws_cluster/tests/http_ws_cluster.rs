@@ -394,7 +394,8 @@ fn scripts_demo_cluster_starts_redis_two_instances_and_two_clients() {
     }
     let script = testkit::workspace_root().join("scripts/demo-cluster");
     let session = format!("demo-cluster-test-{}", std::process::id());
-    let env = [("DEMO_CLUSTER_SESSION", session.as_str())];
+    let bins = testkit::bin_dir(&["http_ws_cluster", "ws_reconnect_client"]);
+    let env = [("DEMO_CLUSTER_SESSION", session.as_str()), ("DEMO_BIN_DIR", &bins)];
     let redis_port = testkit::free_addr().rsplit(':').next().expect("a port").to_string();
     let args = ["--detached", "--redis-port", &redis_port, "127.0.0.1:0", "127.0.0.1:0"];
     let started = testkit::run(&script, &args, &env, "", Duration::from_secs(180));

@@ -451,7 +451,8 @@ fn scripts_demo_proxy_restarts_both_instances_and_no_count_is_lost() {
     }
     let script = testkit::workspace_root().join("scripts/demo-proxy");
     let tmux = Tmux(format!("demo-proxy-test-{}", std::process::id()));
-    let env = [("DEMO_PROXY_SESSION", tmux.0.as_str())];
+    let bins = testkit::bin_dir(&["http_ws_cluster", "ws_reconnect_client"]);
+    let env = [("DEMO_PROXY_SESSION", tmux.0.as_str()), ("DEMO_BIN_DIR", &bins)];
     let port = || testkit::free_addr().rsplit(':').next().expect("a port").to_string();
     let (front, first, second, redis) = (port(), port(), port(), port());
     let args = ["--detached", "--ports", &front, &first, &second, &redis];

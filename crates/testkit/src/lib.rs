@@ -77,6 +77,15 @@ pub fn bin_path(name: &str) -> PathBuf {
     path
 }
 
+/// The folder of the binaries `names`, each built first if need be ([`bin_path`]):
+/// for a script that runs them (`DEMO_BIN_DIR`), so that it need not build them
+/// again, and perhaps a second way.
+pub fn bin_dir(names: &[&str]) -> String {
+    let paths: Vec<PathBuf> = names.iter().map(|name| bin_path(name)).collect();
+    let dir = paths.first().and_then(|path| path.parent()).expect("at least one binary");
+    dir.to_str().expect("a UTF-8 path").to_string()
+}
+
 /// True if this test runs under a `cargo test` of the whole workspace, which built
 /// every lesson's binary before it ran any test. Building one again with `cargo build
 /// -p NAME` would then waste time, and worse: cargo chooses the features of shared

@@ -314,7 +314,8 @@ fn scripts_demo_chat_starts_a_chat_or_says_why_it_cannot() {
     }
     let script = testkit::workspace_root().join("scripts/demo-chat");
     let session = format!("demo-chat-test-{}", std::process::id());
-    let env = [("DEMO_CHAT_SESSION", session.as_str())];
+    let bins = testkit::bin_dir(&["ws_chat_server", "ws_chat_client"]);
+    let env = [("DEMO_CHAT_SESSION", session.as_str()), ("DEMO_BIN_DIR", &bins)];
     let help = testkit::run(&script, &["--help"], &env, "", Duration::from_secs(60));
     assert!(
         help.status.success() && help.stdout.starts_with("usage: scripts/demo-chat"),

@@ -70,7 +70,7 @@ pub(crate) async fn post_message(
         Err(err) => return json_error(&format!("the body is not a message: {err}")),
     };
     match room.say(&post.name, &post.text).await {
-        Ok(chat) => created(&chat),
+        Ok(said) => created(&said.chat().await),
         Err(why) => json_error(&why),
     }
 }

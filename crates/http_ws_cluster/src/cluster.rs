@@ -187,6 +187,9 @@ impl Cluster {
             format!("{:x}", std::time::UNIX_EPOCH.elapsed().unwrap_or_default().as_millis());
         let _: bool = connection.set_nx(HISTORY_ID, started).await?;
         let id: String = connection.get(HISTORY_ID).await?;
+        // `say` sends SAY by its hash only (EVALSHA, pipelined): Redis must know it.
+        // A Redis that restarts forgets it, and this runs again once it is back.
+        self.say.load_async(connection).await?;
         let mut state = self.state();
         if let Ok(id) = HeaderValue::from_str(&id) {
             state.history_id = id;
@@ -242,14 +245,21 @@ impl Cluster {
         sent.inspect_err(|err| self.failed(err)).is_ok()
     }
 
-    /// Says a chat line through Redis (`SAY`): `chat` is its JSON without an id; the
-    /// history keeps the last `keep`. Returns its id; `None` while split.
-    pub(crate) async fn say(&self, chat: &str, keep: usize) -> Option<u64> {
+    /// Says chat lines through Redis (`SAY` for each), in the order given: `chats`
+    /// are their JSON without an id; the history keeps the last `keep`. Returns their
+    /// ids; `None` while split. All of them go in one round trip: pipelined, the
+    /// commands go out one after another on one connection, and Redis runs them in
+    /// that order, so the ids keep the order the lines were said in.
+    pub(crate) async fn say(&self, chats: &[&str], keep: usize) -> Option<Vec<u64>> {
         let mut connection = self.connection()?;
-        let mut invocation = self.say.key(NEXT_ID);
-        invocation.key(HISTORY).arg(chat).arg(CHANNEL).arg(&self.instance).arg(keep);
-        let id = invocation.invoke_async(&mut connection).await;
-        id.inspect_err(|err| self.failed(err)).ok()
+        let mut pipe = redis::pipe();
+        for chat in chats {
+            let mut invocation = self.say.key(NEXT_ID);
+            invocation.key(HISTORY).arg(*chat).arg(CHANNEL).arg(&self.instance).arg(keep);
+            pipe.invoke_script(&invocation);
+        }
+        let ids = pipe.query_async(&mut connection).await;
+        ids.inspect_err(|err| self.failed(err)).ok()
     }
 
     /// The history as Redis keeps it, oldest first; `None` while split.

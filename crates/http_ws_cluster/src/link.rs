@@ -40,10 +40,16 @@ pub(crate) async fn start(
 }
 
 /// The link task: follows Redis while linked (`while_linked`); when Redis goes away,
-/// splits the room, reconnects with backoff and heals it. Runs until the server
-/// stops (`main` aborts it).
-pub(crate) async fn run(shared: Arc<Shared>, mut link: Link) {
+/// splits the room, reconnects with backoff and heals it. Beside that, it passes the
+/// lines said here to Redis (`Room::pass_to_redis`). Runs until the server stops
+/// (`main` aborts it).
+pub(crate) async fn run(shared: Arc<Shared>, link: Link) {
     let room = &shared.room;
+    tokio::join!(follow(room, link), room.pass_to_redis());
+}
+
+/// Follows Redis, and after a split, reconnects and heals the room: for ever.
+async fn follow(room: &Room, mut link: Link) {
     loop {
         while_linked(room, link).await;
         room.cluster.unlink();

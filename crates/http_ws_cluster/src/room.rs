@@ -39,6 +39,11 @@ const QUIET_ABOVE: usize = 100;
 pub(crate) const HISTORY_LENGTH: usize = 100;
 /// The longest chat message, in characters.
 const MAX_TEXT_CHARS: usize = 2000;
+/// How many chat lines may wait to go to Redis (see `pass_to_redis`); whoever says
+/// one more waits until there is room.
+const SAYING_LENGTH: usize = 1024;
+/// How many lines go to Redis in one round trip, at most.
+const SAY_AT_ONCE: usize = 128;
 
 /// What a client may send over the WebSocket, as JSON: `{"type": "chat", "text": "hi"}`
 /// or `{"type": "rename", "name": "Alice"}`. serde reads the `type` field to choose.
@@ -145,6 +150,32 @@ pub(crate) struct Room {
     elsewhere: Mutex<Elsewhere>,
     /// The link to Redis, and through it to the other instances.
     pub(crate) cluster: Cluster,
+    /// Chat lines on their way to Redis, in the order they were said, and the other
+    /// end of that queue until `pass_to_redis` takes it.
+    sayer: mpsc::Sender<Saying>,
+    saying: Mutex<Option<mpsc::Receiver<Saying>>>,
+}
+
+/// A chat line on its way to Redis, and where its id goes.
+struct Saying {
+    chat: Chat,
+    json: String,
+    id: oneshot::Sender<Option<u64>>,
+}
+
+/// A chat line the room has taken: its place among the lines is fixed, and its id
+/// comes once Redis has given it one.
+pub(crate) struct Said {
+    chat: Chat,
+    id: oneshot::Receiver<Option<u64>>,
+}
+
+impl Said {
+    /// The line with its id, once Redis has said it (no id while the room is split).
+    pub(crate) async fn chat(self) -> Chat {
+        let id = self.id.await.ok().flatten();
+        Chat { id, ..self.chat }
+    }
 }
 
 /// One person in the room.
@@ -195,12 +226,15 @@ type Waiting = Vec<(u64, mpsc::Sender<Line>)>;
 impl Room {
     pub(crate) fn new(cluster: Cluster) -> Room {
         let history = History { chats: VecDeque::new() };
+        let (sayer, saying) = mpsc::channel(SAYING_LENGTH);
         Room {
             members: Mutex::new(BTreeMap::new()),
             history: Mutex::new(history),
             guests: AtomicU64::new(0),
             elsewhere: Mutex::new(Elsewhere::default()),
             cluster,
+            sayer,
+            saying: Mutex::new(Some(saying)),
         }
     }
 
@@ -261,11 +295,10 @@ impl Room {
     }
 
     /// Passes a chat message to everyone, from a WebSocket client or from `POST
-    /// /api/messages`, and returns it. Redis gives it its id, keeps it in the
-    /// history and passes it on, in one step (`Cluster::say`); while the room is
-    /// split, it is heard here only, as in lesson 07 (a full queue is waited for at
-    /// most `STALL_LIMIT`).
-    pub(crate) async fn say(&self, from: &str, text: &str) -> Result<Chat, String> {
+    /// /api/messages`. It joins the queue to Redis (`pass_to_redis`) and returns: a
+    /// client's next line need not wait for Redis to answer about this one, and its
+    /// order is fixed. A full queue is waited for.
+    pub(crate) async fn say(&self, from: &str, text: &str) -> Result<Said, String> {
         check_name(from)?;
         if text.trim().is_empty() {
             return Err("the text is empty".to_string());
@@ -273,13 +306,34 @@ impl Room {
         if text.chars().count() > MAX_TEXT_CHARS {
             return Err(format!("the text is longer than {MAX_TEXT_CHARS} characters"));
         }
-        let mut chat = Chat { id: None, from: from.to_string(), text: text.to_string() };
+        let chat = Chat { id: None, from: from.to_string(), text: text.to_string() };
         let json = serde_json::to_string(&chat).expect("a chat serializes");
-        chat.id = self.cluster.say(&json, HISTORY_LENGTH).await;
-        if chat.id.is_none() {
-            self.tell_here(&ServerMessage::Chat(&chat).to_json(), true).await;
+        let (id_tx, id) = oneshot::channel();
+        // The queue lasts as long as the room: sending cannot fail.
+        let _ = self.sayer.send(Saying { chat: chat.clone(), json, id: id_tx }).await;
+        Ok(Said { chat, id })
+    }
+
+    /// Passes the lines said here to Redis, as many as are waiting in one round trip
+    /// (`Cluster::say`): Redis gives each its id, keeps it in the history and passes
+    /// it on. While the room is split, they are heard here only, as in lesson 07 (a
+    /// full queue is waited for at most `STALL_LIMIT`). Runs as long as the room (the
+    /// link task runs it beside its own work).
+    pub(crate) async fn pass_to_redis(&self) {
+        let taken = self.saying.lock().expect("no task panics holding the lock").take();
+        let Some(mut saying) = taken else { return };
+        let mut batch = Vec::with_capacity(SAY_AT_ONCE);
+        while saying.recv_many(&mut batch, SAY_AT_ONCE).await > 0 {
+            let chats: Vec<&str> = batch.iter().map(|line| line.json.as_str()).collect();
+            let ids = self.cluster.say(&chats, HISTORY_LENGTH).await;
+            for (n, line) in batch.drain(..).enumerate() {
+                let id = ids.as_ref().and_then(|ids| ids.get(n).copied());
+                if id.is_none() {
+                    self.tell_here(&ServerMessage::Chat(&line.chat).to_json(), true).await;
+                }
+                let _ = line.id.send(id);
+            }
         }
-        Ok(chat)
     }
 
     /// Message `id`, if it is still in the history: Redis's, which has it as soon as
@@ -543,17 +597,25 @@ mod tests {
         assert!(check_name("<b>").is_err());
     }
 
+    /// The room, with its lines on their way to Redis (split here: to the people here).
+    fn passing_to_redis(room: Room) -> std::sync::Arc<Room> {
+        let room = std::sync::Arc::new(room);
+        let passing = std::sync::Arc::clone(&room);
+        tokio::spawn(async move { passing.pass_to_redis().await });
+        room
+    }
+
     fn chat(id: u64) -> Chat {
         Chat { id: Some(id), from: "Ann".to_string(), text: id.to_string() }
     }
 
     #[tokio::test]
     async fn the_history_keeps_the_last_messages_once_each() {
-        let room = Room::new(Cluster::split_for_tests());
-        assert_eq!(room.say("Ann", "  ").await.unwrap_err(), "the text is empty");
+        let room = passing_to_redis(Room::new(Cluster::split_for_tests()));
+        assert!(room.say("Ann", "  ").await.is_err_and(|why| why == "the text is empty"));
         assert!(room.say("Ann", &"x".repeat(MAX_TEXT_CHARS + 1)).await.is_err());
         // Split, a line has no id and is not kept: Redis's history is the history.
-        assert_eq!(room.say("Ann", "hi").await.map(|chat| chat.id), Ok(None));
+        assert_eq!(room.say("Ann", "hi").await.expect("a valid line").chat().await.id, None);
         for id in 1..=HISTORY_LENGTH as u64 + 5 {
             room.remember(chat(id));
             room.remember(chat(id));
@@ -591,7 +653,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_reader_gets_every_line_and_a_non_reader_is_put_out() {
-        let room = Room::new(Cluster::split_for_tests());
+        let room = passing_to_redis(Room::new(Cluster::split_for_tests()));
         let mut reader = room.join(1).await;
         let mut stuck = room.join(2).await;
         let lines = 3 * QUEUE_LENGTH;

@@ -5,19 +5,28 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+
 use http_body_util::Full;
-use hyper::Response;
-use hyper::body::Bytes;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, broadcast, mpsc};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+
+// Lesson 01's query decoding, for the routing row: the same file, carried.
+#[path = "../../http_server/src/query.rs"]
+mod query;
 
 type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 
@@ -26,6 +35,18 @@ type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 pub(crate) enum Baseline {
     /// hyper's hello world: every request gets "Hello, World!".
     Http,
+    /// The hello world with lesson 01's header read timeout (and the timer it needs).
+    HttpTimeout,
+    /// The hello world with lesson 01's limit on the request head (16 KiB).
+    HttpHeadLimit,
+    /// The hello world with every connection watched for a graceful shutdown.
+    HttpGraceful,
+    /// The hello world answering lesson 01's routes: method and path matched, the
+    /// name decoded from the query, 404 and 405 ready, a content type on each answer.
+    HttpRouting,
+    /// The hello world logging one line per request at `info`, as lesson 01 does
+    /// (where it goes, and whether `RUST_LOG` lets it through, the bench chooses).
+    HttpLogging,
     /// tokio-tungstenite's echo loop: every message comes back as it is.
     Echo,
     /// A chat with one unbounded queue per client (the design of tokio-tungstenite's
@@ -46,6 +67,11 @@ impl Baseline {
     pub(crate) fn label(self) -> &'static str {
         match self {
             Baseline::Http => "baseline: hyper hello",
+            Baseline::HttpTimeout => "hyper hello + header read timeout",
+            Baseline::HttpHeadLimit => "hyper hello + 16 KiB head limit",
+            Baseline::HttpGraceful => "hyper hello + graceful shutdown",
+            Baseline::HttpRouting => "hyper hello + lesson 01's routing",
+            Baseline::HttpLogging => "hyper hello + a log line per request",
             Baseline::Echo => "baseline: tungstenite echo",
             Baseline::Queues => "baseline: unbounded queue per client",
             Baseline::Ring => "baseline: broadcast ring (lossy)",
@@ -59,7 +85,11 @@ type Queues = Arc<std::sync::Mutex<HashMap<u64, mpsc::UnboundedSender<Message>>>
 
 pub(crate) async fn serve(baseline: Baseline, addr: &str) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
-    let scheme = if matches!(baseline, Baseline::Http) { "http" } else { "ws" };
+    let scheme = if baseline.label().contains("hyper hello") { "http" } else { "ws" };
+    if matches!(baseline, Baseline::HttpLogging) {
+        common::init_logging();
+    }
+    let graceful = GracefulShutdown::new();
     println!("Listening on {scheme}://{}", listener.local_addr()?);
     let (ring, _) = broadcast::channel::<Message>(256);
     let clients: Arc<Mutex<Vec<Sink>>> = Arc::default();
@@ -69,6 +99,13 @@ pub(crate) async fn serve(baseline: Baseline, addr: &str) -> std::io::Result<()>
         let _ = stream.set_nodelay(true);
         match baseline {
             Baseline::Http => tokio::spawn(hello(stream)),
+            Baseline::HttpTimeout
+            | Baseline::HttpHeadLimit
+            | Baseline::HttpGraceful
+            | Baseline::HttpRouting
+            | Baseline::HttpLogging => {
+                tokio::spawn(with_one_defence(baseline, stream, id, &graceful))
+            }
             Baseline::Echo => tokio::spawn(echo(stream)),
             Baseline::Queues => tokio::spawn(queued(stream, id, Arc::clone(&queues))),
             Baseline::Ring => tokio::spawn(ringed(stream, ring.clone())),
@@ -83,6 +120,72 @@ async fn hello(stream: TcpStream) {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"Hello, World!"))))
     });
     let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), hello).await;
+}
+
+/// The hello world with one of lesson 01's defences (`defended`), to see what each
+/// one costs alone. Boxed: the rows differ in type, and one allocation per
+/// connection is the same for all of them.
+fn with_one_defence(
+    defended: Baseline,
+    stream: TcpStream,
+    conn: u64,
+    graceful: &GracefulShutdown,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    let mut http = http1::Builder::new();
+    match defended {
+        Baseline::HttpTimeout => {
+            http.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(5));
+        }
+        Baseline::HttpHeadLimit => {
+            http.max_header_size(16 * 1024);
+        }
+        _ => {}
+    }
+    let routing = matches!(defended, Baseline::HttpRouting);
+    let logging = matches!(defended, Baseline::HttpLogging);
+    let requests = Arc::new(AtomicU64::new(0));
+    let service = service_fn(move |req: Request<Incoming>| {
+        let request = requests.fetch_add(1, Ordering::Relaxed) + 1;
+        if logging {
+            tracing::info!("conn #{conn} req #{request} {} {} -> 200", req.method(), req.uri());
+        }
+        let answer = if routing { route(&req) } else { hello_response() };
+        async move { Ok::<_, Infallible>(answer) }
+    });
+    let connection = http.serve_connection(TokioIo::new(stream), service);
+    if matches!(defended, Baseline::HttpGraceful) {
+        let watched = graceful.watch(connection);
+        Box::pin(async move {
+            let _ = watched.await;
+        })
+    } else {
+        Box::pin(async move {
+            let _ = connection.await;
+        })
+    }
+}
+
+fn hello_response() -> Response<Full<Bytes>> {
+    Response::new(Full::new(Bytes::from_static(b"Hello, World!")))
+}
+
+/// Lesson 01's routing, as `handle` in `http_server/src/main.rs` does it.
+fn route(req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
+    let (status, body) = match req.uri().path() {
+        "/" if is_get => (StatusCode::OK, "Hello, World! This is an HTTP response.\n".to_string()),
+        "/hello" if is_get => match query::name_from_query(req.uri().query()) {
+            Ok(name) => (StatusCode::OK, format!("Hello, {name}!\n")),
+            Err(problem) => (StatusCode::BAD_REQUEST, format!("Bad request: {problem}\n")),
+        },
+        "/" | "/hello" => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed\n".to_string()),
+        _ => (StatusCode::NOT_FOUND, "Not found\n".to_string()),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let plain = HeaderValue::from_static("text/plain; charset=utf-8");
+    response.headers_mut().insert(CONTENT_TYPE, plain);
+    response
 }
 
 async fn echo(stream: TcpStream) {

@@ -48,7 +48,8 @@ enum Commands {
         /// Where to write the markdown and JSON results.
         #[arg(long, default_value = "target/bench")]
         out: PathBuf,
-        /// Only these groups (repeat it): http, tls, echo, fanout, flood, idle, storm, build.
+        /// Only these groups (repeat it): http, defences, tls, echo, fanout, flood, idle,
+        /// storm, cluster, proxy, build.
         #[arg(long, value_name = "GROUP")]
         only: Vec<String>,
     },

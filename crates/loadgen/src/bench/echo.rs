@@ -32,7 +32,7 @@ impl Bench {
                     "rt/s",
                     &runs,
                     baseline,
-                    with_goal,
+                    with_goal.then_some(0.9),
                 );
                 baseline.get_or_insert(medians);
             }
@@ -41,8 +41,8 @@ impl Bench {
     }
 
     /// Four rows for a request/response load (rate, errors, p50, p99), each beside
-    /// the baseline's median; the rate with the goal "≥ 0.9× baseline, no errors" if
-    /// `with_goal`.
+    /// the baseline's median; the rate with the goal "≥ G× baseline, no errors" if
+    /// `goal` is `Some(G)`.
     /// Returns the medians, which serve as the baseline for the servers after it.
     pub(super) fn throughput_rows(
         &mut self,
@@ -51,7 +51,7 @@ impl Bench {
         rate_unit: &str,
         runs: &[load::Throughput],
         baseline: Option<[f64; 3]>,
-        with_goal: bool,
+        goal: Option<f64>,
     ) -> [f64; 3] {
         let rates: Vec<f64> = runs.iter().map(|r| r.per_second).collect();
         let p50: Vec<f64> = runs.iter().map(|r| r.latency.p50_us as f64).collect();
@@ -60,12 +60,15 @@ impl Bench {
         // A failed request or round trip is a loss: a run with one is never "met".
         let errors: Vec<f64> = runs.iter().map(|r| r.errors as f64).collect();
         let whole = runs.iter().all(|r| r.errors == 0);
-        let goal = with_goal.then(|| {
-            let fast = base(0).is_some_and(|b| stats::repeated(&rates).median >= 0.9 * b);
-            ("≥ 0.9× baseline, no errors", fast && whole)
+        let goal = goal.map(|ratio| {
+            let fast = base(0).is_some_and(|b| stats::repeated(&rates).median >= ratio * b);
+            (format!("≥ {ratio}× baseline, no errors"), fast && whole)
         });
-        let rate =
-            self.push(at.metric(rate_metric, rate_unit, &rates).baseline(base(0)).goal(goal));
+        let rate = self.push(
+            at.metric(rate_metric, rate_unit, &rates)
+                .baseline(base(0))
+                .goal(goal.as_ref().map(|(text, met)| (text.as_str(), *met))),
+        );
         self.push(at.metric("errors", "count", &errors));
         [
             rate.median,

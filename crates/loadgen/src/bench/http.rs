@@ -36,12 +36,90 @@ impl Bench {
                     "req/s",
                     &runs,
                     baseline,
-                    with_goal,
+                    with_goal.then_some(0.95),
                 );
                 baseline.get_or_insert(medians);
             }
         }
         Ok(())
+    }
+
+    /// What each of lesson 01's defences costs alone: hyper's hello world with one
+    /// of them at a time, then lesson 01 with all of them (logging off, and on), each
+    /// beside the hello world of the same run. Keep-alive, 64 connections, wrk pinned.
+    /// A log line goes to a pipe that the bench reads (as `cargo run` in a terminal
+    /// sends it to the terminal, through a pseudo-terminal: that row is here too), or
+    /// to a file.
+    pub(super) fn defences(&mut self) -> anyhow::Result<()> {
+        if !crate::wrk::available() {
+            eprintln!("note: no wrk (apt-get install wrk): the defence rows are left out");
+            return Ok(());
+        }
+        let log_file = std::env::temp_dir().join(format!("bench-log-{}", std::process::id()));
+        let specs = self.defence_specs(&log_file);
+        let scenario = "keep-alive, 64 connections (wrk -t1, pinned)";
+        let mut baseline = None;
+        for spec in specs {
+            self.progress(&format!("Lesson 01's defences, one at a time: {}", spec.label));
+            let mut runs = Vec::new();
+            for _ in 0..self.repeats {
+                let server = spec.start_pinned();
+                runs.push(crate::wrk::run(
+                    &server.addr,
+                    "/hello?name=bench",
+                    64,
+                    self.seconds(5),
+                    false,
+                )?);
+            }
+            let at = Place::new("HTTP defences", scenario, &spec.label);
+            let medians = self.throughput_rows(&at, "requests/s", "req/s", &runs, baseline, None);
+            baseline.get_or_insert(medians);
+        }
+        let _ = std::fs::remove_file(&log_file);
+        Ok(())
+    }
+
+    /// The servers of the defence rows, in order: the hello world first. A file log
+    /// goes to `log_file`.
+    fn defence_specs(&self, log_file: &Path) -> Vec<Spec> {
+        let me = self.me.to_string_lossy().into_owned();
+        let logging = self.baseline(Baseline::HttpLogging);
+        let shell = |label: &str, command: &str| Spec {
+            label: label.to_string(),
+            program: "sh".into(),
+            // `$0 $@` is this loadgen, its `baseline http-logging`, and the `--addr`
+            // that `start` adds.
+            args: vec![
+                "-c".into(),
+                command.into(),
+                me.clone(),
+                "baseline".into(),
+                "http-logging".into(),
+            ],
+            rust_log: "info",
+        };
+        let to_file = format!("exec \"$0\" \"$@\" 2>'{}'", log_file.display());
+        vec![
+            self.baseline(Baseline::Http),
+            self.baseline(Baseline::HttpTimeout),
+            self.baseline(Baseline::HttpHeadLimit),
+            self.baseline(Baseline::HttpGraceful),
+            self.baseline(Baseline::HttpRouting),
+            Spec { label: format!("{}, RUST_LOG=warn (off)", logging.label), ..logging.clone() },
+            Spec {
+                label: format!("{}, to a pipe", logging.label),
+                rust_log: "info",
+                ..logging.clone()
+            },
+            shell(&format!("{}, to a file", logging.label), &to_file),
+            shell(
+                &format!("{}, to a terminal (script)", logging.label),
+                "exec script -qefc \"$0 $*\" /dev/null",
+            ),
+            self.lesson("http_server", "warn"),
+            self.lesson("http_server", "info"),
+        ]
     }
 
     /// What TLS costs: lesson 07's `GET /api/online` over http:// and over https://
@@ -78,7 +156,7 @@ impl Bench {
                 }
                 let at = Place::new("TLS cost", &format!("{scenario} (wrk, pinned)"), &spec.label);
                 let medians =
-                    self.throughput_rows(&at, "requests/s", "req/s", &runs, baseline, false);
+                    self.throughput_rows(&at, "requests/s", "req/s", &runs, baseline, None);
                 baseline.get_or_insert(medians);
             }
         }

@@ -195,6 +195,9 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<Vec<Row>> {
     if wants("http") {
         bench.http().await?;
     }
+    if wants("defences") {
+        bench.defences()?;
+    }
     if wants("tls") {
         bench.tls()?;
     }

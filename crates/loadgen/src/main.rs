@@ -1,6 +1,6 @@
 //! A load generator for the lesson servers, and the benchmarks built on it.
 //!
-//!     scripts/bench            every lesson server against its baseline (about 10 min)
+//!     scripts/bench            every lesson server against its baseline (over 20 min)
 //!     scripts/bench --quick    the same, shorter, one run each (under a minute)
 //!     scripts/bench claims     four claims about HTTP and WebSocket, measured
 //!

@@ -22,6 +22,8 @@
 //!   Python's requests would send a request for `127.0.0.1` to the proxy.
 //! - `NO_COLOR`, `FORCE_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE`: colours are what a
 //!   terminal gets by default.
+//! - `RUST_TEST_THREADS`: `.cargo/config.toml` sets it for the tests, four at a time;
+//!   it means nothing to the programs they start.
 //!
 //! Kept: `PATH` and `HOME` (where the tools are, and their settings),
 //! `CARGO_TARGET_DIR` (the scripts build into, and run from, the folder the tests
@@ -51,6 +53,8 @@ const CLEARED: &[&str] = &[
     "FORCE_COLOR",
     "CLICOLOR",
     "CLICOLOR_FORCE",
+    // Set for the tests themselves (.cargo/config.toml), not for what they start.
+    "RUST_TEST_THREADS",
 ];
 const CLEARED_PREFIX: &str = "LESSON_";
 

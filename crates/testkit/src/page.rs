@@ -98,10 +98,11 @@ pub fn block(page: &str, id: &str) -> Block {
 /// that shows them must show them exactly.
 const RFC_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const RFC_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-/// Ports from here up are the ones the system picks for a connection's client side
-/// (Linux picks from 32768-60999) and for port 0: they differ on every run. The
-/// lessons' own ports (5000-5004) and any port a page names are below.
-const FIRST_EPHEMERAL_PORT: u32 = 32768;
+/// Ports from here up differ on every run: the ones the tests pick for a server
+/// ([`crate::free_addr`], from 10,000), and the ones the system picks for a
+/// connection's client side and for port 0 (Linux: 32768-60999). The lessons' own
+/// ports (5000-5005) and any port a page names are below.
+const FIRST_VARYING_PORT: u32 = crate::server::FIRST_TEST_PORT as u32;
 
 /// Makes a line comparable across runs, changing only what truly varies: the value
 /// of a `date:` header (`DATE`); a random WebSocket key and its accept value (`KEY`),
@@ -139,7 +140,7 @@ pub fn normalise(line: &str) -> String {
         out.push_str(before);
         let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
         let port: u32 = after[..digits].parse().unwrap_or(0);
-        if port >= FIRST_EPHEMERAL_PORT {
+        if port >= FIRST_VARYING_PORT {
             out.push_str("PORT");
         } else {
             out.push_str(&after[..digits]);

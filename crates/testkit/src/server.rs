@@ -2,6 +2,7 @@
 //! where nothing listens, the URL a server printed.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::{Program, START_TIMEOUT, bin_path, page, record, temp_folder};
 
@@ -99,10 +100,50 @@ pub fn tls_server(name: &str) -> TlsServer {
     TlsServer { server, folder, cert }
 }
 
-/// An address where nothing listens: a port that was free a moment ago.
+/// An address where nothing listens, and where nothing else the tests start will
+/// listen or connect from: a port below the range the system hands out by itself.
+///
+/// A port the system handed out (`bind` to port 0) and let go is free only for a
+/// moment: the next program to ask for port 0, or any connection the tests open
+/// (its own end takes a port from that same range), may get it, and a server then
+/// started on it, or started again there after a restart, finds it in use. Below
+/// the range only a test that names it can take it, and each is handed out once.
 pub fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("an address").to_string()
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let (low, _) = handed_out_by_the_system();
+    let below = low.saturating_sub(FIRST_TEST_PORT).max(1);
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Where this process starts looking: another test process (cargo test runs one
+    // at a time, other runners more) looks elsewhere.
+    let mut n = u16::try_from(std::process::id().wrapping_mul(7919) % 65_536).unwrap_or(0);
+    for _ in 0..below {
+        n = n.wrapping_add(1);
+        let port = FIRST_TEST_PORT + n % below;
+        if given.contains(&port) {
+            continue;
+        }
+        // Free now: nothing listens there, and no connection uses it.
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
+            return format!("127.0.0.1:{port}");
+        }
+    }
+    panic!("no free port between {FIRST_TEST_PORT} and {low}")
+}
+
+/// The lowest port [`free_addr`] hands out: above the ports lessons and tools use by
+/// default (5000-5005, 6379, 8080).
+pub(crate) const FIRST_TEST_PORT: u16 = 10_000;
+
+/// The ports the system hands out for port 0 and for a connection's own end
+/// (Linux: `/proc/sys/net/ipv4/ip_local_port_range`, 32768-60999 by default).
+fn handed_out_by_the_system() -> (u16, u16) {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range");
+    let mut numbers = range.as_deref().unwrap_or("").split_whitespace().map(str::parse::<u16>);
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(low)), Some(Ok(high))) if low > FIRST_TEST_PORT + 1000 => (low, high),
+        _ => (32768, 60999),
+    }
 }
 
 /// [`free_addr`], standing for `default` in what programs print about it: for a

@@ -33,7 +33,8 @@ fn start_client(bin: &str, addr: &str) -> Program {
 
 fn restart(bin: &str) -> String {
     let server_bin = bin_path("http_ws_server");
-    let server = Server::start(&server_bin);
+    // Started again on the same port: a port no connection can take meanwhile.
+    let server = Server::start_with(&server_bin, &["--addr", &testkit::free_addr()], &[]);
     let addr = server.addr.clone();
     let mut client = start_client(bin, &addr);
     server.program.interrupt();

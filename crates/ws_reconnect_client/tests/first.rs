@@ -12,7 +12,8 @@ const PAGE: &str = "08-ws-reconnect-client.md";
 #[test]
 fn first_version_comes_back_after_a_restart_as_page_08_shows() {
     let server_bin = bin_path("http_ws_server_first");
-    let server = Server::start(&server_bin);
+    // Started again on the same port: a port no connection can take meanwhile.
+    let server = Server::start_with(&server_bin, &["--addr", &testkit::free_addr()], &[]);
     let addr = server.addr.clone();
     let shown = block(PAGE, "first");
     let mut args = vec!["--addr".to_string(), addr.clone()];

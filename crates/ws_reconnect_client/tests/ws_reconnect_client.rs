@@ -72,7 +72,7 @@ fn end_of_input_is_a_clean_exit() {
 
 #[test]
 fn the_client_survives_a_server_restart() {
-    let mut server = server_on("127.0.0.1:0");
+    let mut server = server_on(&testkit::free_addr());
     let addr = server.addr.clone();
     let mut client = typing_client(&addr, &[]);
     client.wait_for("* you are guest-1");
@@ -174,7 +174,7 @@ fn no_server_gets_one_friendly_line() {
 fn page_08_shows_what_server_and_client_print() {
     use testkit::page::{assert_matches, block};
     let page = "08-ws-reconnect-client.md";
-    let mut first = server_on("127.0.0.1:0");
+    let mut first = server_on(&testkit::free_addr());
     let addr = first.addr.clone();
 
     let before = block(page, "post-before");
@@ -328,7 +328,7 @@ fn a_restart_is_noticed_even_when_the_new_server_has_as_many_messages() {
     // Before: one message (id 1), seen. After the restart the new server gets two
     // (ids 1 and 2) before the client is back: comparing ids alone would take the
     // new server for the old one and skip its message 1.
-    let first = server_on("127.0.0.1:0");
+    let first = server_on(&testkit::free_addr());
     let addr = first.addr.clone();
     post(&addr, "curl", "before the restart");
     let mut client = typing_client(&addr, &[]);

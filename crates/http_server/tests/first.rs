@@ -32,6 +32,8 @@ fn first_version_in_python_starts_as_page_01_shows_and_answers_the_same() {
     let mut flask = Program::start_with(Path::new("python3"), &[script], &env);
     let line = flask.wait_for(" * Running on http://");
     let addr = line.rsplit("http://").next().expect("an address").trim().to_string();
+    // The banner's last line, which may come a moment after the address.
+    flask.wait_for("Press CTRL+C to quit");
     testkit::page::map_address(&addr, common::HTTP_ADDR);
     // Flask and the first version answer `/` alike.
     let answer = testkit::http::get(&addr, "/");

@@ -21,8 +21,8 @@ const BODY_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `GET /api/messages`: the history, oldest first, with the history's id in the
 /// `server-instance` header (the same on every instance: see `cluster.rs`).
-pub(crate) fn messages(room: &Room, instance: &HeaderValue) -> Response<Full<Bytes>> {
-    let mut response = json(StatusCode::OK, room.history_json());
+pub(crate) async fn messages(room: &Room, instance: &HeaderValue) -> Response<Full<Bytes>> {
+    let mut response = json(StatusCode::OK, room.history_json().await);
     response.headers_mut().insert("server-instance", instance.clone());
     response
 }

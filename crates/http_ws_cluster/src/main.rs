@@ -280,7 +280,9 @@ async fn handle(
 
     let response = match path.as_str() {
         "/" if is_get => html(PAGE),
-        "/api/messages" if is_get => api::messages(&shared.room, &shared.room.cluster.history_id()),
+        "/api/messages" if is_get => {
+            api::messages(&shared.room, &shared.room.cluster.history_id()).await
+        }
         "/api/messages" if method == Method::POST => {
             api::post_message(req, &shared.room, &shared.allow_origins).await
         }

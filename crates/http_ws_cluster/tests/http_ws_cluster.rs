@@ -406,10 +406,14 @@ fn scripts_demo_cluster_starts_redis_two_instances_and_two_clients() {
         let capture = ["capture-pane", "-p", "-J", "-t", &target];
         testkit::run(Path::new("tmux"), &capture, &[], "", TIMEOUT).stdout
     };
+    // Until both are in, and the second counts the first: an instance counts the
+    // other's people when it hears of them (at the latest at the next check-in, a
+    // second later), so the second client may be welcomed with 1 online, and told
+    // of the first a moment after.
     let deadline = Instant::now() + TIMEOUT;
     let (mut first, mut second) = (String::new(), String::new());
     while Instant::now() < deadline
-        && !(first.contains("* you are") && second.contains("* you are"))
+        && !(first.contains("* you are guest-") && second.contains("(2 online)"))
     {
         (first, second) = (pane(3), pane(4));
         std::thread::sleep(Duration::from_millis(100));

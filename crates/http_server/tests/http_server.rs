@@ -187,10 +187,11 @@ fn a_client_that_trickles_its_headers_is_cut_off() {
 fn two_hundred_idle_connections_do_not_block_a_request() {
     let server = server();
     let idle: Vec<_> = (0..200).map(|_| connect(&server.addr)).collect();
-    let started = Instant::now();
+    // Answered while all 200 are held open (within the read timeout of `connect`,
+    // 10 s): a server that served one connection at a time would wait for the first
+    // idle one for ever. How fast is for the benchmarks; a time here only measures
+    // how busy the machine is (a run with both cores busy took 1.01 s).
     assert_still_serves(&server);
-    let took = started.elapsed();
-    assert!(took < Duration::from_secs(1), "a request took {took:?} beside 200 idle connections");
     drop(idle);
 }
 

@@ -7,7 +7,6 @@
 // their slow cases (a timeout waited out, a server restarted) run beside the rest
 // instead of after it. `cargo test -p http_ws_cluster --test NAME` still runs one alone.
 mod defences;
-mod first;
 mod proxy;
 
 use std::net::TcpStream;

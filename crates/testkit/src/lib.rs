@@ -63,7 +63,8 @@ pub fn bin_path(name: &str) -> PathBuf {
     let dir = exe.parent().and_then(Path::parent).expect("tests run from target/*/deps");
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !built.iter().any(|b| b == name) && !built_by_the_whole_workspace_test() {
+    let fresh = built_by_the_whole_workspace_test() && path.exists();
+    if !built.iter().any(|b| b == name) && !fresh {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let mut build = Command::new(cargo);
         build.args(["build", "--quiet", "-p", name, "--bin", name]);
@@ -87,7 +88,9 @@ pub fn bin_dir(names: &[&str]) -> String {
 }
 
 /// True if this test runs under a `cargo test` of the whole workspace, which built
-/// every lesson's binary before it ran any test. Building one again with `cargo build
+/// the binaries of every package that has a test before it ran any test (so every
+/// first version has a test of its own package, tests/first.rs, which also keeps its
+/// binary fresh when a student changes it). Building one again with `cargo build
 /// -p NAME` would then waste time, and worse: cargo chooses the features of shared
 /// crates from the packages a command names, so `-p NAME` alone builds ring and
 /// rustls a second way (ten seconds, for nothing).
@@ -153,4 +156,27 @@ pub fn temp_folder(name: &str) -> PathBuf {
 /// The resident memory of process `pid`, in KiB (Linux only).
 pub fn rss_kib(pid: u32) -> u64 {
     process::rss_kib(pid).expect("the process is running")
+}
+
+#[cfg(test)]
+mod tests {
+    /// [`bin_path`] trusts `cargo test --workspace` to have built a binary, and cargo
+    /// builds a package's binaries for a test run only when the package has a test of
+    /// its own: without one, a first version would be missing on a fresh clone, or
+    /// stale after a student's change.
+    #[test]
+    fn every_first_version_has_a_test_of_its_own_package() {
+        let crates = crate::workspace_root().join("crates");
+        for entry in std::fs::read_dir(crates).expect("crates/").flatten() {
+            let first = entry.path().join("first");
+            if first.join("Cargo.toml").exists() {
+                let tests = first.join("tests/first.rs");
+                assert!(
+                    tests.exists(),
+                    "{} is missing: cargo test would not build it",
+                    tests.display()
+                );
+            }
+        }
+    }
 }

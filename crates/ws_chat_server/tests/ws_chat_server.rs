@@ -1,10 +1,9 @@
 //! Lesson 05, black-box: the real binary, on port 0, with raw WebSocket clients.
 
-// One test program for the whole lesson: these files are its modules, so that
-// their slow cases (a timeout waited out, a server restarted) run beside the rest
-// instead of after it. `cargo test -p ws_chat_server --test NAME` still runs one alone.
+// One test program for the whole lesson: tests/defences.rs is its module, so that
+// its slow cases (a timeout waited out, a server restarted) run beside the rest
+// instead of after it. `cargo test -p ws_chat_server --test defences` still runs it alone.
 mod defences;
-mod first;
 
 use std::io::Write;
 use std::net::TcpStream;

@@ -1,10 +1,9 @@
 //! Lesson 04, black-box: the real client against the real lesson 03 server.
 
-// One test program for the whole lesson: these files are its modules, so that
-// their slow cases (a timeout waited out, a server restarted) run beside the rest
-// instead of after it. `cargo test -p ws_echo_client --test NAME` still runs one alone.
+// One test program for the whole lesson: tests/defences.rs is its module, so that
+// its slow cases (a timeout waited out, a server restarted) run beside the rest
+// instead of after it. `cargo test -p ws_echo_client --test defences` still runs it alone.
 mod defences;
-mod first;
 
 use std::path::Path;
 

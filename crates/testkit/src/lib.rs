@@ -18,6 +18,7 @@ mod program;
 mod record;
 pub mod redis;
 pub mod relay;
+pub mod roster;
 pub mod sayer;
 mod server;
 pub mod skipped;

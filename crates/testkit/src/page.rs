@@ -207,18 +207,11 @@ pub fn reconnect_wait_is_possible(seconds: f64, attempt: u32) -> bool {
     attempt >= 1 && seconds >= delay / 2.0 - 0.05 && seconds <= delay + 0.05
 }
 
-/// The default address of a lesson server, by its binary's name.
+/// The default address of a lesson server, by its binary's name (`scripts/roster`).
 pub(crate) fn default_address(bin: &Path) -> Option<&'static str> {
     // A lesson's first version (`http_server_first`) listens where the lesson does.
     let name = bin.file_stem()?.to_str()?;
-    match name.strip_suffix("_first").unwrap_or(name) {
-        "http_server" => Some(common::HTTP_ADDR),
-        "ws_echo_server" => Some(common::WS_ECHO_ADDR),
-        "ws_chat_server" => Some(common::WS_CHAT_ADDR),
-        "http_ws_server" => Some(common::HTTP_WS_ADDR),
-        "http_ws_cluster" => Some(common::CLUSTER_ADDR),
-        _ => None,
-    }
+    crate::roster::by_crate(name)?.address.as_deref()
 }
 
 /// A line a program printed, made comparable with a page's line: [`normalise`]d,

@@ -22,7 +22,40 @@ pub struct Tool {
     pub name: &'static str,
     /// A command that succeeds only if the tool is installed.
     probe: &'static [&'static str],
-    pub install: &'static str,
+    /// How to install it; `{package}` stands for the version `scripts/pins` pins.
+    install: &'static str,
+}
+
+impl Tool {
+    /// How to install the tool, with the version `scripts/pins` pins.
+    pub fn install(&self) -> String {
+        let mut line = self.install.to_string();
+        while let Some(start) = line.find('{') {
+            let end = start + line[start..].find('}').expect("a closing brace");
+            let pin = pinned(&line[start + 1..end]);
+            line.replace_range(start..=end, &pin);
+        }
+        line
+    }
+}
+
+/// The pinned `package==version` or `package@version` of `package`, from
+/// `scripts/pins`, the one list of the versions the pages were checked with (CI
+/// installs them, scripts/check-newest compares them with the newest release).
+pub fn pinned(package: &str) -> String {
+    let path = crate::workspace_root().join("scripts/pins");
+    let text = std::fs::read_to_string(&path).expect("scripts/pins");
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once("=(").map(|(_, list)| list.trim_end_matches(')')))
+        .flat_map(str::split_whitespace)
+        .find(|pin| {
+            pin.split_once("==")
+                .or_else(|| pin.split_once('@'))
+                .is_some_and(|(name, _)| name == package)
+        })
+        .unwrap_or_else(|| panic!("scripts/pins pins no {package}"))
+        .to_string()
 }
 
 pub const CURL: Tool = Tool {
@@ -38,36 +71,36 @@ pub const NC: Tool = Tool {
 pub const WEBSOCAT: Tool = Tool {
     name: "websocat",
     probe: &["websocat", "--version"],
-    install: "cargo install --locked websocat@1.14.1",
+    install: "cargo install --locked {websocat}",
 };
 pub const WSCAT: Tool =
-    Tool { name: "wscat", probe: &["wscat", "--version"], install: "npm install -g wscat@6.1.0" };
+    Tool { name: "wscat", probe: &["wscat", "--version"], install: "npm install -g {wscat}" };
 pub const PYTHON: Tool =
     Tool { name: "python3", probe: &["python3", "--version"], install: "apt-get install python3" };
 pub const PY_WEBSOCKETS: Tool = Tool {
     name: "python3 websockets",
     probe: &["python3", "-c", "import websockets"],
-    install: "pip install websockets==17.4",
+    install: "pip install {websockets}",
 };
 pub const PY_WEBSOCKET_CLIENT: Tool = Tool {
     name: "python3 websocket-client",
     probe: &["python3", "-c", "import websocket"],
-    install: "pip install websocket-client==1.9.2",
+    install: "pip install {websocket-client}",
 };
 pub const PY_FLASK: Tool = Tool {
     name: "python3 flask",
     probe: &["python3", "-c", "import flask"],
-    install: "pip install flask==3.1.3",
+    install: "pip install {flask}",
 };
 pub const PY_REQUESTS: Tool = Tool {
     name: "python3 requests",
     probe: &["python3", "-c", "import requests"],
-    install: "pip install requests==2.34.2",
+    install: "pip install {requests}",
 };
 pub const PY_REDIS: Tool = Tool {
     name: "python3 redis",
     probe: &["python3", "-c", "import redis"],
-    install: "pip install redis==8.2.0",
+    install: "pip install {redis}",
 };
 pub const REDIS: Tool = Tool {
     name: "redis-server",
@@ -116,11 +149,12 @@ pub fn available(what: &str, tools: &[&Tool]) -> bool {
         if !found {
             let line = format!(
                 "skipped: {what}: {} is not installed (install it with: {})",
-                tool.name, tool.install
+                tool.name,
+                tool.install()
             );
             assert!(std::env::var(REQUIRE_ENV).as_deref() != Ok("1"), "{REQUIRE_ENV}=1: {line}");
             eprintln!("{line}");
-            crate::skipped::record(what, tool.name, tool.install);
+            crate::skipped::record(what, tool.name, &tool.install());
             return false;
         }
     }
@@ -325,6 +359,23 @@ pub fn curl_until_shown(block: &Block, default: &str, actual: &str) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::{at, back, plain, screen};
+
+    /// The install lines take their versions from `scripts/pins`.
+    #[test]
+    fn install_lines_name_the_pinned_versions() {
+        assert!(super::WEBSOCAT.install().starts_with("cargo install --locked websocat@"));
+        assert!(super::WSCAT.install().starts_with("npm install -g wscat@"));
+        for tool in [
+            super::PY_WEBSOCKETS,
+            super::PY_WEBSOCKET_CLIENT,
+            super::PY_FLASK,
+            super::PY_REQUESTS,
+            super::PY_REDIS,
+        ] {
+            let line = tool.install();
+            assert!(line.starts_with("pip install ") && line.contains("=="), "{line}");
+        }
+    }
 
     #[test]
     fn commands_point_at_the_test_server_and_output_back_at_the_default() {

@@ -6,25 +6,17 @@
 
 use std::path::PathBuf;
 
-/// The lessons in order, by crate: index + 1 is the lesson's number.
-const LESSONS: &[&str] = &[
-    "http_server",
-    "http_client",
-    "ws_echo_server",
-    "ws_echo_client",
-    "ws_chat_server",
-    "ws_chat_client",
-    "http_ws_server",
-    "ws_reconnect_client",
-    "http_ws_cluster",
-];
-
 fn src(lesson: &str) -> PathBuf {
     testkit::workspace_root().join("crates").join(lesson).join("src")
 }
 
-fn number(lesson: &str) -> usize {
-    LESSONS.iter().position(|l| *l == lesson).unwrap_or_else(|| panic!("no lesson {lesson}")) + 1
+fn number(lesson: &str) -> u32 {
+    testkit::roster::by_crate(lesson).unwrap_or_else(|| panic!("no lesson {lesson}")).number
+}
+
+/// The lessons' crates, in order (`scripts/roster`).
+fn lessons() -> impl Iterator<Item = &'static str> {
+    testkit::roster::lessons().iter().map(|lesson| lesson.krate.as_str())
 }
 
 /// The modules a lesson carries: (the crate it comes from, the file, the lesson
@@ -46,7 +38,7 @@ fn carried(lesson: &str) -> Vec<(String, String, String)> {
 #[test]
 fn no_lesson_holds_a_copy_of_another_lessons_file() {
     let mut seen: Vec<(String, String)> = Vec::new(); // (where, contents)
-    for lesson in LESSONS {
+    for lesson in lessons() {
         for entry in std::fs::read_dir(src(lesson)).expect("a lesson has src/").flatten() {
             let path = entry.path();
             let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -66,7 +58,7 @@ fn no_lesson_holds_a_copy_of_another_lessons_file() {
 #[test]
 fn a_carried_file_comes_from_an_earlier_lesson_and_says_which() {
     let mut any = 0;
-    for lesson in LESSONS {
+    for lesson in lessons() {
         for (from, file, named) in carried(lesson) {
             any += 1;
             let what = format!("crates/{lesson}/src/main.rs carries {from}/src/{file}");

@@ -49,8 +49,8 @@ fn every_output_block_is_checked_or_says_why_not() {
 #[test]
 fn every_reading_path_names_functions_that_exist() {
     let root = testkit::workspace_root();
-    for n in 1..=9 {
-        let page = lesson_page(n);
+    for lesson in lessons_with_a_first_version() {
+        let page = root.join("lessons").join(&lesson.page);
         let text = std::fs::read_to_string(&page).expect("a page");
         for label in ["**Read first:**", "**Second reading:**", "**Skip on first reading:**"] {
             // The item, with its wrapped lines joined.
@@ -179,18 +179,8 @@ fn ideas(page: &str) -> usize {
 fn minutes_are_reading_running_and_one_exercise() {
     let root = testkit::workspace_root();
     let mut wrong = Vec::new();
-    for (n, package) in [
-        (1, "http_server"),
-        (2, "http_client"),
-        (3, "ws_echo_server"),
-        (4, "ws_echo_client"),
-        (5, "ws_chat_server"),
-        (6, "ws_chat_client"),
-        (7, "http_ws_server"),
-        (8, "ws_reconnect_client"),
-        (9, "http_ws_cluster"),
-    ] {
-        let page = lesson_page(n);
+    for lesson in lessons_with_a_first_version() {
+        let (page, package) = (root.join("lessons").join(&lesson.page), &lesson.krate);
         let text = std::fs::read_to_string(&page).expect("a page");
         let minutes: f64 = text
             .lines()
@@ -250,11 +240,53 @@ fn outside_details(page: &str) -> String {
 }
 
 /// Lesson `n`'s page: `lessons/NN-*.md`.
-fn lesson_page(n: u32) -> std::path::PathBuf {
-    let prefix = format!("{n:02}-");
-    std::fs::read_dir(testkit::workspace_root().join("lessons"))
-        .expect("the lessons folder")
-        .map(|entry| entry.expect("a page").path())
-        .find(|path| path.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&prefix)))
-        .unwrap_or_else(|| panic!("no page {prefix}"))
+fn lessons_with_a_first_version() -> impl Iterator<Item = &'static testkit::roster::Lesson> {
+    let crates = testkit::workspace_root().join("crates");
+    testkit::roster::lessons()
+        .iter()
+        .filter(move |lesson| crates.join(&lesson.krate).join("first/main.rs").exists())
+}
+
+/// Both READMEs' tables of lessons agree with `scripts/roster`: each lesson's row
+/// gives its number, its crate, its page and (in lessons/README.md) what it builds on.
+#[test]
+fn both_readmes_list_the_lessons_of_the_roster() {
+    let root = testkit::workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let index = std::fs::read_to_string(root.join("lessons/README.md")).expect("lessons/README");
+    let row = |text: &str, number: u32| -> Vec<String> {
+        let start = format!("| {number:02} |");
+        let line = text.lines().find(|line| line.starts_with(&start)).unwrap_or_default();
+        line.split('|').map(|cell| cell.trim().to_string()).collect()
+    };
+    for lesson in testkit::roster::lessons() {
+        let krate = format!("`{}`", lesson.krate);
+        let top = row(&readme, lesson.number);
+        assert!(
+            top.len() > 4
+                && top[2] == krate
+                && top[4].contains(&format!("(lessons/{})", lesson.page)),
+            "README.md's row for lesson {:02} should name {krate} and lessons/{}: {top:?}",
+            lesson.number,
+            lesson.page
+        );
+        let on = |n: Option<u32>| n.map_or("-".to_string(), |n| format!("{n:02}"));
+        let builds_on = match lesson.main_from {
+            Some(main) if lesson.main_from != lesson.builds_on => {
+                format!("{}, {}", on(lesson.builds_on), on(Some(main)))
+            }
+            _ => on(lesson.builds_on),
+        };
+        let listed = row(&index, lesson.number);
+        assert!(
+            listed.len() > 4
+                && listed[2].contains(&format!("({})", lesson.page))
+                && listed[3] == krate
+                && listed[4] == builds_on,
+            "lessons/README.md's row for lesson {:02} should link {}, name {krate} and build on \
+             {builds_on}: {listed:?}",
+            lesson.number,
+            lesson.page
+        );
+    }
 }

@@ -16,7 +16,7 @@
 //! instance hears, every instance passes on.
 
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -38,7 +38,6 @@ use tracing::{debug, info, warn};
 mod api;
 mod cluster;
 mod link;
-mod proxy;
 mod room;
 
 // Carried unchanged from the lessons that teach them: each file lives once,
@@ -96,10 +95,6 @@ struct Args {
     /// WebSocket here, besides this server's own page. Repeat it for more.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
-    /// Behind a proxy (page 10): its address, whose X-Forwarded-For header names the
-    /// client. From anyone else, that header is ignored.
-    #[arg(long = "trust-proxy", value_name = "ADDRESS")]
-    trust_proxy: Option<IpAddr>,
     /// Seconds between the Pings that check each WebSocket client is still there.
     #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = common::seconds)]
     heartbeat: Duration,
@@ -113,8 +108,6 @@ pub(crate) struct Shared {
     heartbeat: Duration,
     /// Other sites' origins whose pages may open a WebSocket here (`--allow-origin`).
     allow_origins: Vec<String>,
-    /// The proxy whose `X-Forwarded-For` we believe (`--trust-proxy`).
-    trust_proxy: Option<IpAddr>,
     /// Ctrl-C sends `true` here. Every connection task, HTTP or WebSocket, holds a
     /// receiver; when the last one is gone, `closed()` tells `main`.
     shutdown: watch::Sender<bool>,
@@ -149,7 +142,6 @@ async fn main() -> ExitCode {
         room,
         heartbeat: args.heartbeat,
         allow_origins: args.allow_origins,
-        trust_proxy: args.trust_proxy,
         shutdown: watch::channel(false).0,
         tls,
     });
@@ -276,7 +268,6 @@ async fn handle(
     let target =
         req.uri().path_and_query().map_or_else(|| path.clone(), std::string::ToString::to_string);
     let is_get = method == Method::GET || method == Method::HEAD;
-    let client = proxy::client(req.headers(), peer, shared.trust_proxy, conn);
 
     let response = match path.as_str() {
         "/" if is_get => html(PAGE),
@@ -316,7 +307,7 @@ async fn handle(
         _ => text(StatusCode::NOT_FOUND, format!("Not found: {path}\nRoutes:\n{ROUTES}")),
     };
 
-    info!("conn #{conn} req #{request} {client} {method} {target} -> {}", response.status());
+    info!("conn #{conn} req #{request} {peer} {method} {target} -> {}", response.status());
     Ok(response)
 }
 

@@ -3,11 +3,10 @@
 //! Without redis-server installed, each test prints one line and passes (CI
 //! installs it and sets LESSONS_REQUIRE_TOOLS=1, under which they fail instead).
 
-// One test program for the whole lesson: these files are its modules, so that
-// their slow cases (a timeout waited out, a server restarted) run beside the rest
-// instead of after it. `cargo test -p http_ws_cluster --test NAME` still runs one alone.
+// One test program for the whole lesson: tests/defences.rs is its module, so that
+// its slow cases (a timeout waited out, a server restarted) run beside the rest
+// instead of after it. `cargo test -p http_ws_cluster --test defences` still runs it alone.
 mod defences;
-mod proxy;
 
 use std::net::TcpStream;
 use std::path::Path;

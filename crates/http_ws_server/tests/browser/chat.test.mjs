@@ -392,7 +392,7 @@ test("lesson 10: through nginx, a rolling restart loses no line; without the upg
   });
   const ports = [await freePort(), await freePort()];
   const startInstance = async (port) => {
-    const instance = start("http_ws_cluster", ["--addr", `127.0.0.1:${port}`, "--trust-proxy", "127.0.0.2"]);
+    const instance = start("http_ws_proxied", ["--addr", `127.0.0.1:${port}`, "--trust-proxy", "127.0.0.2"]);
     instance.env = process.env.LESSON_REDIS;
     await instance.waitFor("Listening on http://");
     return instance;

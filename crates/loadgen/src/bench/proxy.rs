@@ -13,7 +13,7 @@ use super::*;
 /// The address nginx connects to the instances from (proxy/nginx.conf's `proxy_bind`).
 const PROXY: &str = "127.0.0.2";
 
-/// Redis, two instances of lesson 09 and nginx in front of them, for one run.
+/// Redis, two instances of lesson 10 and nginx in front of them, for one run.
 struct Behind {
     _redis: Redis,
     instances: Vec<Server>,
@@ -50,7 +50,7 @@ impl Bench {
     /// Redis, two instances logging at `rust_log`, and nginx in front of them.
     fn behind_nginx(&self, rust_log: &'static str) -> anyhow::Result<Behind> {
         let redis = Redis::start("bench-proxy").context("no redis-server")?;
-        let mut spec = self.lesson("http_ws_cluster", rust_log);
+        let mut spec = self.lesson("http_ws_proxied", rust_log);
         spec.args = vec!["--redis".into(), redis.url(), "--trust-proxy".into(), PROXY.into()];
         let instances = vec![spec.start(), spec.start()];
         let nginx = Nginx::start("bench-proxy", [&instances[0].addr, &instances[1].addr], |c| c)

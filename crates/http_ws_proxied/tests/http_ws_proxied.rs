@@ -1,6 +1,6 @@
 //! Lesson 10, black-box: nginx (Debian's, started with the repository's
 //! `proxy/nginx.conf`, in a folder of its own, stopped by its process id) in front of
-//! two real instances of lesson 09's server and a real Redis, every one on a free
+//! two real instances of lesson 10's server (lesson 09's with `--trust-proxy`) and a real Redis, every one on a free
 //! port. Without nginx or redis-server, each test prints one line and passes (CI
 //! installs both and sets LESSONS_REQUIRE_TOOLS=1, under which they fail instead).
 
@@ -20,7 +20,7 @@ const PAGE: &str = "10-behind-a-proxy.md";
 const PROXY: &str = "127.0.0.2";
 
 fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_http_ws_cluster"))
+    Path::new(env!("CARGO_BIN_EXE_http_ws_proxied"))
 }
 
 /// One instance at `addr` (the page's `page_addr`), meeting the others at `redis`.
@@ -451,7 +451,7 @@ fn scripts_demo_proxy_restarts_both_instances_and_no_count_is_lost() {
     }
     let script = testkit::workspace_root().join("scripts/demo-proxy");
     let tmux = Tmux(format!("demo-proxy-test-{}", std::process::id()));
-    let bins = testkit::bin_dir(&["http_ws_cluster", "ws_reconnect_client"]);
+    let bins = testkit::bin_dir(&["http_ws_proxied", "ws_reconnect_client"]);
     let env = [("DEMO_PROXY_SESSION", tmux.0.as_str()), ("DEMO_BIN_DIR", &bins)];
     let port = || testkit::free_addr().rsplit(':').next().expect("a port").to_string();
     let (front, first, second, redis) = (port(), port(), port(), port());
@@ -504,12 +504,21 @@ fn page_10_shows_the_config_as_it_is() {
     assert!(shown >= 5, "page 10 walks through {shown} pieces of the config");
 }
 
-/// `scripts/diff-lessons 10` says what lesson 10 adds, though it has no crate.
+/// `scripts/diff-lessons 10` shows lesson 10's idea: the proxy's config, `proxy.rs`
+/// and the flag that uses it, and lesson 09's files carried unchanged.
 #[test]
-fn diff_lessons_10_shows_the_config_and_what_lesson_09_gained() {
+fn diff_lessons_10_shows_the_config_and_proxy_rs() {
     let script = testkit::workspace_root().join("scripts/diff-lessons");
     let shown = testkit::run(&script, &["10"], &[], "", TIMEOUT);
     assert!(shown.status.success(), "{shown:?}");
-    assert!(shown.stdout.contains("src/proxy.rs"), "{}", shown.stdout);
-    assert!(shown.stdout.contains("proxy_read_timeout 60s;"), "{}", shown.stdout);
+    let out = &shown.stdout;
+    for expected in [
+        "proxy/nginx.conf       new",
+        "src/proxy.rs           new",
+        "src/room.rs            carried from lesson 09",
+        "+    trust_proxy: Option<IpAddr>,",
+        "proxy_read_timeout 60s;",
+    ] {
+        assert!(out.contains(expected), "no `{expected}` in:\n{out}");
+    }
 }

@@ -8,8 +8,8 @@
 //! - `:5000`: a port on this computer (`127.0.0.1`);
 //! - a URL of a scheme the program speaks, such as `http://127.0.0.1:5000/` or
 //!   `ws://127.0.0.1:5001/`: what the servers print on their `Listening on` line;
-//!   the WebSocket clients also take `wss://` (and lesson 08 `https://`): the same
-//!   with TLS. A URL without a port means 80 (or, with TLS, 443).
+//!   lesson 08's client also takes `wss://` and `https://`: the same with TLS. A URL
+//!   without a port means 80 (or, with TLS, 443).
 //!
 //! A client also takes a host name, `echo.example.org:443` or
 //! `wss://echo.example.org/`: it looks the name up when it connects (`connect.rs`),
@@ -123,9 +123,10 @@ pub fn http_address(input: &str) -> Result<Address, String> {
     parse(input, &["http"], false)
 }
 
-/// For a WebSocket client's `--addr`: `HOST:PORT`, or a `ws://` or `wss://` URL.
+/// For a plain WebSocket client's `--addr` (lessons 04 and 06): `HOST:PORT`, or a
+/// `ws://` URL. TLS (`wss://`) is lesson 08's client's.
 pub fn ws_address(input: &str) -> Result<Address, String> {
-    parse(input, &["ws", "wss"], false)
+    parse(input, &["ws"], false)
 }
 
 /// For a client that speaks both (lesson 08): `HOST:PORT`, or an `http://`,
@@ -229,6 +230,9 @@ fn url_parts(
             "https" | "wss" if schemes.contains(&"http") && schemes.contains(&"ws") => {
                 " (a server takes --tls for that: lesson 07)"
             }
+            "wss" if schemes == ["ws"] => {
+                " (TLS is lesson 08's: `cargo run -p ws_reconnect_client -- --addr wss://...`)"
+            }
             "https" | "wss" => " (TLS is not supported by this program)",
             _ => "",
         };
@@ -279,10 +283,13 @@ mod tests {
 
     #[test]
     fn tls_urls_for_the_websocket_clients() {
-        let wss = ws_address("wss://127.0.0.1:5003/ws").expect("a wss URL");
+        let wss = http_or_ws_address("wss://127.0.0.1:5003/ws").expect("a wss URL");
         assert!(wss.tls);
         assert_eq!(wss.ws_url("/"), "wss://127.0.0.1:5003/ws");
-        assert_eq!(ws_address("wss://127.0.0.1/").expect("a wss URL").port, 443);
+        assert_eq!(http_or_ws_address("wss://127.0.0.1/").expect("a wss URL").port, 443);
+        // Lessons 04 and 06 speak plain ws:// only, and say where TLS is.
+        let plain_only = ws_address("wss://127.0.0.1:5003/ws").expect_err("no TLS");
+        assert!(plain_only.contains("lesson 08"), "{plain_only}");
         assert!(http_or_ws_address("https://127.0.0.1:5003/").expect("https").tls);
         assert!(!ws_address("ws://127.0.0.1:5003/ws").expect("ws").tls);
         assert_eq!(ws_address(":5001").expect("a port").ws_url("/"), "ws://127.0.0.1:5001/");
@@ -325,7 +332,7 @@ mod tests {
 
     #[test]
     fn a_client_takes_host_names() {
-        let wss = ws_address("wss://Echo.Example.org/").expect("a name");
+        let wss = http_or_ws_address("wss://Echo.Example.org/").expect("a name");
         assert_eq!(wss.host, Host::Name("echo.example.org".to_string()));
         assert_eq!((wss.port, wss.tls), (443, true));
         assert_eq!(wss.ws_url("/"), "wss://echo.example.org/");
@@ -339,8 +346,9 @@ mod tests {
 
     #[test]
     fn the_hint_names_the_server_for_that_kind_of_url() {
-        let hint =
-            |input: &str| ws_address(input).expect("an address").refused_hint("ws_echo_server");
+        let hint = |input: &str| {
+            http_or_ws_address(input).expect("an address").refused_hint("ws_echo_server")
+        };
         assert!(hint("ws://127.0.0.1:5001/").ends_with("`cargo run -p ws_echo_server`"));
         assert!(hint("ws://localhost:5003/ws").ends_with("`cargo run -p http_ws_server`"));
         assert!(

@@ -76,3 +76,54 @@ fn a_carried_file_comes_from_an_earlier_lesson_and_says_which() {
     }
     assert!(any >= 18, "the carried files were not found ({any}): has the #[path] form changed?");
 }
+
+/// The files a page's header (the paragraph under its title, `Code: ...`) links: the
+/// files that page teaches, as (crate, file in its `src/`).
+fn taught_by(page: &str) -> Vec<(String, String)> {
+    let path = testkit::workspace_root().join("lessons").join(page);
+    let text = std::fs::read_to_string(&path).expect("a page");
+    let after_title = text.split_once("\n# ").map_or("", |(_, rest)| rest);
+    let header = after_title.trim_start_matches(|c| c != '\n').trim_start();
+    let header = header.split("\n\n").next().unwrap_or_default();
+    header
+        .split("](../crates/")
+        .skip(1)
+        .filter_map(|link| {
+            let (path, _) = link.split_once(')')?;
+            let (krate, file) = path.split_once("/src/")?;
+            Some((krate.to_string(), file.to_string()))
+        })
+        .collect()
+}
+
+/// Which lesson teaches which file is said once, by its page's header: each file in
+/// a lesson's `src/` is linked there, and a page links only its own crate's files. So
+/// a file that a later page teaches cannot sit in an earlier lesson's crate: its
+/// page would have to link an earlier crate (this test fails), or the earlier page
+/// would have to claim it (and a later crate that needs it carries it).
+#[test]
+fn each_lessons_files_are_the_ones_its_page_teaches() {
+    let mut wrong = Vec::new();
+    for lesson in testkit::roster::lessons() {
+        let taught = taught_by(&lesson.page);
+        for (krate, file) in &taught {
+            if *krate != lesson.krate {
+                wrong.push(format!(
+                    "{} teaches crates/{krate}/src/{file}, a file of another lesson's crate: \
+                     move it to crates/{}/src/ (and carry it from there)",
+                    lesson.page, lesson.krate
+                ));
+            }
+        }
+        for entry in std::fs::read_dir(src(&lesson.krate)).expect("a lesson has src/").flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if !taught.iter().any(|(k, f)| *k == lesson.krate && *f == file) {
+                wrong.push(format!(
+                    "crates/{}/src/{file} is not linked in the header of {}, which teaches it",
+                    lesson.krate, lesson.page
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -12,12 +12,12 @@
 //! two things at once. The keyboard and the socket can each have something for us at
 //! any moment; `tokio::select!` waits for both and handles whichever comes first.
 
-use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::time::Duration;
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
@@ -27,12 +27,6 @@ use tracing::{debug, info};
 
 mod keyboard;
 
-// Carried unchanged from the lessons that teach them: each file lives once,
-// there (`scripts/diff-lessons` names them). To change one for this lesson only,
-// copy it into this `src/` and delete its `#[path]` line.
-#[path = "../../ws_echo_client/src/wss.rs"] // lesson 04
-mod wss;
-
 /// How long we wait for the server to connect or to answer before giving up. A
 /// server that never answers must not leave the client hanging for ever.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,14 +35,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[command(about = "Lesson 06: a chat client")]
 struct Args {
     /// The server to talk to: HOST:PORT, :PORT, or a URL such as ws://127.0.0.1:5002/
-    /// (wss:// for TLS).
     #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_CHAT_ADDR)]
     #[arg(value_parser = common::ws_address)]
     addr: common::Address,
-    /// A certificate to trust for wss://, besides the usual authorities: a
-    /// self-signed server's, such as the file lesson 07 prints with --tls.
-    #[arg(long, value_name = "FILE")]
-    ca: Option<PathBuf>,
     /// A first message to send, before the lines you type.
     message: Vec<String>,
 }
@@ -56,7 +45,7 @@ struct Args {
 /// Every way this client can fail, each said in one line.
 type Error = String;
 
-type Socket = WebSocketStream<wss::Stream>;
+type Socket = WebSocketStream<TcpStream>;
 
 #[tokio::main]
 async fn main() {
@@ -75,7 +64,7 @@ async fn run(args: Args) -> Result<(), Error> {
     // Ctrl-C is ours from now on: it closes the connection properly instead of
     // killing the program mid-conversation.
     let mut ctrl_c = pin!(keyboard::ctrl_c());
-    let mut ws = connect(&url, &args.addr, args.ca.as_deref()).await?;
+    let mut ws = connect(&url, &args.addr).await?;
 
     if !args.message.is_empty() {
         send(&mut ws, &url, args.message.join(" ")).await?;
@@ -164,20 +153,16 @@ async fn close(mut ws: Socket, goodbye: CloseFrame) -> Result<(), Error> {
 /// Opens the TCP connection and runs the opening handshake: an HTTP GET that asks to
 /// upgrade, answered by `101 Switching Protocols`. tokio-tungstenite gives us the
 /// response, so we can log it.
-async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result<Socket, Error> {
-    // TCP, then TLS for wss:// (`wss.rs`), then the WebSocket handshake.
+async fn connect(url: &str, addr: &common::Address) -> Result<Socket, Error> {
+    // TCP (looking the host's name up, if it has one: `common::connect`), then the
+    // WebSocket handshake on that connection.
     let opening = async {
-        let stream = wss::dial(addr, ca).await.map_err(WsError::Io)?;
+        let stream = common::connect(addr).await.map_err(WsError::Io)?;
+        // Send each small frame at once, not after a 40 ms wait for more (Nagle).
+        let _ = stream.set_nodelay(true);
         tokio_tungstenite::client_async(url, stream).await
     };
-    let opened = tokio::time::timeout(TIMEOUT, opening).await;
-    // Not the 101 we asked for: is it a TLS port that we spoke plain HTTP to?
-    if let Ok(Err(err)) = &opened
-        && wss::plain_to_a_tls_port(addr, err).await
-    {
-        return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
-    }
-    let (ws, response) = match opened {
+    let (ws, response) = match tokio::time::timeout(TIMEOUT, opening).await {
         Ok(Ok(connected)) => connected,
         Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(format!(
@@ -188,10 +173,6 @@ async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result
         // A name that could not be looked up: the error names it.
         Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::NotFound => {
             return Err(err.to_string());
-        }
-        Ok(Err(WsError::Io(err))) if wss::explain(&err).is_some() => {
-            let why = wss::explain(&err).unwrap_or_default();
-            return Err(format!("could not connect to {url}: {why}"));
         }
         // The server answered the handshake with something other than 101: it speaks
         // HTTP, but it is not a WebSocket server (lesson 01's server, say).

@@ -224,16 +224,9 @@ fn interop_through_a_python_chat_server() {
 }
 
 #[test]
-fn wss_with_the_servers_certificate_and_one_line_without_it() {
-    let testkit::TlsServer { server, cert, .. } = testkit::tls_server("06");
-    let cert = cert.to_str().expect("a UTF-8 path");
-    let url = format!("wss://{}/ws", server.addr);
-    let input = "{\"type\": \"chat\", \"text\": \"over TLS\"}\n";
-    let done = run(client(), &["--addr", &url, "--ca", cert], &[], input, TIMEOUT);
-    assert!(done.status.success(), "{}", done.stderr);
-    assert!(done.stdout.contains(r#""from":"guest-1","text":"over TLS""#), "{}", done.stdout);
-    let untrusted = testkit::one_error_line(client(), &["--addr", &url]);
-    assert!(untrusted.contains("pass --ca FILE"), "{untrusted}");
+fn wss_is_lesson_08s_and_the_client_says_so() {
+    let line = testkit::usage_error(client(), &["--addr", "wss://localhost:5003/ws"]);
+    assert!(line.contains("TLS is lesson 08's: `cargo run -p ws_reconnect_client"), "{line}");
 }
 
 #[test]

@@ -12,18 +12,16 @@
 //! Adds: the opening handshake's 101 response, a message each way over the upgraded
 //! connection, and the close handshake that ends it.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-mod wss;
 
 /// How long we wait for the server to connect or to answer before giving up. A
 /// server that never answers must not leave the client hanging for ever.
@@ -33,14 +31,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[command(about = "Lesson 04: a WebSocket client")]
 struct Args {
     /// The server to talk to: HOST:PORT, :PORT, or a URL such as ws://127.0.0.1:5001/
-    /// (wss:// for TLS).
     #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::WS_ECHO_ADDR)]
     #[arg(value_parser = common::ws_address)]
     addr: common::Address,
-    /// A certificate to trust for wss://, besides the usual authorities: a
-    /// self-signed server's, such as the file lesson 07 prints with --tls.
-    #[arg(long, value_name = "FILE")]
-    ca: Option<PathBuf>,
     /// The message to send.
     #[arg(default_value = "Hello Server!")]
     message: Vec<String>,
@@ -49,7 +42,7 @@ struct Args {
 /// Every way this client can fail, each said in one line.
 type Error = String;
 
-type Socket = WebSocketStream<wss::Stream>;
+type Socket = WebSocketStream<TcpStream>;
 
 #[tokio::main]
 async fn main() {
@@ -62,10 +55,10 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    // A WebSocket address is a URL with its own scheme: ws:// (or wss:// with TLS).
+    // A WebSocket address is a URL with its own scheme: ws://.
     let url = args.addr.ws_url("/");
 
-    let mut ws = connect(&url, &args.addr, args.ca.as_deref()).await?;
+    let mut ws = connect(&url, &args.addr).await?;
 
     let text = args.message.join(" ");
     common::println!("  Sent:      {text}");
@@ -101,20 +94,16 @@ async fn run(args: Args) -> Result<(), Error> {
 /// Opens the TCP connection and runs the opening handshake: an HTTP GET that asks to
 /// upgrade, answered by `101 Switching Protocols`. tokio-tungstenite gives us the
 /// response, so we can print it.
-async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result<Socket, Error> {
-    // TCP, then TLS for wss:// (`wss.rs`), then the WebSocket handshake.
+async fn connect(url: &str, addr: &common::Address) -> Result<Socket, Error> {
+    // TCP (looking the host's name up, if it has one: `common::connect`), then the
+    // WebSocket handshake on that connection.
     let opening = async {
-        let stream = wss::dial(addr, ca).await.map_err(WsError::Io)?;
+        let stream = common::connect(addr).await.map_err(WsError::Io)?;
+        // Send each small frame at once, not after a 40 ms wait for more (Nagle).
+        let _ = stream.set_nodelay(true);
         tokio_tungstenite::client_async(url, stream).await
     };
-    let opened = tokio::time::timeout(TIMEOUT, opening).await;
-    // Not the 101 we asked for: is it a TLS port that we spoke plain HTTP to?
-    if let Ok(Err(err)) = &opened
-        && wss::plain_to_a_tls_port(addr, err).await
-    {
-        return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
-    }
-    let (ws, response) = match opened {
+    let (ws, response) = match tokio::time::timeout(TIMEOUT, opening).await {
         Ok(Ok(connected)) => connected,
         Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(format!(
@@ -125,10 +114,6 @@ async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result
         // A name that could not be looked up: the error names it.
         Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::NotFound => {
             return Err(err.to_string());
-        }
-        Ok(Err(WsError::Io(err))) if wss::explain(&err).is_some() => {
-            let why = wss::explain(&err).unwrap_or_default();
-            return Err(format!("could not connect to {url}: {why}"));
         }
         // The server answered the handshake with something other than 101: it speaks
         // HTTP, but it is not a WebSocket server (lesson 01's server, say).

@@ -87,6 +87,9 @@ fn the_address_the_server_prints_is_accepted_and_mistakes_are_usage_errors() {
     testkit::assert_refuses_bad_addresses(client());
     let line = testkit::usage_error(client(), &["--addr", &format!("http://{}/", server.addr)]);
     assert!(line.contains("a WebSocket URL starts with ws://"), "{line}");
+    // TLS is lesson 08's client's: a wss:// URL is told where to go.
+    let line = testkit::usage_error(client(), &["--addr", "wss://localhost:5003/ws"]);
+    assert!(line.contains("TLS is lesson 08's: `cargo run -p ws_reconnect_client"), "{line}");
 }
 
 #[test]
@@ -158,170 +161,6 @@ fn interop_against_a_python_echo_server() {
     assert_matches(&block(page, "python-echo-client"), &finished.stdout_lines());
 }
 
-#[test]
-fn wss_with_the_servers_certificate_and_one_line_for_each_mistake() {
-    let testkit::TlsServer { server, cert, .. } = testkit::tls_server("04");
-    let cert = cert.to_str().expect("a UTF-8 path");
-    let url = format!("wss://{}/ws", server.addr);
-    let done = run(client(), &["--addr", &url, "--ca", cert, "hi"], &[], "", TIMEOUT);
-    assert!(done.status.success(), "{}", done.stderr);
-    assert!(done.stdout.contains(&format!("Connected to {url}")), "{}", done.stdout);
-    assert!(done.stdout.contains(r#"  Received:  {"type":"welcome""#), "{}", done.stdout);
-    let untrusted = error_line(&["--addr", &url]);
-    assert!(
-        untrusted.contains("not signed by anyone this client trusts: pass --ca FILE"),
-        "{untrusted}"
-    );
-    let plain_to_tls = error_line(&["--addr", &format!("ws://{}/ws", server.addr)]);
-    assert!(
-        plain_to_tls.contains("the server speaks TLS on this port: use wss://"),
-        "{plain_to_tls}"
-    );
-    let plain = echo_server();
-    let tls_to_plain = error_line(&["--addr", &format!("wss://{}/", plain.addr)]);
-    assert!(tls_to_plain.contains("does not speak TLS"), "{tls_to_plain}");
-}
-
-/// Lesson 07 started with `--tls-cert` and `--tls-key`: a certificate made here for
-/// `names`, valid until `not_after`, signed by itself. Returns the server and the
-/// certificate's path, for `--ca`.
-fn tls_server_with(names: &[&str], not_after: (i32, u8, u8)) -> (Server, std::path::PathBuf) {
-    tls_server_as(names, not_after, rcgen::IsCa::NoCa)
-}
-
-/// [`tls_server_with`], the certificate marked as a certificate authority's or not
-/// (`is_ca`), as openssl marks one unless told `CA:FALSE`.
-fn tls_server_as(
-    names: &[&str],
-    not_after: (i32, u8, u8),
-    is_ca: rcgen::IsCa,
-) -> (Server, std::path::PathBuf) {
-    let dir = testkit::temp_folder(&format!("04-cert-{}", names.join("-")));
-    let key = rcgen::KeyPair::generate().expect("a key");
-    let names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
-    let mut params = rcgen::CertificateParams::new(names).expect("names for a certificate");
-    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-    params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
-    params.is_ca = is_ca;
-    let cert = params.self_signed(&key).expect("a certificate");
-    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_file, cert.pem()).expect("write the certificate");
-    std::fs::write(&key_file, key.serialize_pem()).expect("write the key");
-    let (cert_arg, key_arg) = (cert_file.display().to_string(), key_file.display().to_string());
-    let args = ["--tls-cert", &cert_arg, "--tls-key", &key_arg, "--addr", "127.0.0.1:0"];
-    (Server::start_with(&bin_path("http_ws_server"), &args, &[]), cert_file)
-}
-
-/// A TLS server that is not ours: Python's `ssl` module, which hangs up on a plain
-/// request without a word (lesson 07 answers one with a 400 that says "This port
-/// speaks TLS"; the client must not rely on our own server's text).
-const PYTHON_TLS_SERVER: &str = r#"
-import socket, ssl, sys
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain(sys.argv[1], sys.argv[2])
-listener = socket.create_server(("127.0.0.1", 0))
-print("Listening on https://127.0.0.1:%d/" % listener.getsockname()[1], flush=True)
-while True:
-    connection, _ = listener.accept()
-    try:
-        context.wrap_socket(connection, server_side=True).close()
-    except (ssl.SSLError, OSError):
-        connection.close()
-"#;
-
-#[test]
-fn ws_to_another_tls_server_is_told_from_its_tls_bytes() {
-    if !testkit::tools::available("a TLS server in Python", &[&testkit::tools::PYTHON]) {
-        return;
-    }
-    let dir = testkit::temp_folder("04-python-tls");
-    let key = rcgen::KeyPair::generate().expect("a key");
-    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("a name");
-    let cert = params.self_signed(&key).expect("a certificate");
-    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_file, cert.pem()).expect("write the certificate");
-    std::fs::write(&key_file, key.serialize_pem()).expect("write the key");
-    let (cert_arg, key_arg) = (cert_file.display().to_string(), key_file.display().to_string());
-    let args = ["-c", PYTHON_TLS_SERVER, &cert_arg, &key_arg];
-    let python = Server::start_with(Path::new("python3"), &args, &[]);
-    let line = error_line(&["--addr", &format!("ws://{}/", python.addr)]);
-    assert!(line.contains("the server speaks TLS on this port: use wss://"), "{line}");
-}
-
-#[test]
-fn a_certificate_for_another_name_or_out_of_date_gets_one_line() {
-    // A real deployment's files (--tls-cert, --tls-key): a certificate for a name
-    // that is not the address we dial, then one that expired.
-    let (wrong_name, cert) = tls_server_with(&["example.com"], (2999, 1, 1));
-    let url = format!("wss://{}/ws", wrong_name.addr);
-    let line = error_line(&["--addr", &url, "--ca", &cert.display().to_string()]);
-    assert_eq!(
-        line,
-        format!(
-            "error: could not connect to {url}: the server's certificate is for example.com, not \
-             for 127.0.0.1: --ca cannot fix a wrong name; connect by a name the certificate has"
-        )
-    );
-    let (expired, cert) = tls_server_with(&["127.0.0.1"], (2021, 1, 1));
-    let url = format!("wss://{}/ws", expired.addr);
-    let line = error_line(&["--addr", &url, "--ca", &cert.display().to_string()]);
-    assert!(line.contains("the server's certificate has expired"), "{line}");
-}
-
-#[test]
-fn a_certificate_authoritys_certificate_as_the_servers_gets_one_line() {
-    // openssl's `req -x509` marks a certificate CA:TRUE unless told otherwise; rustls
-    // does not take a certificate authority's certificate for a server's.
-    let ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let (server, cert) = tls_server_as(&["127.0.0.1"], (2999, 1, 1), ca);
-    let url = format!("wss://{}/ws", server.addr);
-    let line = error_line(&["--addr", &url, "--ca", &cert.display().to_string()]);
-    assert_eq!(
-        line,
-        format!(
-            "error: could not connect to {url}: the server's certificate is a certificate \
-             authority's (CA:TRUE), not a server's: make it with CA:FALSE (page 10's openssl \
-             command does)"
-        )
-    );
-}
-
-#[test]
-fn over_wss_the_wire_carries_only_tls_records() {
-    // Through a recording relay, as page 03 shows a ws:// exchange: over wss:// the
-    // client's bytes are a TLS handshake record (0x16, the ClientHello), then only
-    // application-data records (0x17), and neither the HTTP upgrade nor the message
-    // can be read in them.
-    let testkit::TlsServer { server, cert, .. } = testkit::tls_server("04-wire");
-    let (relay, record) = testkit::relay::recording(&server.addr);
-    let url = format!("wss://{relay}/ws");
-    let cert = cert.display().to_string();
-    let done = run(client(), &["--addr", &url, "--ca", &cert, "Hello Server!"], &[], "", TIMEOUT);
-    assert!(done.status.success(), "{}", done.stderr);
-    let sent = record.lock().expect("the record").0.clone();
-    assert!(!sent.is_empty(), "the relay saw the client's bytes");
-    let mut types = Vec::new();
-    let mut rest = sent.as_slice();
-    // A TLS record: a type byte, two version bytes, a two-byte length, the payload.
-    while let [kind, _, _, high, low, tail @ ..] = rest {
-        types.push(*kind);
-        let length = usize::from(*high) << 8 | usize::from(*low);
-        rest = tail.get(length..).unwrap_or_default();
-    }
-    assert_eq!(types.first(), Some(&0x16), "a ClientHello first: {types:02x?}");
-    assert!(types.contains(&0x17), "application data after: {types:02x?}");
-    assert!(types.iter().all(|t| [0x14, 0x15, 0x16, 0x17].contains(t)), "{types:02x?}");
-    // On ws://, these are there to read (page 03 shows them); over wss://, not.
-    let (sent, received) = record.lock().expect("the record").clone();
-    let (sent, received) = (String::from_utf8_lossy(&sent), String::from_utf8_lossy(&received));
-    for readable in ["GET /ws", "Upgrade", "Sec-WebSocket-Key"] {
-        assert!(!sent.contains(readable), "{readable:?} is readable on the wire");
-    }
-    for readable in ["101 Switching Protocols", r#""type":"welcome""#] {
-        assert!(!received.contains(readable), "{readable:?} is readable on the wire");
-    }
-}
-
 /// The port of a test server's address, `127.0.0.1:41234` -> `41234`.
 fn port(addr: &str) -> &str {
     addr.rsplit(':').next().expect("a port")
@@ -339,42 +178,11 @@ fn a_host_name_is_looked_up_and_logged() {
 }
 
 #[test]
-fn wss_to_localhost_checks_the_certificate_against_that_name() {
-    // Lesson 07's own certificate names localhost: `--ca` makes it trusted.
-    let testkit::TlsServer { server, cert, .. } = testkit::tls_server("04-localhost");
-    let url = format!("wss://localhost:{}/ws", port(&server.addr));
-    let cert = cert.display().to_string();
-    let finished = run(client(), &["--addr", &url, "--ca", &cert, "hello"], &[], "", TIMEOUT);
-    assert!(finished.status.success(), "{finished:?}");
-    assert!(finished.stdout.contains(r#""type":"welcome""#), "{}", finished.stdout);
-    // A certificate for another name: `--ca` cannot make it right.
-    let (other, cert) = tls_server_with(&["example.com"], (2999, 1, 1));
-    let url = format!("wss://localhost:{}/ws", port(&other.addr));
-    let cert = cert.display().to_string();
-    let failed = run(client(), &["--addr", &url, "--ca", &cert], &[], "", TIMEOUT);
-    assert_eq!(failed.status.code(), Some(1));
-    // After the log line that says which address answered, the one error line.
-    let lines: Vec<&str> = failed.stderr.lines().collect();
-    assert!(lines[0].starts_with(" INFO localhost: connected to "), "{lines:?}");
-    // The line page 04 shows, at lesson 07's port.
-    let shown = lines[1].replace(&format!("localhost:{}", port(&other.addr)), "localhost:5003");
-    assert_matches(&block("04-ws-echo-client.md", "wrong-name"), &[shown]);
-    assert_eq!(
-        lines[1..],
-        [format!(
-            "error: could not connect to {url}: the server's certificate is for example.com, not \
-             for localhost: --ca cannot fix a wrong name; connect by a name the certificate has"
-        )]
-    );
-}
-
-#[test]
 fn no_server_behind_a_lesson_07_url_names_lesson_07() {
     let addr = testkit::free_addr();
     for (url, start) in [
         (format!("ws://localhost:{}/", port(&addr)), "cargo run -p ws_echo_server"),
         (format!("ws://localhost:{}/ws", port(&addr)), "cargo run -p http_ws_server"),
-        (format!("wss://localhost:{}/ws", port(&addr)), "cargo run -p http_ws_server -- --tls"),
     ] {
         let line = error_line(&["--addr", &url]);
         assert_eq!(
@@ -405,23 +213,4 @@ fn localhost_falls_back_to_its_other_address() {
     let finished = run(client(), &["--addr", &url, "fell back"], &[], "", TIMEOUT);
     assert!(finished.status.success(), "{finished:?}");
     assert!(finished.stderr.contains("(address 2 of 2)"), "{}", finished.stderr);
-}
-
-#[test]
-fn page_04_dials_localhost_over_tls_as_shown() {
-    use testkit::tools;
-    let testkit::TlsServer { server, folder, .. } = testkit::tls_server("04-page-tls");
-    let block = block("04-ws-echo-client.md", "tls-localhost");
-    // The page's command, in the server's folder (where its certificate is), at the
-    // test server's port, with this lesson's binary for `cargo run -p ws_echo_client --`.
-    let command = tools::at(block.command(), common::HTTP_WS_ADDR, &server.addr)
-        .replace("localhost:5003", &format!("localhost:{}", port(&server.addr)))
-        .replace("cargo run -p ws_echo_client --", &client().display().to_string());
-    let (status, lines) = tools::shell_stdout(&command, &folder).wait_exit(TIMEOUT);
-    assert!(status.success(), "{lines:?}");
-    let lines: Vec<String> = lines
-        .iter()
-        .map(|l| l.replace(&format!("localhost:{}", port(&server.addr)), "localhost:5003"))
-        .collect();
-    assert_matches(&block, &lines);
 }

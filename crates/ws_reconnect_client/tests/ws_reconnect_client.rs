@@ -1,10 +1,12 @@
 //! Lesson 08, black-box: the real client against the real lesson 07 server, which
 //! the tests stop, kill and start again on the same port.
 
-// One test program for the whole lesson: tests/defences.rs is its module, so that
-// its slow cases (a timeout waited out, a server restarted) run beside the rest
-// instead of after it. `cargo test -p ws_reconnect_client --test defences` still runs it alone.
+// One test program for the whole lesson: tests/defences.rs and tests/wss.rs are its
+// modules, so that their slow cases (a timeout waited out, a server restarted) run
+// beside the rest instead of after it. `cargo test -p ws_reconnect_client --test NAME`
+// still runs one alone.
 mod defences;
+mod wss;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

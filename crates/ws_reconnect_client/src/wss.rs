@@ -1,7 +1,7 @@
 //! Dialing a server, with TLS for `wss://` (and `https://`). Lesson 07's page explains
-//! TLS; here it is one step between the TCP connection and the WebSocket handshake,
-//! which then runs inside the encrypted tunnel unchanged. Lessons 06 and 08 carry
-//! this file, unchanged.
+//! TLS from the server's side; here, on the client's, it is one step between the TCP
+//! connection and the WebSocket handshake, which then runs inside the encrypted
+//! tunnel unchanged. Lessons 04 and 06 speak plain `ws://` only.
 
 use std::io;
 use std::path::Path;

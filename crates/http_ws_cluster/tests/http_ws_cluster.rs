@@ -281,36 +281,6 @@ fn a_frozen_instance_does_not_slow_the_others() {
     wait_for(&mut ann, &format!(r#"{{"type":"joined","name":"{bob_name}","online":2}}"#));
 }
 
-#[test]
-fn the_reconnecting_client_moves_to_a_live_instance_and_misses_nothing() {
-    let Some((_redis, mut a, b)) = two_instances("failover") else { return };
-    let client = bin_path("ws_reconnect_client");
-    let args = ["--addr", &a.addr, "--addr", &b.addr, "--heartbeat", "0.5"];
-    let mut reader = Program::start_interactive(&client, &args);
-    reader.wait_for("* you are guest-1 (1 online)");
-    for n in 1..=3 {
-        let body = format!(r#"{{"name": "curl", "text": "line {n}"}}"#);
-        assert_eq!(post(&b.addr, "/api/messages", &body).status, 201);
-    }
-    reader.wait_for("curl: line 3");
-    a.program.kill();
-    // Said while the client is between servers: it must get these from B's history.
-    for n in 4..=6 {
-        let body = format!(r#"{{"name": "curl", "text": "line {n}"}}"#);
-        assert_eq!(post(&b.addr, "/api/messages", &body).status, 201);
-    }
-    reader.wait_for("curl: line 6");
-    reader.type_line("/quit");
-    let (status, output) = reader.wait_exit(TIMEOUT);
-    assert!(status.success(), "{output:?}");
-    let lines: Vec<&String> = output.iter().filter(|line| line.starts_with("curl: ")).collect();
-    let expected: Vec<String> = (1..=6).map(|n| format!("curl: line {n}")).collect();
-    assert_eq!(lines, expected.iter().collect::<Vec<_>>(), "each line once, in order: {output:#?}");
-    assert!(!output.iter().any(|line| line.contains("restarted")), "{output:#?}");
-    let moved = format!(" INFO Connected to ws://{}/ws", b.addr);
-    assert!(output.contains(&moved), "{output:#?}");
-}
-
 /// The lines `program` printed after the first `skip`, up to and with the first
 /// that contains `last`.
 fn printed_until(program: &mut Program, skip: usize, last: &str) -> Vec<String> {
@@ -332,8 +302,8 @@ fn page_09_run_it_and_break_it() {
     b.program.wait_for("Open http");
     assert_matches(&block(PAGE, "second"), &b.program.output());
 
-    // Terminal 4: lesson 08's client, given both addresses.
-    let client = bin_path("ws_reconnect_client");
+    // Terminal 4: this lesson's client, given both addresses.
+    let client = bin_path("http_ws_cluster_client");
     let mut reader = Program::start_interactive(&client, &["--addr", &a.addr, "--addr", &b.addr]);
     reader.wait_for("* guest-1 joined (1 online)");
     // The second instance has heard of guest-1 through Redis before we ask it.
@@ -392,7 +362,7 @@ fn scripts_demo_cluster_starts_redis_two_instances_and_two_clients() {
     }
     let script = testkit::workspace_root().join("scripts/demo-cluster");
     let session = format!("demo-cluster-test-{}", std::process::id());
-    let bins = testkit::bin_dir(&["http_ws_cluster", "ws_reconnect_client"]);
+    let bins = testkit::bin_dir(&["http_ws_cluster", "http_ws_cluster_client"]);
     let env = [("DEMO_CLUSTER_SESSION", session.as_str()), ("DEMO_BIN_DIR", &bins)];
     let redis_port = testkit::free_addr().rsplit(':').next().expect("a port").to_string();
     let args = ["--detached", "--redis-port", &redis_port, "127.0.0.1:0", "127.0.0.1:0"];

@@ -11,38 +11,18 @@ use tracing::{info, warn};
 #[derive(Deserialize, Debug)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub(crate) enum ServerMessage {
-    Welcome {
-        name: String,
-        online: usize,
-    },
+    Welcome { name: String, online: usize },
     Chat(Chat),
-    Joined {
-        name: String,
-        online: usize,
-    },
-    Left {
-        name: String,
-        online: usize,
-    },
-    Renamed {
-        old: String,
-        new: String,
-    },
-    Error {
-        message: String,
-    },
-    /// News about the room (lesson 09): split when its server lost Redis, or whole.
-    Notice {
-        text: String,
-    },
+    Joined { name: String, online: usize },
+    Left { name: String, online: usize },
+    Renamed { old: String, new: String },
+    Error { message: String },
 }
 
-/// A chat message. `id` grows by one for each message the server sees. Lesson 09
-/// sends none for a line said while its room is split: it is heard once, and not
-/// kept in the history.
+/// A chat message. `id` grows by one for each message the server sees.
 #[derive(Deserialize, Debug)]
 pub(crate) struct Chat {
-    pub(crate) id: Option<u64>,
+    pub(crate) id: u64,
     pub(crate) from: String,
     pub(crate) text: String,
 }
@@ -71,13 +51,9 @@ impl Printer {
     /// Prints a chat message unless it was shown already (the history fetched over
     /// HTTP and the live stream can overlap).
     fn show_chat(&mut self, chat: &Chat) {
-        match chat.id {
-            Some(id) if id <= self.last_id => {}
-            Some(id) => {
-                self.last_id = id;
-                common::println!("{}: {}", chat.from, chat.text);
-            }
-            None => common::println!("{}: {}", chat.from, chat.text),
+        if chat.id > self.last_id {
+            self.last_id = chat.id;
+            common::println!("{}: {}", chat.from, chat.text);
         }
     }
 }
@@ -91,7 +67,7 @@ impl Printer {
                 common::println!("* the server restarted: its history starts again");
                 self.last_id = 0;
             }
-            let missed = history.chats.iter().filter(|chat| chat.id > Some(self.last_id)).count();
+            let missed = history.chats.iter().filter(|chat| chat.id > self.last_id).count();
             if missed > 0 {
                 common::println!("* {missed} messages while you were away:");
             }
@@ -118,7 +94,6 @@ impl Printer {
             }
             ServerMessage::Renamed { old, new } => common::println!("* {old} is now {new}"),
             ServerMessage::Error { message } => common::println!("* the server says: {message}"),
-            ServerMessage::Notice { text } => common::println!("* {text}"),
         }
     }
 
@@ -138,7 +113,7 @@ impl Printer {
 /// as many messages as we saw; ids going back is the sign we keep for a server that
 /// sends no instance.
 fn restarted(instance: Option<&str>, last_id: u64, history: &History) -> bool {
-    let newest = history.chats.last().and_then(|chat| chat.id).unwrap_or(0);
+    let newest = history.chats.last().map_or(0, |chat| chat.id);
     let new_instance = history.instance.is_some() && history.instance.as_deref() != instance;
     new_instance || newest < last_id
 }
@@ -150,7 +125,7 @@ mod tests {
     fn history(instance: Option<&str>, ids: &[u64]) -> History {
         let chats = ids
             .iter()
-            .map(|&id| Chat { id: Some(id), from: "a".to_string(), text: "hi".to_string() })
+            .map(|&id| Chat { id, from: "a".to_string(), text: "hi".to_string() })
             .collect();
         History { chats, instance: instance.map(str::to_string) }
     }

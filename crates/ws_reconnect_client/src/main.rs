@@ -9,10 +9,6 @@
 //!
 //!     cargo run -p ws_reconnect_client
 //!
-//! Given several servers of one room (lesson 09), it moves to the next when one dies:
-//!
-//!     cargo run -p ws_reconnect_client -- --addr 127.0.0.1:5004 --addr 127.0.0.1:5005
-//!
 //! Builds on: lesson 06 (keyboard and socket at once with `select!`, `keyboard.rs`).
 //! Adds: the history over HTTP first (`http.rs`), JSON messages and event handlers
 //! (`handler.rs`), a heartbeat that notices a dead server, and reconnecting with
@@ -54,11 +50,10 @@ const QUEUE_LIMIT: usize = 20;
 #[command(about = "Lesson 08: a client that survives")]
 struct Args {
     /// The server to talk to: host:port, or a URL such as http://127.0.0.1:5003/
-    /// (https:// or wss:// for TLS). Repeat it (or separate with commas) for several
-    /// servers of one room: when one fails, the client moves to the next.
+    /// (https:// or wss:// for TLS).
     #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR)]
-    #[arg(value_parser = common::http_or_ws_address, value_delimiter = ',')]
-    addr: Vec<common::Address>,
+    #[arg(value_parser = common::http_or_ws_address)]
+    addr: common::Address,
     /// A certificate to trust for https:// and wss://, besides the usual authorities:
     /// a self-signed server's, such as the file lesson 07 prints with --tls.
     #[arg(long, value_name = "FILE")]
@@ -86,27 +81,6 @@ pub(crate) struct Keyboard {
     pub(crate) ctrl_c: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
-/// The servers of one room, as given with `--addr`, and the one we use now.
-struct Servers<'a> {
-    addrs: &'a [common::Address],
-    /// The place in `addrs` of the server we use now.
-    current: usize,
-    /// `--ca`: a certificate to trust for `wss://` and `https://`.
-    ca: Option<&'a Path>,
-}
-
-impl Servers<'_> {
-    fn current(&self) -> &common::Address {
-        &self.addrs[self.current]
-    }
-
-    /// Moves on to the next server in the list (the same one, if there is only one).
-    fn next(&mut self) -> &common::Address {
-        self.current = (self.current + 1) % self.addrs.len();
-        self.current()
-    }
-}
-
 /// How a connection ended.
 pub(crate) enum Session {
     /// `/quit` or the end of input: we are done.
@@ -126,11 +100,18 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    let mut servers = Servers { addrs: &args.addr, current: 0, ca: args.ca.as_deref() };
+    let (addr, ca) = (&args.addr, args.ca.as_deref());
     let mut handler = Printer::default();
 
     // First the history, over HTTP: a question with one answer.
-    servers.current = first_history(&servers, &mut handler).await?;
+    match fetch_history(addr, ca).await {
+        Ok(history) => handler.on_history(history),
+        Err(FetchError::Refused) => {
+            let hint = addr.refused_hint("http_ws_server");
+            return Err(format!("could not connect to {addr}: {hint}"));
+        }
+        Err(FetchError::Other(err)) => return Err(err),
+    }
 
     // Ctrl-C closes the connection properly, as in lesson 06.
     let mut keyboard = Keyboard { lines: keyboard::lines(), ctrl_c: Box::pin(keyboard::ctrl_c()) };
@@ -143,17 +124,16 @@ async fn run(args: Args) -> Result<(), Error> {
         // Then the stream, over WebSocket, for as long as it lasts. One address, two
         // protocols: http://ADDR/api/messages and ws://ADDR/ws (with TLS: https://
         // and wss://).
-        let addr = servers.current();
         let url = format!("{}://{addr}/ws", if addr.tls { "wss" } else { "ws" });
         let opened = Instant::now();
-        match connect(&url, addr, servers.ca).await {
+        match connect(&url, addr, ca).await {
             Ok(ws) => {
                 handler.on_open(&url);
                 // Once more, now that the stream is open: a line said after the
                 // history came and before we joined reached neither. Lines said
                 // from now on wait in the socket until the session reads them,
                 // after these; the ids tell what was shown already.
-                catch_up(addr, servers.ca, &mut handler).await;
+                catch_up(addr, ca, &mut handler).await;
                 let keys = &mut keyboard;
                 match session::session(ws, &mut handler, keys, &mut outbox, args.heartbeat).await {
                     Session::Quit => return Ok(()),
@@ -164,7 +144,7 @@ async fn run(args: Args) -> Result<(), Error> {
             Err(err) => handler.on_error(&err),
         }
         let keys = &mut keyboard;
-        if !reconnect(&mut servers, &mut backoff, &mut handler, keys, &mut outbox).await {
+        if !reconnect(addr, ca, &mut backoff, &mut handler, keys, &mut outbox).await {
             if !outbox.is_empty() {
                 warn!("Leaving with {} unsent lines", outbox.len());
             }
@@ -183,35 +163,12 @@ async fn catch_up(addr: &common::Address, ca: Option<&Path>, handler: &mut Print
     }
 }
 
-/// Asks the servers for the history, in turn, until one answers: the one we stay
-/// with. Returns its place in the list.
-async fn first_history(servers: &Servers<'_>, handler: &mut Printer) -> Result<usize, Error> {
-    let addrs = servers.addrs;
-    for (server, addr) in addrs.iter().enumerate() {
-        match fetch_history(addr, servers.ca).await {
-            Ok(history) => {
-                handler.on_history(history);
-                return Ok(server);
-            }
-            Err(FetchError::Refused) if server + 1 < addrs.len() => {
-                handler.on_error(&format!("{addr} is not answering: trying the next server"));
-            }
-            Err(FetchError::Refused) => {
-                let hint = addr.refused_hint("http_ws_server");
-                return Err(format!("could not connect to {addr}: {hint}"));
-            }
-            Err(FetchError::Other(err)) => return Err(err),
-        }
-    }
-    unreachable!("clap gives at least one address")
-}
-
 /// Waits, then asks for the history over HTTP (what did we miss? is the server back
-/// at all?), again and again until a server answers: with several, each try goes to
-/// the next one, so a dead server is left at once. Returns false if the user leaves
-/// meanwhile.
+/// at all?), again and again until the server answers. Returns false if the user
+/// leaves meanwhile.
 async fn reconnect(
-    servers: &mut Servers<'_>,
+    addr: &common::Address,
+    ca: Option<&Path>,
     backoff: &mut Backoff,
     handler: &mut Printer,
     keyboard: &mut Keyboard,
@@ -223,8 +180,6 @@ async fn reconnect(
         if wait_offline(wait, keyboard, outbox).await {
             return false;
         }
-        let ca = servers.ca;
-        let addr = servers.next();
         match fetch_history(addr, ca).await {
             Ok(history) => {
                 handler.on_history(history);

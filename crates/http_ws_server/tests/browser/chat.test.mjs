@@ -305,7 +305,7 @@ async function freePort() {
   });
 }
 
-// Lesson 09: a page on one instance and lesson 08's terminal client on another are
+// Lesson 09: a page on one instance and lesson 09's terminal client on another are
 // one room, through a real redis-server (started as the page says, on a free port,
 // in a folder of its own, stopped by its pid). Stopping Redis splits the room
 // visibly, starting it again heals it, and killing an instance is noticed.
@@ -336,7 +336,7 @@ test("lesson 09: a page on one instance and a terminal on another share one room
   try {
     const page = await openPage(browser, a);
     assert.equal(await page.title(), "Lesson 09 chat");
-    terminal = start("ws_reconnect_client", ["--addr", b, "--addr", a], { stdin: "pipe" });
+    terminal = start("http_ws_cluster_client", ["--addr", b, "--addr", a], { stdin: "pipe" });
     await terminal.waitFor("* you are guest-2 (2 online)");
     await page.locator("#messages li", { hasText: "guest-2 joined (2 online)" }).waitFor();
 

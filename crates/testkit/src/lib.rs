@@ -42,12 +42,21 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default deadline for anything else a test waits for.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The workspace's top folder.
+/// The workspace's top folder: the nearest folder above the package under test
+/// (cargo tells a test where its package is, `CARGO_MANIFEST_DIR`) whose Cargo.toml
+/// has a `[workspace]`. Asked at run time, not where testkit was built: a build of
+/// testkit can serve a copy of the workspace elsewhere (scripts/check-exercises
+/// copies it, and cargo takes the copy's testkit for the same, its files unchanged).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let package = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    package
         .ancestors()
-        .nth(2)
-        .expect("crates/testkit is two levels down")
+        .find(|folder| {
+            std::fs::read_to_string(folder.join("Cargo.toml"))
+                .is_ok_and(|manifest| manifest.lines().any(|line| line.trim() == "[workspace]"))
+        })
+        .unwrap_or_else(|| panic!("no workspace above {}", package.display()))
         .to_path_buf()
 }
 

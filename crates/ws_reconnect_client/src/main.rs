@@ -20,8 +20,6 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use tokio::sync::mpsc;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tracing::{info, warn};
 
@@ -39,10 +37,11 @@ mod keyboard;
 use backoff::Backoff;
 use handler::Printer;
 use http::{FetchError, fetch_history};
+use session::{Keyboard, Session, Socket};
 
 /// How long we wait for the server to connect or to answer before giving up. A
 /// server that never answers must not leave the client hanging for ever.
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
+const TIMEOUT: Duration = Duration::from_secs(10);
 /// How many lines typed while disconnected are kept to send after the reconnect.
 const QUEUE_LIMIT: usize = 20;
 
@@ -68,26 +67,6 @@ struct Args {
 
 /// Every way this client can fail for good, each said in one line.
 type Error = String;
-
-pub(crate) type Socket = WebSocketStream<wss::Stream>;
-
-/// What the user can do at any moment: type a line, or press Ctrl-C. Both outlive
-/// each connection, so the reconnect loop owns them and lends them to each session.
-pub(crate) struct Keyboard {
-    /// The lines typed (or piped in), from `keyboard::lines`.
-    pub(crate) lines: mpsc::Receiver<String>,
-    /// Ctrl-C, a future kept across connections; boxed, so that it has a type we
-    /// can name here.
-    pub(crate) ctrl_c: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
-}
-
-/// How a connection ended.
-pub(crate) enum Session {
-    /// `/quit` or the end of input: we are done.
-    Quit,
-    /// The connection was lost, for this reason: try again.
-    Lost(String),
-}
 
 #[tokio::main]
 async fn main() {

@@ -11,8 +11,35 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tracing::info;
 
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+
 use crate::handler::{Printer, ServerMessage};
-use crate::{Keyboard, Session, Socket, TIMEOUT};
+use crate::wss;
+
+/// How long the goodbye may take: our Close, and the server's answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A WebSocket, over TCP or TLS (`wss.rs`).
+pub(crate) type Socket = WebSocketStream<wss::Stream>;
+
+/// What the user can do at any moment: type a line, or press Ctrl-C. Both outlive
+/// each connection, so the reconnect loop owns them and lends them to each session.
+pub(crate) struct Keyboard {
+    /// The lines typed (or piped in), from `keyboard::lines`.
+    pub(crate) lines: mpsc::Receiver<String>,
+    /// Ctrl-C, a future kept across connections; boxed, so that it has a type we
+    /// can name here.
+    pub(crate) ctrl_c: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+/// How a connection ended.
+pub(crate) enum Session {
+    /// `/quit` or the end of input: we are done.
+    Quit,
+    /// The connection was lost, for this reason: try again.
+    Lost(String),
+}
 
 /// One connection: sends what was typed (and what waited in `outbox`), hands what
 /// arrives to the handler, and pings the server, until the connection ends.

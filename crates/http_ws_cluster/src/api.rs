@@ -1,5 +1,9 @@
 //! The JSON API: the chat's history and who is online, for any HTTP client, and a
-//! way to say something without a WebSocket.
+//! way to say something without a WebSocket. Lesson 07's, reading the history
+//! from Redis; lesson 10 carries it.
+//!
+//! Needs from the crate that includes it: the modules `room` (lesson 09's),
+//! `respond` and `upgrade` (for its Origin check).
 
 use std::time::Duration;
 
@@ -138,5 +142,5 @@ fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
 }
 
 pub(crate) fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    crate::respond(status, "application/json", body)
+    crate::respond::respond(status, "application/json", body)
 }

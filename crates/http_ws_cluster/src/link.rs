@@ -3,6 +3,9 @@
 //! this instance is alive, counts the others in and out). When Redis goes away, it
 //! splits the room, reconnects with backoff and heals it. It uses the room
 //! (`room.rs`) and the Redis commands (`cluster.rs`); neither of those uses it.
+//!
+//! Needs from the crate that includes it (lesson 09's or 10's): `Shared` (its
+//! `room`), and the modules `room` and `cluster`.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -25,7 +25,7 @@ use std::time::Duration;
 use clap::Parser;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::header::{ALLOW, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -49,6 +49,8 @@ mod cluster;
 mod link;
 #[path = "../../http_server/src/listen.rs"] // lesson 01
 mod listen;
+#[path = "../../http_ws_server/src/respond.rs"] // lesson 07
+mod respond;
 #[path = "../../http_ws_cluster/src/room.rs"] // lesson 09
 mod room;
 #[path = "../../http_server/src/shutdown.rs"] // lesson 01
@@ -59,6 +61,7 @@ mod tls;
 mod upgrade;
 #[path = "../../ws_echo_server/src/websocket.rs"] // lesson 03
 mod websocket;
+use respond::{html, text};
 use room::Room;
 
 /// A client that has not sent its whole request head by then is cut off, so that a
@@ -321,23 +324,4 @@ async fn handle(
 
     info!("conn #{conn} req #{request} {client} {method} {target} -> {}", response.status());
     Ok(response)
-}
-
-fn html(body: &'static str) -> Response<Full<Bytes>> {
-    respond(StatusCode::OK, "text/html; charset=utf-8", body)
-}
-
-pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    respond(status, "text/plain; charset=utf-8", body)
-}
-
-pub(crate) fn respond(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
 }

@@ -1,5 +1,8 @@
 //! The JSON API: the chat's history and who is online, for any HTTP client, and a
 //! way to say something without a WebSocket.
+//!
+//! Needs from the crate that includes it: the modules `room`, `respond` and
+//! `upgrade` (for its Origin check).
 
 use std::time::Duration;
 
@@ -135,7 +138,7 @@ fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
 }
 
 pub(crate) fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    crate::respond(status, "application/json", body)
+    crate::respond::respond(status, "application/json", body)
 }
 
 /// An id for this run of the server: the time it started, in milliseconds, in hex.

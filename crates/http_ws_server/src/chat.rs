@@ -1,6 +1,10 @@
 //! The chat itself: each connection in the room, passing lines both ways, as in
-//! lesson 05, with JSON messages and a heartbeat. Lesson 09 carries this file,
+//! lesson 05, with JSON messages and a heartbeat. Lessons 09 and 10 carry this file,
 //! unchanged.
+//!
+//! Needs from the crate that includes it: `Shared` (its `room` and `heartbeat`), and
+//! the modules `room` (whose `Room` is lesson 07's or lesson 09's: the same names)
+//! and `websocket` (lesson 03's).
 
 use std::pin::Pin;
 use std::time::{Duration, Instant};

@@ -24,7 +24,7 @@ use std::time::Duration;
 use clap::Parser;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::header::{ALLOW, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -35,6 +35,7 @@ use tracing::{debug, info, warn};
 
 mod api;
 mod chat;
+mod respond;
 mod room;
 mod tls;
 mod upgrade;
@@ -48,6 +49,7 @@ mod listen;
 mod shutdown;
 #[path = "../../ws_echo_server/src/websocket.rs"] // lesson 03
 mod websocket;
+use respond::{html, text};
 use room::Room;
 
 /// A client that has not sent its whole request head by then is cut off, so that a
@@ -291,23 +293,4 @@ async fn handle(
 
     info!("conn #{conn} req #{request} {peer} {method} {target} -> {}", response.status());
     Ok(response)
-}
-
-fn html(body: &'static str) -> Response<Full<Bytes>> {
-    respond(StatusCode::OK, "text/html; charset=utf-8", body)
-}
-
-pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    respond(status, "text/plain; charset=utf-8", body)
-}
-
-pub(crate) fn respond(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
 }

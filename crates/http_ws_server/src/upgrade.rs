@@ -1,6 +1,11 @@
 //! `/ws`: the upgrade from HTTP to WebSocket, done by hand, check by check, as RFC
 //! 6455 section 4.2 describes it (lessons 03 and 05 let tungstenite do it). Then the
-//! connection joins the chat (`chat.rs`). Lesson 09 carries this file, unchanged.
+//! connection joins the chat (`chat.rs`). Lessons 09 and 10 carry this file,
+//! unchanged.
+//!
+//! Needs from the crate that includes it: `Shared` (its `allow_origins` and
+//! `shutdown`, and what `chat.rs` needs), and the modules `chat`, `respond` and
+//! `websocket`.
 
 use std::sync::Arc;
 
@@ -60,7 +65,8 @@ fn switching_protocols(key: &str) -> Response<Full<Bytes>> {
 
 /// The 4xx answer to a request that is not a handshake we take.
 fn refusal(status: StatusCode, problem: &str) -> Response<Full<Bytes>> {
-    let mut response = crate::text(status, format!("Not a WebSocket handshake: {problem}.\n"));
+    let mut response =
+        crate::respond::text(status, format!("Not a WebSocket handshake: {problem}.\n"));
     if status == StatusCode::UPGRADE_REQUIRED {
         // RFC 9110 15.5.22: a 426 names the protocol to upgrade to; RFC 6455 4.4: and
         // the WebSocket version we speak.

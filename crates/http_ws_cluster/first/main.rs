@@ -1,5 +1,4 @@
-//! Lesson 09, first version: lesson 05's first chat, with Redis in the middle. One
-//! idea: each server publishes what its clients say to a Redis channel, and passes
+//! Lesson 09, first version: a WebSocket chat with Redis in the middle. One idea: each server publishes what its clients say to a Redis channel, and passes
 //! on to its clients what it hears there, so two servers make one room.
 //!
 //!     redis-server --port 6379 --bind 127.0.0.1

@@ -109,7 +109,8 @@ fn take_over(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) {
     });
 }
 
-/// The server's side of RFC 6455 section 4.2.1, one check at a time. Returns the
+/// The server's side of RFC 6455 section 4.2.1, one check at a time, numbered as the
+/// RFC numbers its steps (step 7, the Origin, is `check_origin`). Returns the
 /// client's key, or the status and the reason to refuse with.
 fn check_handshake(
     method: &Method,
@@ -117,9 +118,9 @@ fn check_handshake(
     headers: &HeaderMap,
 ) -> Result<String, (StatusCode, String)> {
     let bad = |problem: &str| Err((StatusCode::BAD_REQUEST, problem.to_string()));
-    // 1. The method is GET, and the HTTP version at least 1.1: an HTTP/1.0 client
-    //    knows nothing of upgrades (hyper would answer it in HTTP/1.0, and then the
-    //    connection would be neither HTTP nor WebSocket).
+    // Step 1: the method is GET, and the HTTP version at least 1.1: an HTTP/1.0 client
+    // knows nothing of upgrades (hyper would answer it in HTTP/1.0, and then the
+    // connection would be neither HTTP nor WebSocket).
     if method != Method::GET {
         return Err((
             StatusCode::METHOD_NOT_ALLOWED,
@@ -129,11 +130,11 @@ fn check_handshake(
     if version < Version::HTTP_11 {
         return bad("a WebSocket handshake needs HTTP/1.1");
     }
-    // Step 2 of 4.2.1: a `Host` header, which HTTP/1.1 requires anyway.
+    // Step 2: a `Host` header, which HTTP/1.1 requires anyway.
     if headers.get(HOST).is_none_or(hyper::http::HeaderValue::is_empty) {
         return bad("the request has no `Host` header");
     }
-    // 2. `Upgrade` names websocket, in any case.
+    // Step 3: `Upgrade` names websocket, in any case.
     let upgrade = headers.get(UPGRADE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !upgrade.eq_ignore_ascii_case("websocket") {
         return Err((
@@ -141,9 +142,9 @@ fn check_handshake(
             "the request has no `Upgrade: websocket` header".to_string(),
         ));
     }
-    // 3. `Connection` is a list of tokens, and one of them is `Upgrade`. Firefox
-    //    sends `keep-alive, Upgrade`; a server that compares the whole header with
-    //    "Upgrade" turns Firefox away.
+    // Step 4: `Connection` is a list of tokens, and one of them is `Upgrade`. Firefox
+    // sends `keep-alive, Upgrade`; a server that compares the whole header with
+    // "Upgrade" turns Firefox away.
     let connection_has_upgrade = headers
         .get_all(CONNECTION)
         .iter()
@@ -153,15 +154,16 @@ fn check_handshake(
     if !connection_has_upgrade {
         return bad("the `Connection` header does not include `Upgrade`");
     }
-    // 4. The version is 13, the only one RFC 6455 defines. Otherwise 426 Upgrade
-    //    Required, with the version we speak.
+    // Step 6, before step 5: the version is 13, the only one RFC 6455 defines.
+    // Otherwise 426 Upgrade Required, with the version we speak: checked first, so
+    // that a client of another version hears which one to speak, whatever its key.
     if headers.get(SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()) != Some("13") {
         return Err((
             StatusCode::UPGRADE_REQUIRED,
             "`Sec-WebSocket-Version` must be 13".to_string(),
         ));
     }
-    // 5. The key is 16 random bytes in base64: 24 characters.
+    // Step 5: the key is 16 random bytes in base64: 24 characters.
     let Some(key) = headers.get(SEC_WEBSOCKET_KEY).and_then(|v| v.to_str().ok()) else {
         return bad("the `Sec-WebSocket-Key` header is missing");
     };

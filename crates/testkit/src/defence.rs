@@ -201,20 +201,28 @@ pub fn endless_head(addr: &str) -> String {
     }
 }
 
-/// What a program that ended printed and how, in a few words: its one error line,
-/// or that it panicked (with the error it unwrapped), and its exit status.
+/// What a program that ended printed and how, in a few words: its one error line
+/// and its exit status, or that it panicked (with the error it unwrapped). A panic's
+/// exit status is always Rust's 101, which the pages explain once rather than print
+/// in every cell (where it reads like HTTP's 101 Switching Protocols).
 pub fn how_it_ended(finished: &crate::Finished) -> String {
     let status = finished.status.code().map_or("killed".to_string(), |c| format!("status {c}"));
     if let Some(panic) = finished.stderr.lines().find(|l| l.contains("panicked at")) {
         let why =
             finished.stderr.lines().skip_while(|l| *l != panic).nth(1).unwrap_or_default().trim();
         let value = why.split_once("value: ").map_or(why, |(_, value)| value);
-        return format!("panics: \"{}\", {status}", short(&error_words(value)));
+        return format!("panics: \"{}\"{}", short(&error_words(value)), not_101(&status));
     }
     match finished.stderr.lines().find(|l| l.starts_with("error: ")) {
         Some(line) => format!("one line, \"{}\", {status}", short(line)),
         None => status,
     }
+}
+
+/// Nothing for a panic's usual exit status (101), or the status if it was another
+/// (a panic inside a panic aborts, for one).
+pub fn not_101(status: &str) -> String {
+    if status == "status 101" { String::new() } else { format!(", {status}") }
 }
 
 /// A long message cut to its first words, for a table cell.

@@ -70,9 +70,13 @@ async fn run(args: Args) -> Result<(), Error> {
         send(&mut ws, &url, args.message.join(" ")).await?;
     }
 
-    // Two things can happen at any moment: you type a line, or a message arrives.
-    // `select!` waits for both at once and runs the branch of whichever is first;
-    // the other keeps waiting for the next turn of the loop.
+    // Three things can happen at any moment: you type a line, a message arrives, or
+    // Ctrl-C. `select!` waits for all three and runs the branch of whichever is
+    // first; the others are dropped. `keyboard.recv()` and `ws.next()` are made
+    // afresh at the next turn of the loop, which is safe because both are
+    // cancel-safe: a line or a frame not yet taken stays where it was. The Ctrl-C
+    // future is made once, before the loop, and only lent to each turn (`&mut`):
+    // dropping the loan leaves it as it was, and the next turn resumes it.
     let mut keyboard = keyboard::lines();
     let goodbye = loop {
         tokio::select! {

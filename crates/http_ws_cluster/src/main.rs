@@ -70,7 +70,7 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The chat page: one HTML file with its script and style, built into the binary.
-const PAGE: &str = include_str!("page.html");
+const PAGE: &str = include_str!("../../http_ws_server/src/page.html"); // lesson 07's
 
 /// Where one message of the history is: `/api/messages/7`.
 const MESSAGE_PATH: &str = "/api/messages/";

@@ -60,7 +60,7 @@ fn the_page_is_served_at_the_root() {
     let page = get(&server.addr, "/");
     assert_eq!(page.status, 200);
     assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
-    assert!(page.body.contains("<title>Lesson 07 chat</title>"));
+    assert!(page.body.contains("<title>The lessons' chat</title>"));
     assert!(page.body.contains("textContent"), "the page shows messages as text");
     assert!(
         !page.body.contains("http://") && !page.body.contains("https://"),

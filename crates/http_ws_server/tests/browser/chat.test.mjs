@@ -335,7 +335,7 @@ test("lesson 09: a page on one instance and a terminal on another share one room
   let terminal = null;
   try {
     const page = await openPage(browser, a);
-    assert.equal(await page.title(), "Lesson 09 chat");
+    assert.equal(await page.title(), "The lessons' chat");
     terminal = start("http_ws_cluster_client", ["--addr", b, "--addr", a], { stdin: "pipe" });
     await terminal.waitFor("* you are guest-2 (2 online)");
     await page.locator("#messages li", { hasText: "guest-2 joined (2 online)" }).waitFor();

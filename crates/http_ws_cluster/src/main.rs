@@ -47,6 +47,8 @@ mod room;
 mod chat;
 #[path = "../../http_server/src/listen.rs"] // lesson 01
 mod listen;
+#[path = "../../ws_chat_server/src/members.rs"] // lesson 05
+mod members;
 #[path = "../../http_ws_server/src/respond.rs"] // lesson 07
 mod respond;
 #[path = "../../http_server/src/shutdown.rs"] // lesson 01

@@ -13,25 +13,17 @@
 //! two tasks can each hold the lock the other waits for.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::warn;
 
 use crate::cluster::Cluster;
+use crate::members::{self, Member, Members, check_name, offer};
+pub(crate) use crate::members::{Line, QUEUE_LENGTH};
 
-/// How many lines may wait for one client. A line's text is shared (see `Line`), so
-/// a full queue holds 256 pointers, not 256 copies.
-pub(crate) const QUEUE_LENGTH: usize = 256;
-/// How long a line waits at most for a client whose queue is full. A client that
-/// has taken nothing for that long has stopped reading: it is put out of the room,
-/// so nobody else waits for it any longer.
-const STALL_LIMIT: Duration = Duration::from_secs(2);
 /// Above this many people, joins and leaves are not announced: every notice goes to
 /// everyone, so 5,000 people joining would be 12.5 million notices.
 const QUIET_ABOVE: usize = 100;
@@ -106,12 +98,6 @@ pub(crate) struct Chat {
     pub(crate) text: String,
 }
 
-/// One line, shared by every queue it waits in. Its text is already shared
-/// (`Utf8Bytes` counts its references); the `Arc` makes each slot of a queue
-/// smaller, for every client, idle or not (page 05, "Going deeper: what an idle
-/// client costs").
-pub(crate) type Line = Arc<Utf8Bytes>;
-
 /// What a message that Redis passes on is, as far as the room's records go: a chat
 /// line for the history, or someone on another instance coming, going, renamed.
 #[derive(Deserialize)]
@@ -139,7 +125,7 @@ enum Event {
 pub(crate) struct Room {
     /// Everyone in the room, by connection number. A plain (not async) mutex: it is
     /// held for a moment at a time and never across an `.await`.
-    members: Mutex<BTreeMap<u64, Member>>,
+    members: Members,
     /// The last `HISTORY_LENGTH` messages, kept in the order Redis passes them on
     /// (the order of their ids: see `Cluster::say`).
     history: Mutex<History>,
@@ -178,16 +164,6 @@ impl Said {
     }
 }
 
-/// One person in the room.
-struct Member {
-    name: String,
-    /// Their lines, waiting for their connection's task to send them. `None` once
-    /// they have been put out for not reading.
-    queue: Option<mpsc::Sender<Line>>,
-    /// Tells their task that they were put out.
-    put_out: Option<oneshot::Sender<()>>,
-}
-
 /// What a connection gets on joining: its name, how many are online with it, its
 /// queue of lines, and a signal that fires if the room puts it out for not reading.
 pub(crate) struct Membership {
@@ -220,9 +196,6 @@ struct History {
     chats: VecDeque<Chat>,
 }
 
-/// Lines that found a queue full, to be waited for once the lock is released.
-type Waiting = Vec<(u64, mpsc::Sender<Line>)>;
-
 impl Room {
     pub(crate) fn new(cluster: Cluster) -> Room {
         let history = History { chats: VecDeque::new() };
@@ -247,9 +220,7 @@ impl Room {
             None => self.guests.fetch_add(1, Ordering::Relaxed) + 1,
         };
         let name = format!("guest-{number}");
-        let (queue, lines) = mpsc::channel(QUEUE_LENGTH);
-        let (put_out_tx, put_out) = oneshot::channel();
-        let member = Member { name: name.clone(), queue: Some(queue), put_out: Some(put_out_tx) };
+        let (member, lines, put_out) = Member::new(name.clone());
         let (text, online) = {
             let mut members = self.members.lock().expect("no task panics holding the lock");
             members.insert(conn, member);
@@ -383,7 +354,7 @@ impl Room {
             let members = self.members.lock().expect("no task panics holding the lock");
             offer(&members, None, text, loud)
         };
-        self.wait_for(waiting, text).await;
+        members::wait_for(&self.members, waiting, text).await;
     }
 
     /// A message Redis passed on, from `instance` (this one too): noted in the
@@ -534,75 +505,11 @@ impl Room {
         let text = format!("the room is whole again: {online} online");
         self.tell_here(&ServerMessage::Notice { text: &text }.to_json(), true).await;
     }
-
-    /// Waits for room in each full queue, all by one deadline, and puts out whoever
-    /// has not made room by then.
-    async fn wait_for(&self, waiting: Waiting, text: impl Into<Utf8Bytes>) {
-        if waiting.is_empty() {
-            return;
-        }
-        let text = Line::new(text.into());
-        let deadline = tokio::time::Instant::now() + STALL_LIMIT;
-        for (conn, queue) in waiting {
-            if tokio::time::timeout_at(deadline, queue.send(text.clone())).await.is_err() {
-                self.put_out(conn);
-            }
-        }
-    }
-
-    /// Puts a connection that stopped reading out of the room: nobody waits for its
-    /// queue any more, and its task closes the connection.
-    fn put_out(&self, conn: u64) {
-        let mut members = self.members.lock().expect("no task panics holding the lock");
-        let Some(member) = members.get_mut(&conn) else { return };
-        if member.queue.take().is_some() {
-            warn!(
-                "conn #{conn} put out of the room: {QUEUE_LENGTH} lines waited {} s for it",
-                STALL_LIMIT.as_secs()
-            );
-        }
-        if let Some(put_out) = member.put_out.take() {
-            let _ = put_out.send(());
-        }
-    }
-}
-
-/// Puts `text` in the queue of everyone but `from`, without waiting (if `loud`;
-/// otherwise nobody hears it). Returns the queues that were full.
-fn offer(members: &BTreeMap<u64, Member>, from: Option<u64>, text: &str, loud: bool) -> Waiting {
-    if !loud {
-        return Vec::new();
-    }
-    let text = Line::new(Utf8Bytes::from(text));
-    let mut waiting = Vec::new();
-    for (conn, member) in members.iter().filter(|(conn, _)| Some(**conn) != from) {
-        let Some(queue) = &member.queue else { continue };
-        if let Err(TrySendError::Full(_)) = queue.try_send(text.clone()) {
-            waiting.push((*conn, queue.clone()));
-        }
-    }
-    waiting
-}
-
-/// A name is 1 to 20 letters, digits, `-` or `_`: short, and safe to show anywhere.
-fn check_name(name: &str) -> Result<(), String> {
-    let valid = (1..=20).contains(&name.chars().count())
-        && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
-    if valid { Ok(()) } else { Err("a name is 1 to 20 letters, digits, - or _".to_string()) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_short_and_plain() {
-        assert!(check_name("Ann").is_ok());
-        assert!(check_name("小明_2-b").is_ok());
-        assert!(check_name("").is_err());
-        assert!(check_name(&"x".repeat(21)).is_err());
-        assert!(check_name("<b>").is_err());
-    }
 
     /// The room, with its lines on their way to Redis (split here: to the people here).
     fn passing_to_redis(room: Room) -> std::sync::Arc<Room> {

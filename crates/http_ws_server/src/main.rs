@@ -45,6 +45,8 @@ mod upgrade;
 // copy it into this `src/` and delete its `#[path]` line.
 #[path = "../../http_server/src/listen.rs"] // lesson 01
 mod listen;
+#[path = "../../ws_chat_server/src/members.rs"] // lesson 05
+mod members;
 #[path = "../../http_server/src/shutdown.rs"] // lesson 01
 mod shutdown;
 #[path = "../../ws_echo_server/src/websocket.rs"] // lesson 03

@@ -3,23 +3,15 @@
 //! at its own pace.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
-use tracing::warn;
 
-/// How many lines may wait for one client. A line's text is shared (see `Line`), so
-/// a full queue holds 256 pointers, not 256 copies.
-pub(crate) const QUEUE_LENGTH: usize = 256;
-/// How long a line waits at most for a client whose queue is full. A client that
-/// has taken nothing for that long has stopped reading: it is put out of the room,
-/// so nobody else waits for it any longer.
-const STALL_LIMIT: Duration = Duration::from_secs(2);
+use crate::members::{self, Member, Members, check_name, offer};
+pub(crate) use crate::members::{Line, QUEUE_LENGTH};
+
 /// Above this many people, joins and leaves are not announced: every notice goes to
 /// everyone, so 5,000 people joining would be 12.5 million notices.
 const QUIET_ABOVE: usize = 100;
@@ -82,33 +74,17 @@ pub(crate) struct Chat {
     pub(crate) text: String,
 }
 
-/// One line, shared by every queue it waits in. Its text is already shared
-/// (`Utf8Bytes` counts its references); the `Arc` makes each slot of a queue
-/// smaller, for every client, idle or not (page 05, "Going deeper: what an idle
-/// client costs").
-pub(crate) type Line = Arc<Utf8Bytes>;
-
 /// The chat room: who is online, what was said lately, and a queue of lines for
 /// each of them.
 pub(crate) struct Room {
     /// Everyone in the room, by connection number. A plain (not async) mutex: it is
     /// held for a moment at a time and never across an `.await`.
-    members: Mutex<BTreeMap<u64, Member>>,
+    members: Members,
     /// The last `HISTORY_LENGTH` messages. Locked only while `members` is, so the
     /// ids, the history and every queue agree on the order of the messages.
     history: Mutex<History>,
     /// How many guests have joined so far, to number their names.
     guests: AtomicU64,
-}
-
-/// One person in the room.
-struct Member {
-    name: String,
-    /// Their lines, waiting for their connection's task to send them. `None` once
-    /// they have been put out for not reading.
-    queue: Option<mpsc::Sender<Line>>,
-    /// Tells their task that they were put out.
-    put_out: Option<oneshot::Sender<()>>,
 }
 
 /// What a connection gets on joining: its name, how many are online with it, its
@@ -126,9 +102,6 @@ struct History {
     next_id: u64,
 }
 
-/// Lines that found a queue full, to be waited for once the lock is released.
-type Waiting = Vec<(u64, mpsc::Sender<Line>)>;
-
 impl Room {
     pub(crate) fn new() -> Room {
         let history = History { chats: VecDeque::new(), next_id: 1 };
@@ -143,9 +116,7 @@ impl Room {
     /// newcomer too: its queue is in place first).
     pub(crate) async fn join(&self, conn: u64) -> Membership {
         let name = format!("guest-{}", self.guests.fetch_add(1, Ordering::Relaxed) + 1);
-        let (queue, lines) = mpsc::channel(QUEUE_LENGTH);
-        let (put_out_tx, put_out) = oneshot::channel();
-        let member = Member { name: name.clone(), queue: Some(queue), put_out: Some(put_out_tx) };
+        let (member, lines, put_out) = Member::new(name.clone());
         let (text, waiting, online) = {
             let mut members = self.members.lock().expect("no task panics holding the lock");
             members.insert(conn, member);
@@ -154,7 +125,7 @@ impl Room {
             let waiting = offer(&members, None, &text, online <= QUIET_ABOVE);
             (text, waiting, online)
         };
-        self.wait_for(waiting, text).await;
+        members::wait_for(&self.members, waiting, text).await;
         Membership { name, online, lines, put_out }
     }
 
@@ -170,7 +141,7 @@ impl Room {
             let waiting = offer(&members, None, &text, online < QUIET_ABOVE);
             (text, waiting)
         };
-        self.wait_for(waiting, text).await;
+        members::wait_for(&self.members, waiting, text).await;
     }
 
     /// Renames a connection, if the new name is valid and free.
@@ -187,7 +158,7 @@ impl Room {
             let waiting = offer(&members, None, &text, true);
             (text, waiting)
         };
-        self.wait_for(waiting, text).await;
+        members::wait_for(&self.members, waiting, text).await;
         Ok(())
     }
 
@@ -216,7 +187,7 @@ impl Room {
             let waiting = offer(&members, None, &json, true);
             (chat, json, waiting)
         };
-        self.wait_for(waiting, json).await;
+        members::wait_for(&self.members, waiting, json).await;
         Ok(chat)
     }
 
@@ -238,75 +209,11 @@ impl Room {
         let names: Vec<&String> = members.values().map(|member| &member.name).collect();
         serde_json::to_string(&names).expect("names serialize")
     }
-
-    /// Waits for room in each full queue, all by one deadline, and puts out whoever
-    /// has not made room by then.
-    async fn wait_for(&self, waiting: Waiting, text: impl Into<Utf8Bytes>) {
-        if waiting.is_empty() {
-            return;
-        }
-        let text = Line::new(text.into());
-        let deadline = tokio::time::Instant::now() + STALL_LIMIT;
-        for (conn, queue) in waiting {
-            if tokio::time::timeout_at(deadline, queue.send(text.clone())).await.is_err() {
-                self.put_out(conn);
-            }
-        }
-    }
-
-    /// Puts a connection that stopped reading out of the room: nobody waits for its
-    /// queue any more, and its task closes the connection.
-    fn put_out(&self, conn: u64) {
-        let mut members = self.members.lock().expect("no task panics holding the lock");
-        let Some(member) = members.get_mut(&conn) else { return };
-        if member.queue.take().is_some() {
-            warn!(
-                "conn #{conn} put out of the room: {QUEUE_LENGTH} lines waited {} s for it",
-                STALL_LIMIT.as_secs()
-            );
-        }
-        if let Some(put_out) = member.put_out.take() {
-            let _ = put_out.send(());
-        }
-    }
-}
-
-/// Puts `text` in the queue of everyone but `from`, without waiting (if `loud`;
-/// otherwise nobody hears it). Returns the queues that were full.
-fn offer(members: &BTreeMap<u64, Member>, from: Option<u64>, text: &str, loud: bool) -> Waiting {
-    if !loud {
-        return Vec::new();
-    }
-    let text = Line::new(Utf8Bytes::from(text));
-    let mut waiting = Vec::new();
-    for (conn, member) in members.iter().filter(|(conn, _)| Some(**conn) != from) {
-        let Some(queue) = &member.queue else { continue };
-        if let Err(TrySendError::Full(_)) = queue.try_send(text.clone()) {
-            waiting.push((*conn, queue.clone()));
-        }
-    }
-    waiting
-}
-
-/// A name is 1 to 20 letters, digits, `-` or `_`: short, and safe to show anywhere.
-fn check_name(name: &str) -> Result<(), String> {
-    let valid = (1..=20).contains(&name.chars().count())
-        && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
-    if valid { Ok(()) } else { Err("a name is 1 to 20 letters, digits, - or _".to_string()) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_short_and_plain() {
-        assert!(check_name("Ann").is_ok());
-        assert!(check_name("小明_2-b").is_ok());
-        assert!(check_name("").is_err());
-        assert!(check_name(&"x".repeat(21)).is_err());
-        assert!(check_name("<b>").is_err());
-    }
 
     #[tokio::test]
     async fn the_history_keeps_the_last_messages_with_growing_ids() {

@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 mod chat;
+mod members;
 mod room;
 
 // Carried unchanged from the lessons that teach them: each file lives once,

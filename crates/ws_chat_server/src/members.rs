@@ -50,11 +50,6 @@ impl Member {
         let (put_out_tx, put_out) = oneshot::channel();
         (Member { name, queue: Some(queue), put_out: Some(put_out_tx) }, lines, put_out)
     }
-
-    /// Whether the room put this member out: a member put out has no queue any more.
-    pub(crate) fn was_put_out(&self) -> bool {
-        self.queue.is_none()
-    }
 }
 
 /// Lines that found a queue full, to be waited for once the lock is released.

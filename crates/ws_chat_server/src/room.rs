@@ -59,8 +59,7 @@ impl Room {
         let (text, waiting) = {
             let mut members = self.members.lock().expect("no task panics holding the lock");
             let Some(member) = members.remove(&conn) else { return };
-            let how = if member.was_put_out() { "was put out for not reading" } else { "left" };
-            let text = format!("{} {how} ({} online)", member.name, members.len());
+            let text = format!("{} left ({} online)", member.name, members.len());
             let waiting = offer(&members, None, &text, members.len() < QUIET_ABOVE);
             (text, waiting)
         };

@@ -189,7 +189,14 @@ pub fn endless_head(addr: &str) -> String {
     stream.set_read_timeout(Some(wait)).expect("a read timeout");
     let started = Instant::now();
     let mut byte = [0u8; 1];
-    match stream.read(&mut byte) {
+    // A signal to this process ends the timed read early (EINTR): read again.
+    let read = loop {
+        match stream.read(&mut byte) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            other => break other,
+        }
+    };
+    match read {
         Ok(0) => format!("drops it after {} s", started.elapsed().as_secs()),
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
             format!("still waiting after {} s", wait.as_secs())

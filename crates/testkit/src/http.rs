@@ -80,6 +80,8 @@ pub fn read_response(stream: &mut TcpStream, head_only: bool) -> Option<Response
                 String::from_utf8_lossy(&head)
             ),
             Ok(_) => head.push(byte[0]),
+            // A signal to this process, not the server's doing: read again.
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) if e.kind() == ErrorKind::ConnectionReset && head.is_empty() => return None,
             Err(e) => panic!("reading a response: {e}"),
         }
@@ -119,6 +121,8 @@ pub fn read_to_close(stream: &mut TcpStream, within: Duration) -> Vec<u8> {
         match stream.read(&mut chunk) {
             Ok(0) => return all,
             Ok(n) => all.extend_from_slice(&chunk[..n]),
+            // A signal to this process, not the server's doing: read again.
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) if e.kind() == ErrorKind::ConnectionReset => return all,
             Err(e) => panic!("the server did not close the connection within {within:?}: {e}"),
         }

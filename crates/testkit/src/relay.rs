@@ -70,7 +70,14 @@ fn pass(
 ) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut chunk = [0u8; 4096];
-        while let Ok(n @ 1..) = from.read(&mut chunk) {
+        loop {
+            let n = match from.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                // A signal to this process, not the end of the stream.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
             keep(&chunk[..n]);
             if to.write_all(&chunk[..n]).is_err() {
                 break;

@@ -144,7 +144,14 @@ pub enum Within {
 /// tell "nothing more is coming" from "the connection ended".
 pub fn read_frame_within(stream: &mut TcpStream, wait: std::time::Duration) -> Within {
     stream.set_read_timeout(Some(wait)).expect("set a read timeout");
-    let started = stream.peek(&mut [0u8; 1]);
+    // A signal that reaches this process ends a timed socket read early with EINTR
+    // (SA_RESTART does not restart a read with a timeout): not an answer, so look again.
+    let started = loop {
+        match stream.peek(&mut [0u8; 1]) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            other => break other,
+        }
+    };
     stream.set_read_timeout(None).expect("clear the read timeout");
     match started {
         Ok(0) => Within::Closed,

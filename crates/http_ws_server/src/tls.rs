@@ -29,12 +29,15 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// Where `--tls` writes the certificate it makes, for clients to trust (relative to
 /// the folder the server runs in: the workspace, with `cargo run`).
 const CERT_FILE: &str = concat!("target/tls/", env!("CARGO_PKG_NAME"), ".pem");
+/// Its private key, kept beside it so that the next start uses the same pair.
+const KEY_FILE: &str = concat!("target/tls/", env!("CARGO_PKG_NAME"), ".key.pem");
 
 /// The command-line options for TLS.
 #[derive(clap::Args)]
 pub(crate) struct TlsArgs {
-    /// Serve https:// and wss://, with a new self-signed certificate for localhost,
-    /// 127.0.0.1 and ::1, written to target/tls/ for clients to trust.
+    /// Serve https:// and wss://, with a self-signed certificate for localhost,
+    /// 127.0.0.1 and ::1, made at the first start and kept in target/tls/ for clients
+    /// to trust (delete it there to make a new one).
     #[arg(long)]
     tls: bool,
     /// Serve https:// and wss:// with this certificate chain (PEM), as a real
@@ -107,9 +110,18 @@ pub(crate) fn print_start(addr: &SocketAddr, tls: Option<&Tls>) {
 type Made = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>, PathBuf);
 
 /// A certificate for `localhost`, `127.0.0.1` and `::1`, signed by itself (no
-/// authority vouches for it: clients must be told to trust it), written to
-/// `CERT_FILE` so that they can be.
+/// authority vouches for it: clients must be told to trust it), in `CERT_FILE` so
+/// that they can be. Made once and kept, with its key: a certificate made again at
+/// every start would have to be trusted again after every restart (a browser's
+/// exception, a client's `--ca` file), and a client holding the old one would be
+/// refused by the new.
 fn self_signed() -> Result<Made, String> {
+    let (cert_path, key_path) = (PathBuf::from(CERT_FILE), PathBuf::from(KEY_FILE));
+    if cert_path.exists() && key_path.exists() {
+        let certs = read_certs(&cert_path)?;
+        let key = read_key(&key_path)?;
+        return Ok((certs, key, cert_path));
+    }
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     let made = rcgen::generate_simple_self_signed(names)
         .map_err(|e| format!("cannot make a certificate: {e}"))?;
@@ -119,8 +131,22 @@ fn self_signed() -> Result<Made, String> {
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     std::fs::write(&path, made.cert.pem()).map_err(|e| format!("cannot write {CERT_FILE}: {e}"))?;
+    write_private(&key_path, &made.signing_key.serialize_pem())?;
     let key = PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
     Ok((vec![made.cert.der().clone()], key, path))
+}
+
+/// Writes a private key where only this user can read it.
+fn write_private(path: &Path, pem: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .and_then(|mut file| file.write_all(pem.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {

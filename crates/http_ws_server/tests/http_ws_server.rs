@@ -748,6 +748,32 @@ fn page_07_tls_serves_https_and_wss_with_its_own_certificate() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--tls` makes its certificate once and keeps it, with its key, in target/tls/:
+/// the next start serves the same certificate, so a client (or a browser's
+/// exception) that trusts the file goes on trusting the server after a restart.
+/// Without the key file, a new pair is made.
+#[test]
+fn tls_keeps_its_certificate_between_runs() {
+    let testkit::TlsServer { server, folder: dir, cert } = testkit::tls_server("07-kept");
+    let first = std::fs::read(&cert).expect("the certificate");
+    let key = dir.join("target/tls/http_ws_server.key.pem");
+    assert!(key.exists(), "the key is kept beside it");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("the key").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only its owner may read the key: {mode:o}");
+    }
+    drop(server);
+    let again = Server::start_in(bin(), &["--tls", "--addr", "127.0.0.1:0"], &dir);
+    assert_eq!(std::fs::read(&cert).expect("the certificate"), first, "the same certificate");
+    drop(again);
+    std::fs::remove_file(&key).expect("remove the key");
+    let _new = Server::start_in(bin(), &["--tls", "--addr", "127.0.0.1:0"], &dir);
+    assert_ne!(std::fs::read(&cert).expect("the certificate"), first, "a new pair");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn tls_mistakes_get_one_line_and_the_server_carries_on() {
     let testkit::TlsServer { server: mut tls, folder: dir, .. } =

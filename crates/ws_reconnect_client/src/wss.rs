@@ -105,6 +105,13 @@ pub(crate) fn explain(err: &io::Error) -> Option<String> {
         rustls::Error::InvalidCertificate(
             CertificateError::Expired | CertificateError::ExpiredContext { .. },
         ) => "the server's certificate has expired".to_string(),
+        // A self-signed certificate with the name of the one in `--ca`, but another
+        // key: the server made a new one since that file was copied.
+        rustls::Error::InvalidCertificate(CertificateError::BadSignature) => {
+            "the server's certificate is not the one in the --ca file (did the server make a \
+             new one since?): pass the file the server printed when it started"
+                .to_string()
+        }
         // openssl's `req -x509` makes a certificate authority's certificate (CA:TRUE)
         // unless told otherwise, and a client takes none as a server's. rustls names
         // this case only inside its `Other` error.

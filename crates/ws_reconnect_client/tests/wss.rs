@@ -181,6 +181,33 @@ fn over_wss_the_wire_carries_only_tls_records() {
     assert!(application_data, "application data after the handshakes");
 }
 
+/// A `--ca` file from before the server made a new certificate (lesson 07 keeps its
+/// certificate, but a student may delete it, or copy the file from another
+/// machine's run): one line that says so, not rustls's `BadSignature`.
+#[test]
+fn an_old_certificate_file_gets_one_line() {
+    let testkit::TlsServer { server, folder, cert } = testkit::tls_server("08-old-ca");
+    let old = folder.join("old.pem");
+    std::fs::copy(&cert, &old).expect("keep the first certificate");
+    drop(server);
+    for made in ["http_ws_server.pem", "http_ws_server.key.pem"] {
+        std::fs::remove_file(folder.join("target/tls").join(made)).expect("remove it");
+    }
+    let again =
+        Server::start_in(&bin_path("http_ws_server"), &["--tls", "--addr", "127.0.0.1:0"], &folder);
+    let url = format!("wss://{}/ws", again.addr);
+    let line = error_line(&["--addr", &url, "--ca", &old.display().to_string()]);
+    assert_eq!(
+        line,
+        format!(
+            "error: could not connect to {}: the server's certificate is not the one in the --ca \
+             file (did the server make a new one since?): pass the file the server printed when \
+             it started",
+            again.addr
+        )
+    );
+}
+
 #[test]
 fn wss_to_localhost_checks_the_certificate_against_that_name() {
     // Lesson 07's own certificate names localhost: `--ca` makes it trusted.

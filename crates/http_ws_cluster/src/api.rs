@@ -3,7 +3,7 @@
 //! from Redis; lesson 10 carries it.
 //!
 //! Needs from the crate that includes it: the modules `room` (lesson 09's),
-//! `respond` and `upgrade` (for its Origin check).
+//! `respond` and `origin`.
 
 use std::time::Duration;
 
@@ -13,8 +13,8 @@ use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use hyper::{Request, Response, StatusCode};
 use serde::Deserialize;
 
+use crate::origin;
 use crate::room::{Chat, Room};
-use crate::upgrade;
 
 /// The largest body `POST /api/messages` reads. More is refused, never buffered.
 const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -45,8 +45,8 @@ pub(crate) async fn post_message(
     }
     // A browser lets any page post to any server, with the user's cookies, as it lets
     // any page open a WebSocket: a page from another site is refused here as on
-    // `/ws` (see `upgrade::check_origin`). curl and other programs send no `Origin`.
-    if let Err((status, why)) = upgrade::check_origin(req.headers(), allow_origins, "post here") {
+    // `/ws` (see `origin.rs`). curl and other programs send no `Origin`.
+    if let Err((status, why)) = origin::check_origin(req.headers(), allow_origins, "post here") {
         return error(status, &why);
     }
     // JSON only. A page from another site may send a plain form or `text/plain`

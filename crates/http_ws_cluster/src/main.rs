@@ -49,6 +49,8 @@ mod chat;
 mod listen;
 #[path = "../../ws_chat_server/src/members.rs"] // lesson 05
 mod members;
+#[path = "../../http_ws_server/src/origin.rs"] // lesson 07
+mod origin;
 #[path = "../../http_ws_server/src/respond.rs"] // lesson 07
 mod respond;
 #[path = "../../http_server/src/shutdown.rs"] // lesson 01

@@ -51,6 +51,8 @@ mod link;
 mod listen;
 #[path = "../../ws_chat_server/src/members.rs"] // lesson 05
 mod members;
+#[path = "../../http_ws_server/src/origin.rs"] // lesson 07
+mod origin;
 #[path = "../../http_ws_server/src/respond.rs"] // lesson 07
 mod respond;
 #[path = "../../http_ws_cluster/src/room.rs"] // lesson 09

@@ -2,7 +2,7 @@
 //! way to say something without a WebSocket.
 //!
 //! Needs from the crate that includes it: the modules `room`, `respond` and
-//! `upgrade` (for its Origin check).
+//! `origin`.
 
 use std::time::Duration;
 
@@ -12,8 +12,8 @@ use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use hyper::{Request, Response, StatusCode};
 use serde::Deserialize;
 
+use crate::origin;
 use crate::room::{Chat, Room};
-use crate::upgrade;
 
 /// The largest body `POST /api/messages` reads. More is refused, never buffered.
 const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -44,8 +44,8 @@ pub(crate) async fn post_message(
     }
     // A browser lets any page post to any server, with the user's cookies, as it lets
     // any page open a WebSocket: a page from another site is refused here as on
-    // `/ws` (see `upgrade::check_origin`). curl and other programs send no `Origin`.
-    if let Err((status, why)) = upgrade::check_origin(req.headers(), allow_origins, "post here") {
+    // `/ws` (see `origin.rs`). curl and other programs send no `Origin`.
+    if let Err((status, why)) = origin::check_origin(req.headers(), allow_origins, "post here") {
         return error(status, &why);
     }
     // JSON only. A page from another site may send a plain form or `text/plain`

@@ -35,6 +35,7 @@ use tracing::{debug, info, warn};
 
 mod api;
 mod chat;
+mod origin;
 mod respond;
 mod room;
 mod tls;

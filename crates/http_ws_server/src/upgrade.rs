@@ -4,15 +4,15 @@
 //! unchanged.
 //!
 //! Needs from the crate that includes it: `Shared` (its `allow_origins` and
-//! `shutdown`, and what `chat.rs` needs), and the modules `chat`, `respond` and
-//! `websocket`.
+//! `shutdown`, and what `chat.rs` needs), and the modules `chat`, `origin`,
+//! `respond` and `websocket`.
 
 use std::sync::Arc;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
-    CONNECTION, HOST, HeaderMap, HeaderValue, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    CONNECTION, HOST, HeaderMap, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use hyper::{Method, Request, Response, StatusCode, Version};
@@ -22,8 +22,8 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tracing::info;
 
-use crate::websocket;
 use crate::{Shared, chat};
+use crate::{origin, websocket};
 
 /// Checks that `req` is a WebSocket handshake and answers it. On success the answer
 /// is `101 Switching Protocols`, and a new task takes the connection from hyper
@@ -34,7 +34,8 @@ pub(crate) fn upgrade(
     shared: &Arc<Shared>,
 ) -> Response<Full<Bytes>> {
     let checked = check_handshake(req.method(), req.version(), req.headers()).and_then(|key| {
-        check_origin(req.headers(), &shared.allow_origins, "open a WebSocket here").map(|()| key)
+        origin::check_origin(req.headers(), &shared.allow_origins, "open a WebSocket here")
+            .map(|()| key)
     });
     match checked {
         Ok(key) => {
@@ -110,7 +111,7 @@ fn take_over(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) {
 }
 
 /// The server's side of RFC 6455 section 4.2.1, one check at a time, numbered as the
-/// RFC numbers its steps (step 7, the Origin, is `check_origin`). Returns the
+/// RFC numbers its steps (step 7, the Origin, is `origin::check_origin`). Returns the
 /// client's key, or the status and the reason to refuse with.
 fn check_handshake(
     method: &Method,
@@ -174,39 +175,6 @@ fn check_handshake(
     Ok(key.to_string())
 }
 
-/// Step 7 of RFC 6455 4.2.1, and its section 10.2: which web pages may open a
-/// WebSocket here. A browser lets any page a user visits open a WebSocket to any
-/// server, and sends the user's cookies for that server with it; only the `Origin`
-/// header tells the server which site's script is asking. Without this check, a page
-/// on another site could chat here in the user's name (cross-site WebSocket
-/// hijacking). So: this server's own page (its origin is `http://` and the `Host`
-/// the browser asked for), the origins given with `--allow-origin`, and clients that
-/// send no `Origin` at all. Those are not browsers (curl, websocat, our clients),
-/// and hold no user's cookies to misuse. `POST /api/messages` asks the same (`what`
-/// says what is refused).
-pub(crate) fn check_origin(
-    headers: &HeaderMap,
-    allowed: &[String],
-    what: &str,
-) -> Result<(), (StatusCode, String)> {
-    let Some(origin) = headers.get(ORIGIN) else { return Ok(()) };
-    let origin = origin.to_str().unwrap_or("(not text)");
-    let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    // Our own page, over http:// or (with --tls) https://.
-    let own = [format!("http://{host}"), format!("https://{host}")];
-    let ours = own.iter().any(|own| origin.eq_ignore_ascii_case(own));
-    if ours || allowed.iter().any(|a| origin.eq_ignore_ascii_case(a)) {
-        return Ok(());
-    }
-    Err((
-        StatusCode::FORBIDDEN,
-        format!(
-            "a page from {origin} may not {what}, only this server's own page; start \
-             the server with --allow-origin {origin} to let it"
-        ),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,24 +226,5 @@ mod tests {
         let mut short_key = browser();
         short_key.insert(SEC_WEBSOCKET_KEY, HeaderValue::from_static("c2hvcnQ="));
         assert_eq!(status(&get, Version::HTTP_11, &short_key), StatusCode::BAD_REQUEST);
-    }
-
-    #[test]
-    fn only_our_own_page_and_allowed_origins_may_open_a_websocket() {
-        let mut headers = browser();
-        assert!(
-            check_origin(&headers, &[], "open a WebSocket here").is_ok(),
-            "no Origin: not a browser"
-        );
-        headers.insert(ORIGIN, HeaderValue::from_static("http://127.0.0.1:5003"));
-        assert!(check_origin(&headers, &[], "open a WebSocket here").is_ok(), "our own page");
-        headers.insert(ORIGIN, HeaderValue::from_static("http://evil.example"));
-        let (status, why) = check_origin(&headers, &[], "open a WebSocket here").unwrap_err();
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        assert!(why.contains("--allow-origin http://evil.example"), "{why}");
-        assert!(
-            check_origin(&headers, &["http://evil.example".to_string()], "open a WebSocket here")
-                .is_ok()
-        );
     }
 }

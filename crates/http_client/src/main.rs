@@ -11,6 +11,7 @@
 //! Builds on: nothing (lesson 01 is the server it talks to). It shows that HTTP/1.1
 //! keeps a connection open for more requests, and what `Connection: close` changes.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
@@ -42,12 +43,13 @@ struct Args {
 type Error = String;
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     let args = Args::parse();
     common::init_logging();
-    if let Err(message) = run(args).await {
-        eprintln!("error: {message}");
-        std::process::exit(1);
+    // Whatever went wrong is one line, as the servers say theirs (`common::fail`).
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => common::fail(why),
     }
 }
 

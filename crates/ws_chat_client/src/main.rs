@@ -13,6 +13,7 @@
 //! any moment; `tokio::select!` waits for both and handles whichever comes first.
 
 use std::pin::pin;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
@@ -52,12 +53,13 @@ type Error = String;
 use open::Socket;
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     let args = Args::parse();
     common::init_logging();
-    if let Err(message) = run(args).await {
-        eprintln!("error: {message}");
-        std::process::exit(1);
+    // Whatever went wrong is one line, as the servers say theirs (`common::fail`).
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => common::fail(why),
     }
 }
 

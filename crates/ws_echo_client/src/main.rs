@@ -12,6 +12,7 @@
 //! Adds: the opening handshake's 101 response, a message each way over the upgraded
 //! connection, and the close handshake that ends it.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
@@ -44,12 +45,13 @@ type Error = String;
 use open::Socket;
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     let args = Args::parse();
     common::init_logging();
-    if let Err(message) = run(args).await {
-        eprintln!("error: {message}");
-        std::process::exit(1);
+    // Whatever went wrong is one line, as the servers say theirs (`common::fail`).
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => common::fail(why),
     }
 }
 

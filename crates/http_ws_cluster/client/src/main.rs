@@ -15,6 +15,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -93,12 +94,13 @@ impl Servers<'_> {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     let args = Args::parse();
     common::init_logging();
-    if let Err(message) = run(args).await {
-        eprintln!("error: {message}");
-        std::process::exit(1);
+    // Whatever went wrong is one line, as the servers say theirs (`common::fail`).
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => common::fail(why),
     }
 }
 

@@ -185,19 +185,19 @@ async fn check_in(
     if others.is_empty() {
         return Ok(());
     }
-    let (counted, known) = room.known();
+    let known = room.known();
     for (instance, alive) in others {
         if !alive {
             // Dead: counted out here, and taken out of Redis (by whoever sees it first).
             cluster.strike_off(connection, &instance).await?;
-            if known.contains(&instance) {
+            if known.all.contains(&instance) {
                 let bound = GHOST_BOUND.as_secs();
                 warn!(
                     "Instance {instance} stopped checking in: its people are counted out (within {bound} s)"
                 );
                 room.gone(&instance).await;
             }
-        } else if !counted.contains(&instance) {
+        } else if !known.counted.contains(&instance) {
             let names = cluster.names_on(connection, &instance).await?;
             if announce {
                 info!("Instance {instance} joined the room with {} online", names.len());

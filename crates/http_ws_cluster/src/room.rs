@@ -185,6 +185,14 @@ struct Elsewhere {
     counted: BTreeSet<String>,
 }
 
+/// The other instances one instance knows of, for checking in (`link.rs`).
+pub(crate) struct Known {
+    /// Those that checking in has counted in.
+    pub(crate) counted: BTreeSet<String>,
+    /// All of them: those, and those heard of only through their messages.
+    pub(crate) all: BTreeSet<String>,
+}
+
 impl Elsewhere {
     fn online(&self) -> usize {
         self.people.values().map(BTreeSet::len).sum()
@@ -432,12 +440,11 @@ impl Room {
         members.iter().map(|(conn, member)| (*conn, member.name.clone())).collect()
     }
 
-    /// The other instances this one knows of: those checking in has counted in, and
-    /// all of them (some heard of only through their messages).
-    pub(crate) fn known(&self) -> (BTreeSet<String>, BTreeSet<String>) {
+    /// The other instances this one knows of (`Known`).
+    pub(crate) fn known(&self) -> Known {
         let elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
         let all = elsewhere.counted.iter().chain(elsewhere.people.keys()).cloned().collect();
-        (elsewhere.counted.clone(), all)
+        Known { counted: elsewhere.counted.clone(), all }
     }
 
     /// Another instance showed up (a new one, or one back from a split) with these

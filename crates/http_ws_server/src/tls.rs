@@ -60,18 +60,15 @@ pub(crate) struct Tls {
 /// cannot be read, a key that does not fit) is one line, for `main` to print.
 pub(crate) fn setup(args: &TlsArgs) -> Result<Option<Tls>, String> {
     let made = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => read_certs(cert).and_then(|c| Ok((c, read_key(key)?, None))),
-        _ if args.tls => self_signed().map(|(c, k, file)| (c, k, Some(file))),
+        (Some(cert), Some(key)) => read_certs(cert)
+            .and_then(|certs| Ok(Made { certs, key: read_key(key)?, cert_file: None })),
+        _ if args.tls => self_signed(),
         _ => return Ok(None),
     };
-    made.and_then(|(certs, key, cert_file)| config(certs, key, cert_file)).map(Some)
+    made.and_then(config).map(Some)
 }
 
-fn config(
-    certs: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-    cert_file: Option<PathBuf>,
-) -> Result<Tls, String> {
+fn config(Made { certs, key, cert_file }: Made) -> Result<Tls, String> {
     // ring does the cryptography: rustls with ring builds in less than half the
     // time it takes with aws-lc-rs, rustls's default (7.6 s against 18.8 s here).
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -106,8 +103,13 @@ pub(crate) fn print_start(addr: &SocketAddr, tls: Option<&Tls>) {
     );
 }
 
-/// The certificate and its private key, and where the certificate was written.
-type Made = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>, PathBuf);
+/// A certificate chain and its private key, and where the certificate was written
+/// for clients to trust (`--tls`; a deployment's own files say nothing of it).
+struct Made {
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    cert_file: Option<PathBuf>,
+}
 
 /// A certificate for `localhost`, `127.0.0.1` and `::1`, signed by itself (no
 /// authority vouches for it: clients must be told to trust it), in `CERT_FILE` so
@@ -118,9 +120,8 @@ type Made = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>, PathBuf);
 fn self_signed() -> Result<Made, String> {
     let (cert_path, key_path) = (PathBuf::from(CERT_FILE), PathBuf::from(KEY_FILE));
     if cert_path.exists() && key_path.exists() {
-        let certs = read_certs(&cert_path)?;
-        let key = read_key(&key_path)?;
-        return Ok((certs, key, cert_path));
+        let (certs, key) = (read_certs(&cert_path)?, read_key(&key_path)?);
+        return Ok(Made { certs, key, cert_file: Some(cert_path) });
     }
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     let made = rcgen::generate_simple_self_signed(names)
@@ -133,7 +134,7 @@ fn self_signed() -> Result<Made, String> {
     std::fs::write(&path, made.cert.pem()).map_err(|e| format!("cannot write {CERT_FILE}: {e}"))?;
     write_private(&key_path, &made.signing_key.serialize_pem())?;
     let key = PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
-    Ok((vec![made.cert.der().clone()], key, path))
+    Ok(Made { certs: vec![made.cert.der().clone()], key, cert_file: Some(path) })
 }
 
 /// Writes a private key where only this user can read it.

@@ -62,9 +62,19 @@ pub(crate) struct History {
 pub(crate) struct Printer {
     /// The id of the newest chat message shown.
     last_id: u64,
-    /// The server run the last history came from (its `server-instance` header),
-    /// once a history has come.
-    instance: Option<Option<String>>,
+    /// The history we saw last, if any yet.
+    seen: Seen,
+}
+
+/// Whether a history has come yet, and which: a server names each history with its
+/// `server-instance` header (a server that sends none leaves it `None`).
+#[derive(Default)]
+enum Seen {
+    #[default]
+    NoHistoryYet,
+    History {
+        instance: Option<String>,
+    },
 }
 
 impl Printer {
@@ -86,7 +96,7 @@ impl Printer {
     /// The history fetched over HTTP: at the start, and before each reconnect. The
     /// second time on, it shows the messages sent while we were away.
     pub(crate) fn on_history(&mut self, history: History) {
-        if let Some(instance) = &self.instance {
+        if let Seen::History { instance } = &self.seen {
             if restarted(instance.as_deref(), self.last_id, &history) {
                 common::println!("* the server restarted: its history starts again");
                 self.last_id = 0;
@@ -96,7 +106,7 @@ impl Printer {
                 common::println!("* {missed} messages while you were away:");
             }
         }
-        self.instance = Some(history.instance);
+        self.seen = Seen::History { instance: history.instance };
         history.chats.iter().for_each(|chat| self.show_chat(chat));
     }
 

@@ -99,6 +99,24 @@ test("the book as a student reads it", { skip }, async () => {
     assert.equal(viewport.status(), 200);
     assert.ok(await page.locator('meta[name="viewport"]').count(), "a phone lays it out at its width");
 
+    // Number N stays beside line N to the end of a long file (both columns have one
+    // line height), and one highlighting theme is on: the light one, on a light page.
+    await page.goto(`${server.base}/code/crates/ws_chat_server/src/main.rs.html`);
+    await page.locator(".source code.hljs").waitFor();
+    const heights = await page.evaluate(() => {
+      const numbers = document.querySelector(".numbers");
+      const code = document.querySelector(".source code");
+      const lines = numbers.querySelectorAll("a").length;
+      const line = (el) => el.getBoundingClientRect().height / lines;
+      return { numbers: line(numbers.firstChild.parentElement), code: code.getBoundingClientRect().height / lines, lines };
+    });
+    assert.ok(heights.lines > 100, `a long file: ${heights.lines} lines`);
+    const drift = Math.abs(heights.numbers * heights.lines - heights.code * heights.lines);
+    assert.ok(drift < heights.code, `the numbers drift ${drift.toFixed(1)} px from the lines: ${JSON.stringify(heights)}`);
+    const themes = await page.evaluate(() =>
+      [...document.querySelectorAll("link[class^='hl-']")].filter((l) => !l.disabled).map((l) => l.className));
+    assert.deepEqual(themes, ["hl-light"], "one highlighting theme, the light page's");
+
     // On a phone (390 px), lesson 07's sequence diagram keeps a readable size and
     // scrolls sideways, rather than shrinking its labels to a few pixels.
     await page.setViewportSize({ width: 390, height: 800 });

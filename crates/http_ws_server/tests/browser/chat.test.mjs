@@ -167,19 +167,41 @@ test("two pages and a terminal client chat, survive a restart, and show markup a
     await b.click("#rename");
     await b.locator("#rename-error", { hasText: "taken" }).waitFor();
     assert.equal(await b.inputValue("#name"), "Ada", "a refused rename keeps the box");
+    assert.equal(await b.locator("#messages li", { hasText: "taken" }).count(), 0, "the refusal is said once, by the box");
     const colour = (selector) => b.locator(selector).last().evaluate((e) => getComputedStyle(e).backgroundColor);
-    const error = await colour("#messages li.error");
+    const error = await colour("#rename-error");
     assert.notEqual(error, await colour("#messages li.event"), "an error looks unlike an event");
+
+    // A long word wraps: the list never scrolls sideways.
+    await say(b, "x".repeat(400));
+    await a.locator("#messages li", { hasText: "xxxxxxxxxx" }).waitFor();
+    const sideways = await a.locator("#messages").evaluate((list) => list.scrollWidth - list.clientWidth);
+    assert.ok(sideways <= 1, `the list scrolls ${sideways} px sideways`);
 
     // What axe-core finds on a page with lines, an event, an error and a refusal.
     assert.deepEqual(await accessibilityProblems(b), [], "no accessibility problem");
 
     // Kill the server (no goodbye), start it again on the same port: the pages say
     // when they will try again, and A asks for its name again.
+    // The state says "reconnecting" once (it is what a screen reader reads); the
+    // countdown beside it, outside that live region, says when.
     await stop(server, "SIGKILL");
-    for (const page of [a, b]) await page.locator("#state", { hasText: /^reconnecting in \d+ s$/ }).waitFor();
+    for (const page of [a, b]) {
+      await page.locator("#state", { hasText: /^reconnecting$/ }).waitFor();
+      await page.locator("#retry-in", { hasText: /^in \d+ s$/ }).waitFor();
+    }
     await terminal.waitFor("Disconnected: ");
+    // After a few failures the wait is seconds long: "Retry now" does not wait for it.
+    await a.locator("#retry-in", { hasText: /^in [5-9] s$/ }).waitFor({ timeout: 60_000 });
+    const read = Date.now();
+    const left = Number((await a.locator("#retry-in").textContent()).match(/\d+/)[0]);
     server = await startServer(addr);
+    await a.click("#retry");
+    await a.locator("#state", { hasText: "open" }).waitFor();
+    // Open before the countdown's try would have come: the button brought it forward.
+    const took = Date.now() - read;
+    assert.ok(took < (left - 1) * 1000, `open after ${took} ms, the countdown said ${left} s`);
+    assert.ok(await a.locator("#retry").isHidden(), "no Retry now once open");
     for (const page of [a, b]) await page.locator("#state", { hasText: "open" }).waitFor();
     await a.locator("#me", { hasText: "Ada" }).waitFor();
     await terminal.waitFor("Connected to ");
@@ -484,7 +506,7 @@ test("lesson 10: through nginx, a rolling restart loses no line; without the upg
       assert.ok(Date.now() < deadline, `no "${refused}" in the console:\n${console.join("\n")}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await broken.locator("#state", { hasText: /^reconnecting in \d+ s$/ }).waitFor();
+    await broken.locator("#state", { hasText: /^reconnecting$/ }).waitFor();
   } finally {
     saying = false;
     await browser.close();

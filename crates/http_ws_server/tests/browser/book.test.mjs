@@ -64,7 +64,7 @@ test("the book as a student reads it", { skip }, async () => {
     const diagrams = [];
     for (const name of pages) {
       await page.goto(`${server.base}/${name}.html`);
-      const sideways = await page.$$eval("pre > code.language-console", (blocks) =>
+      const sideways = await page.$$eval("pre > code.language-console, pre > code.language-text", (blocks) =>
         blocks.filter((b) => b.scrollWidth > b.clientWidth + 1).map((b) => b.innerText.split("\n")[0]));
       wide.push(...sideways.map((first) => `${name}: ${first}`));
       const count = await page.locator(".mermaid").count();
@@ -117,9 +117,21 @@ test("the book as a student reads it", { skip }, async () => {
       [...document.querySelectorAll("link[class^='hl-']")].filter((l) => !l.disabled).map((l) => l.className));
     assert.deepEqual(themes, ["hl-light"], "one highlighting theme, the light page's");
 
-    // On a phone (390 px), lesson 07's sequence diagram keeps a readable size and
-    // scrolls sideways, rather than shrinking its labels to a few pixels.
+    // On a phone (390 px), no table and no console or text block scrolls sideways:
+    // not the index, not a Break-it table. (The measuring page's tables of figures,
+    // seven and more columns of numbers, scroll: a number cannot wrap.)
     await page.setViewportSize({ width: 390, height: 800 });
+    const narrow = [];
+    for (const name of ["index", ...pages.filter((p) => p !== "measuring")]) {
+      await page.goto(`${server.base}/${name === "index" ? "index" : name}.html`);
+      const found = await page.$$eval(".table-wrapper, pre > code.language-console, pre > code.language-text",
+        (els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.innerText.split("\n")[0].slice(0, 60)));
+      narrow.push(...found.map((first) => `${name}: ${first}`));
+    }
+    assert.deepEqual(narrow, [], "wider than a 390 px phone");
+
+    // On a phone, lesson 07's sequence diagram keeps a readable size and
+    // scrolls sideways, rather than shrinking its labels to a few pixels.
     await page.goto(`${server.base}/07-http-ws-server.html`);
     const diagram = page.locator(".mermaid svg").first();
     await diagram.waitFor();

@@ -116,6 +116,12 @@ test("the book as a student reads it", { skip }, async () => {
     const themes = await page.evaluate(() =>
       [...document.querySelectorAll("link[class^='hl-']")].filter((l) => !l.disabled).map((l) => l.className));
     assert.deepEqual(themes, ["hl-light"], "one highlighting theme, the light page's");
+    // And readable: axe-core finds no serious problem on a code page (with every
+    // theme at once, comments were dark ayu colours on white).
+    await page.addScriptTag({ content: readFileSync("node_modules/axe-core/axe.min.js", "utf8") });
+    const onCode = await page.evaluate(() => globalThis.axe.run());
+    const seriousOnCode = onCode.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    assert.deepEqual(seriousOnCode.map((v) => `${v.id}: ${v.nodes.length}`), [], "axe-core on a code page");
 
     // On a phone (390 px), no table and no console or text block scrolls sideways:
     // not the index, not a Break-it table. (The measuring page's tables of figures,

@@ -33,36 +33,6 @@ pub const REDIS_ENV: &str = "LESSON_REDIS";
 /// server prints the one it got); for a client it is where to connect.
 pub const ADDR_ENV: &str = "LESSON_ADDR";
 
-/// Where a lesson's first version listens or connects: the value after `--addr` if
-/// given, else `LESSON_ADDR`, else `default`, read by `read` (`server_address`,
-/// `http_address`, `ws_address`) as the full lessons read it. The first versions
-/// leave argument parsing to this, to stay one screen.
-pub fn first_addr(
-    default: &str,
-    read: fn(&str) -> Result<Address, String>,
-) -> Result<Address, String> {
-    let args: Vec<String> = std::env::args().collect();
-    let given = args.iter().position(|arg| arg == "--addr").and_then(|at| args.get(at + 1));
-    let env = std::env::var(ADDR_ENV).ok();
-    let input = given.map(String::as_str).or(env.as_deref()).unwrap_or(default);
-    read(input).map_err(|why| format!("--addr {input}: {why}"))
-}
-
-/// A first version's other arguments: the words after `cargo run -p NAME --`,
-/// without `--addr` and its value.
-pub fn first_words() -> Vec<String> {
-    let mut words = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--addr" {
-            args.next();
-        } else {
-            words.push(arg);
-        }
-    }
-    words
-}
-
 /// Sends diagnostics (connections, requests, errors) to stderr, so that stdout keeps
 /// only what the program is for. `RUST_LOG` chooses how much: `info` by default,
 /// `RUST_LOG=warn` for quiet, `RUST_LOG=debug` for everything, hyper's own logs too,

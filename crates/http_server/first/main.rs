@@ -30,9 +30,14 @@ async fn hello(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infa
 
 #[tokio::main]
 async fn main() {
-    // 127.0.0.1:5000, or --addr / LESSON_ADDR, as in the full lesson.
-    let addr = common::first_addr(common::HTTP_ADDR, common::server_address).unwrap();
-    let listener = TcpListener::bind(addr.socket().unwrap()).await.unwrap();
+    // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5000, as Python's
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5000") reads it.
+    let addr = std::env::args()
+        .skip_while(|arg| arg != "--addr")
+        .nth(1)
+        .or(std::env::var("LESSON_ADDR").ok())
+        .unwrap_or("127.0.0.1:5000".to_string());
+    let listener = TcpListener::bind(&addr).await.unwrap();
     println!("Listening on http://{}", listener.local_addr().unwrap());
     loop {
         // Wait for the next connection, then serve it in a task of its own, so that

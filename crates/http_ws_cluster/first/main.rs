@@ -22,11 +22,17 @@ const CHANNEL: &str = "chat:first";
 
 #[tokio::main]
 async fn main() {
-    // 127.0.0.1:5004, or --addr / LESSON_ADDR; Redis at LESSON_REDIS or 6379.
-    let addr = common::first_addr(common::CLUSTER_ADDR, common::server_address).unwrap();
-    let redis_url = std::env::var(common::REDIS_ENV).unwrap_or(common::REDIS_URL.to_string());
+    // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5004, as Python's
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5004") reads it.
+    let addr = std::env::args()
+        .skip_while(|arg| arg != "--addr")
+        .nth(1)
+        .or(std::env::var("LESSON_ADDR").ok())
+        .unwrap_or("127.0.0.1:5004".to_string());
+    // Redis: LESSON_REDIS, or the one redis-server starts on by default.
+    let redis_url = std::env::var("LESSON_REDIS").unwrap_or("redis://127.0.0.1:6379".to_string());
     let redis = redis::Client::open(redis_url).unwrap();
-    let listener = TcpListener::bind(addr.socket().unwrap()).await.unwrap();
+    let listener = TcpListener::bind(&addr).await.unwrap();
     // What Redis passes on goes to every client here, through a broadcast channel.
     let (here, _) = broadcast::channel::<String>(16);
     let mut subscription = redis.get_async_pubsub().await.unwrap();

@@ -111,9 +111,14 @@ async fn chat(ws: WebSocketStream<TokioIo<Upgraded>>, shared: &Shared) {
 
 #[tokio::main]
 async fn main() {
-    // 127.0.0.1:5003, or --addr / LESSON_ADDR, as in the full lesson.
-    let addr = common::first_addr(common::HTTP_WS_ADDR, common::server_address).unwrap();
-    let listener = TcpListener::bind(addr.socket().unwrap()).await.unwrap();
+    // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5003, as Python's
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5003") reads it.
+    let addr = std::env::args()
+        .skip_while(|arg| arg != "--addr")
+        .nth(1)
+        .or(std::env::var("LESSON_ADDR").ok())
+        .unwrap_or("127.0.0.1:5003".to_string());
+    let listener = TcpListener::bind(&addr).await.unwrap();
     println!("Listening on http://{}", listener.local_addr().unwrap());
     let shared = Arc::new(Shared { history: Mutex::default(), lines: broadcast::channel(16).0 });
     loop {

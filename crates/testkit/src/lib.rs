@@ -189,4 +189,32 @@ mod tests {
             }
         }
     }
+
+    /// A first version is the idea alone, as its Python twin is: it uses the
+    /// ecosystem's crates and the standard library, and no helper of the course's own
+    /// (its address comes from `std::env`, as the twin's from `os.environ`).
+    #[test]
+    fn no_first_version_uses_a_helper_of_the_course() {
+        let crates = crate::workspace_root().join("crates");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(crates).expect("crates/").flatten() {
+            let manifest = entry.path().join("first/Cargo.toml");
+            let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+            let dependencies = text
+                .split("[dependencies]")
+                .nth(1)
+                .and_then(|rest| rest.split("\n[").next())
+                .unwrap_or_else(|| panic!("{} has no [dependencies]", manifest.display()));
+            for own in ["common", "testkit"] {
+                assert!(
+                    !dependencies.lines().any(|line| line.starts_with(own)),
+                    "{} depends on the course's own `{own}`: a first version uses only \
+                     the ecosystem's crates and std",
+                    manifest.display()
+                );
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 9, "every lesson 01-09 has a first version");
+    }
 }

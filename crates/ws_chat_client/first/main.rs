@@ -14,9 +14,14 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::main]
 async fn main() {
-    // ws://127.0.0.1:5002/, or --addr / LESSON_ADDR, as in the full lesson.
-    let addr = common::first_addr(common::WS_CHAT_ADDR, common::ws_address).unwrap();
-    let (ws, _response) = tokio_tungstenite::connect_async(addr.ws_url("/")).await.unwrap();
+    // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5002, as Python's
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5002") reads it.
+    let addr = std::env::args()
+        .skip_while(|arg| arg != "--addr")
+        .nth(1)
+        .or(std::env::var("LESSON_ADDR").ok())
+        .unwrap_or("127.0.0.1:5002".to_string());
+    let (ws, _response) = tokio_tungstenite::connect_async(format!("ws://{addr}/")).await.unwrap();
     let (mut to_server, mut from_server) = ws.split();
     let mut keyboard = BufReader::new(tokio::io::stdin()).lines();
     loop {

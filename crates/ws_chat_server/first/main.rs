@@ -22,9 +22,14 @@ type Room = Arc<Mutex<HashMap<u64, mpsc::UnboundedSender<Message>>>>;
 
 #[tokio::main]
 async fn main() {
-    // 127.0.0.1:5002, or --addr / LESSON_ADDR, as in the full lesson.
-    let addr = common::first_addr(common::WS_CHAT_ADDR, common::server_address).unwrap();
-    let listener = TcpListener::bind(addr.socket().unwrap()).await.unwrap();
+    // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5002, as Python's
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5002") reads it.
+    let addr = std::env::args()
+        .skip_while(|arg| arg != "--addr")
+        .nth(1)
+        .or(std::env::var("LESSON_ADDR").ok())
+        .unwrap_or("127.0.0.1:5002".to_string());
+    let listener = TcpListener::bind(&addr).await.unwrap();
     println!("Listening on ws://{}/", listener.local_addr().unwrap());
     let room = Room::default();
     for conn in 1.. {

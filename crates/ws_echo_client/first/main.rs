@@ -12,12 +12,18 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::main]
 async fn main() {
-    // ws://127.0.0.1:5001/, or --addr / LESSON_ADDR, as in the full lesson.
-    let addr = common::first_addr(common::WS_ECHO_ADDR, common::ws_address).unwrap();
-    let words = common::first_words();
+    // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5001, as Python's
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5001") reads it. The other words are
+    // the message.
+    let mut words: Vec<String> = std::env::args().skip(1).collect();
+    let addr = match words.iter().position(|word| word == "--addr") {
+        Some(at) => words.drain(at..at + 2).nth(1).unwrap(),
+        None => std::env::var("LESSON_ADDR").unwrap_or("127.0.0.1:5001".to_string()),
+    };
     let text = if words.is_empty() { "hello".to_string() } else { words.join(" ") };
     // The handshake: a GET that asks to upgrade, answered by 101 Switching Protocols.
-    let (mut ws, _response) = tokio_tungstenite::connect_async(addr.ws_url("/")).await.unwrap();
+    let (mut ws, _response) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/")).await.unwrap();
     ws.send(Message::text(text)).await.unwrap();
     // The next message that arrives is the answer (tungstenite answers Pings itself).
     let answer = ws.next().await.unwrap().unwrap();

@@ -15,9 +15,14 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::main]
 async fn main() {
-    // 127.0.0.1:5001, or --addr / LESSON_ADDR, as in the full lesson.
-    let addr = common::first_addr(common::WS_ECHO_ADDR, common::server_address).unwrap();
-    let listener = TcpListener::bind(addr.socket().unwrap()).await.unwrap();
+    // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5001, as Python's
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5001") reads it.
+    let addr = std::env::args()
+        .skip_while(|arg| arg != "--addr")
+        .nth(1)
+        .or(std::env::var("LESSON_ADDR").ok())
+        .unwrap_or("127.0.0.1:5001".to_string());
+    let listener = TcpListener::bind(&addr).await.unwrap();
     println!("Listening on ws://{}/", listener.local_addr().unwrap());
     loop {
         let (stream, _peer) = listener.accept().await.unwrap();

@@ -33,10 +33,16 @@ fn on_close(why: &str) {
 
 #[tokio::main]
 async fn main() {
-    // ws://127.0.0.1:5003/ws, or --addr / LESSON_ADDR, as in the full lesson.
-    let addr = common::first_addr(common::HTTP_WS_ADDR, common::ws_address).unwrap();
-    let url = addr.ws_url("/ws");
-    let first = common::first_words().join(" ");
+    // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5003, as Python's
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5003") reads it. The other words are
+    // a first message.
+    let mut words: Vec<String> = std::env::args().skip(1).collect();
+    let addr = match words.iter().position(|word| word == "--addr") {
+        Some(at) => words.drain(at..at + 2).nth(1).unwrap(),
+        None => std::env::var("LESSON_ADDR").unwrap_or("127.0.0.1:5003".to_string()),
+    };
+    let url = format!("ws://{addr}/ws");
+    let first = words.join(" ");
     loop {
         match tokio_tungstenite::connect_async(&url).await {
             Ok((mut ws, _response)) => {

@@ -33,6 +33,7 @@ async fn main() {
     println!("Listening on ws://{}/", listener.local_addr().unwrap());
     let room = Room::default();
     for conn in 1.. {
+        // Wait for the next connection, then serve it in a task of its own.
         let (stream, _peer) = listener.accept().await.unwrap();
         tokio::spawn(chat(stream, conn, Arc::clone(&room)));
     }
@@ -40,13 +41,16 @@ async fn main() {
 
 /// One client: what it says goes to everyone's queue; what is in its queue goes to it.
 async fn chat(stream: TcpStream, conn: u64, room: Room) {
+    // The opening handshake: read the client's HTTP request, answer 101.
     let ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+    // Two halves, one to read and one to write, and a queue of our own in the room.
     let (mut to_client, mut from_client) = ws.split();
     let (queue, mut lines) = mpsc::unbounded_channel();
     room.lock().unwrap().insert(conn, queue);
     let name = format!("guest-{conn}");
+    // From here on, whichever comes first: a message from this client, or a line
+    // for it in its queue.
     loop {
-        // Whichever comes first: a message from this client, or a line for it.
         tokio::select! {
             message = from_client.next() => match message {
                 Some(Ok(Message::Text(text))) => {

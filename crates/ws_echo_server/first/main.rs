@@ -10,7 +10,7 @@
 //! what else the full lesson adds, and what breaks without it.
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::main]
@@ -25,18 +25,23 @@ async fn main() {
     let listener = TcpListener::bind(&addr).await.unwrap();
     println!("Listening on ws://{}/", listener.local_addr().unwrap());
     loop {
+        // Wait for the next connection, then serve it in a task of its own.
         let (stream, _peer) = listener.accept().await.unwrap();
-        tokio::spawn(async move {
-            // The opening handshake: read the client's HTTP request, answer 101.
-            let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
-            // From here on, messages, until the client closes. tungstenite answers
-            // Pings and Closes for us.
-            while let Some(message) = ws.next().await {
-                if let Message::Text(text) = message.unwrap() {
-                    let reply = format!("Server received: {text}");
-                    ws.send(Message::text(reply)).await.unwrap();
-                }
-            }
-        });
+        tokio::spawn(echo(stream));
+    }
+}
+
+/// One client: each text message back, with "Server received: " before it.
+async fn echo(stream: TcpStream) {
+    // The opening handshake: read the client's HTTP request, answer 101.
+    let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+    // From here on, messages, until the client closes. tungstenite answers Pings
+    // and Closes for us. A binary message gets no answer (the Python twin answers
+    // it with the bytes written out, b'...').
+    while let Some(message) = ws.next().await {
+        if let Message::Text(text) = message.unwrap() {
+            let reply = format!("Server received: {text}");
+            ws.send(Message::text(reply)).await.unwrap();
+        }
     }
 }

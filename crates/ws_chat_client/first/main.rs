@@ -21,7 +21,9 @@ async fn main() {
         .nth(1)
         .or(std::env::var("LESSON_ADDR").ok())
         .unwrap_or("127.0.0.1:5002".to_string());
+    // The handshake: a GET that asks to upgrade, answered by 101 Switching Protocols.
     let (ws, _response) = tokio_tungstenite::connect_async(format!("ws://{addr}/")).await.unwrap();
+    // Two halves, one to send and one to receive, and the keyboard, line by line.
     let (mut to_server, mut from_server) = ws.split();
     let mut keyboard = BufReader::new(tokio::io::stdin()).lines();
     loop {
@@ -39,7 +41,8 @@ async fn main() {
             },
         }
     }
-    // Say goodbye, and wait for the server's Close (printing what comes before it).
+    // Close, and wait for the server's Close: the close handshake (printing what
+    // comes before it).
     to_server.send(Message::Close(None)).await.unwrap();
     while let Some(Ok(message)) = from_server.next().await {
         if let Message::Text(text) = message {

@@ -1,24 +1,162 @@
-//! Lesson 09, first version: a WebSocket chat with Redis in the middle. One idea: each server publishes what its clients say to a Redis channel, and passes
-//! on to its clients what it hears there, so two servers make one room.
+//! Lesson 09, first version: lesson 07's first version with Redis in the middle.
+//! One idea: each instance publishes what its clients say to a Redis channel, and
+//! hears everything said there, its own clients' lines too; so two instances make
+//! one room. The rest (the page, the API, the upgrade, the room) is lesson 07's.
 //!
 //!     redis-server --port 6379 --bind 127.0.0.1
 //!     cargo run -p http_ws_cluster_first
 //!     cargo run -p http_ws_cluster_first -- --addr 127.0.0.1:5005
-//!     websocat ws://127.0.0.1:5004/   and   websocat ws://127.0.0.1:5005/
+//!     open http://127.0.0.1:5004/ and http://127.0.0.1:5005/
 //!
 //! It `unwrap`s where the full lesson (`cargo run -p http_ws_cluster`) answers: no
-//! Redis, or Redis restarted, ends it. The page shows what else the full lesson adds.
+//! Redis, or Redis restarted, ends it. Each instance keeps what it heard since it
+//! started, and names its clients itself. The page shows what the full lesson adds.
 
-use futures_util::SinkExt;
-use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONNECTION, CONTENT_TYPE, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::upgrade::Upgraded;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+/// The browser client: lesson 07's first page, unchanged.
+const PAGE: &str = include_str!("../../http_ws_server/first/page.html");
 
 /// The Redis channel every instance publishes to and listens on.
 const CHANNEL: &str = "chat:first";
+
+/// What a client says, in JSON: `{"type":"chat","text":"hello"}`.
+#[derive(Deserialize)]
+struct Said {
+    text: String,
+}
+
+/// What an instance publishes to Redis: who said what.
+#[derive(Serialize, Deserialize)]
+struct Published {
+    from: String,
+    text: String,
+}
+
+/// A line said, as everyone gets it and `GET /api/messages` keeps it:
+/// `{"type":"chat","id":1,"from":"guest-1","text":"hello"}`. Each has the next id.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "chat")]
+struct Chat {
+    id: usize,
+    from: String,
+    text: String,
+}
+
+/// Lesson 05's room: each connection's number and the queue its task sends from,
+/// and now every line said, for the API.
+#[derive(Default)]
+struct Room {
+    queues: HashMap<u64, mpsc::UnboundedSender<Message>>,
+    said: Vec<Chat>,
+}
+
+type Shared = Arc<Mutex<Room>>;
+type Body = Full<Bytes>;
+
+/// One HTTP request in, one response out; `/ws` answers 101 and goes on as a chat.
+async fn handle(
+    mut req: Request<Incoming>,
+    conn: u64,
+    room: Shared,
+    redis: MultiplexedConnection,
+) -> Result<Response<Body>, Infallible> {
+    let mut response = Response::new(Body::default());
+    match req.uri().path() {
+        "/" => *response.body_mut() = Body::from(PAGE),
+        "/api/messages" => {
+            let json = serde_json::to_string(&room.lock().unwrap().said).unwrap();
+            response.headers_mut().insert(CONTENT_TYPE, "application/json".parse().unwrap());
+            *response.body_mut() = Body::from(json);
+        }
+        "/ws" => {
+            // The upgrade: prove we read the key (RFC 6455), answer 101, and hyper
+            // hands the connection over once the 101 is sent.
+            let key = req.headers().get(SEC_WEBSOCKET_KEY).unwrap().as_bytes();
+            let accept = derive_accept_key(key).parse().unwrap();
+            let upgrading = hyper::upgrade::on(&mut req);
+            tokio::spawn(async move {
+                let connection = TokioIo::new(upgrading.await.unwrap());
+                let ws = WebSocketStream::from_raw_socket(connection, Role::Server, None).await;
+                chat(ws, conn, room, redis).await;
+            });
+            *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+            let headers = response.headers_mut();
+            headers.insert(UPGRADE, "websocket".parse().unwrap());
+            headers.insert(CONNECTION, "Upgrade".parse().unwrap());
+            headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+        }
+        _ => *response.status_mut() = StatusCode::NOT_FOUND,
+    }
+    Ok(response)
+}
+
+/// Lesson 05's chat: what a client says goes to Redis (and comes back to every
+/// instance, this one too); what is in its queue goes to it.
+async fn chat(
+    ws: WebSocketStream<TokioIo<Upgraded>>,
+    conn: u64,
+    room: Shared,
+    mut redis: MultiplexedConnection,
+) {
+    let (mut to_client, mut from_client) = ws.split();
+    let (queue, mut lines) = mpsc::unbounded_channel();
+    room.lock().unwrap().queues.insert(conn, queue);
+    let name = format!("guest-{conn}");
+    loop {
+        tokio::select! {
+            message = from_client.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    let said: Said = serde_json::from_str(&text).unwrap();
+                    let published = Published { from: name.clone(), text: said.text };
+                    let json = serde_json::to_string(&published).unwrap();
+                    let () = redis.publish(CHANNEL, json).await.unwrap();
+                }
+                Some(Ok(_)) => {}
+                // Closed, or the connection broke: leave the room.
+                Some(Err(_)) | None => break,
+            },
+            Some(line) = lines.recv() => {
+                if to_client.send(line).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    room.lock().unwrap().queues.remove(&conn);
+}
+
+/// A line heard from Redis: kept, with the next id, and passed to everyone's queue.
+fn say(room: &Shared, from: &str, text: String) {
+    let mut room = room.lock().unwrap();
+    let chat = Chat { id: room.said.len() + 1, from: from.to_string(), text };
+    let line = Message::text(serde_json::to_string(&chat).unwrap());
+    for queue in room.queues.values() {
+        let _ = queue.send(line.clone());
+    }
+    room.said.push(chat);
+}
 
 #[tokio::main]
 async fn main() {
@@ -33,50 +171,33 @@ async fn main() {
     let redis_url = std::env::var("LESSON_REDIS").unwrap_or("redis://127.0.0.1:6379".to_string());
     let redis = redis::Client::open(redis_url).unwrap();
     let listener = TcpListener::bind(&addr).await.unwrap();
-    // What Redis passes on goes to every client here, through a broadcast channel.
-    let (here, _) = broadcast::channel::<String>(16);
+    let room = Shared::default();
+    // Everything said on the channel, by this instance's clients or another's, is
+    // said here: a connection of its own that only listens.
     let mut subscription = redis.get_async_pubsub().await.unwrap();
     subscription.subscribe(CHANNEL).await.unwrap();
-    let to_here = here.clone();
+    let heard_by = Arc::clone(&room);
     tokio::spawn(async move {
         let mut messages = subscription.into_on_message();
         while let Some(message) = messages.next().await {
-            let _ = to_here.send(message.get_payload().unwrap());
+            let payload: String = message.get_payload().unwrap();
+            let published: Published = serde_json::from_str(&payload).unwrap();
+            say(&heard_by, &published.from, published.text);
         }
     });
+    // And one connection to publish on, shared by every client's task.
     let publisher = redis.get_multiplexed_async_connection().await.unwrap();
-    println!("Listening on ws://{}/", listener.local_addr().unwrap());
+    println!("Listening on http://{}", listener.local_addr().unwrap());
     for conn in 1.. {
+        // Wait for the next connection, then serve it in a task of its own; hyper
+        // calls `handle` for each request on it, and lets `/ws` take it over.
         let (stream, _peer) = listener.accept().await.unwrap();
-        let name = format!("guest-{conn}");
-        tokio::spawn(chat(stream, name, publisher.clone(), here.subscribe()));
-    }
-}
-
-/// One client: what it says goes to Redis; what Redis passes on goes to it.
-async fn chat(
-    stream: TcpStream,
-    name: String,
-    mut publisher: MultiplexedConnection,
-    mut lines: broadcast::Receiver<String>,
-) {
-    let ws = tokio_tungstenite::accept_async(stream).await.unwrap();
-    let (mut to_client, mut from_client) = ws.split();
-    loop {
-        tokio::select! {
-            message = from_client.next() => match message {
-                Some(Ok(Message::Text(text))) => {
-                    let line = format!("{name}: {text}");
-                    let () = publisher.publish(CHANNEL, line).await.unwrap();
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => return,
-            },
-            line = lines.recv() => match line {
-                Ok(line) => to_client.send(Message::text(line)).await.unwrap(),
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
-        }
+        let room = Arc::clone(&room);
+        let publisher = publisher.clone();
+        let service =
+            service_fn(move |req| handle(req, conn, Arc::clone(&room), publisher.clone()));
+        tokio::spawn(
+            http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades(),
+        );
     }
 }

@@ -10,17 +10,11 @@ use testkit::redis::Redis;
 use testkit::ws::{self, CLOSE};
 use testkit::{Server, bin_path, run};
 
-/// The path each serves WebSockets on, and a chat line as its clients send one.
-fn path(bin: &str) -> &'static str {
-    if bin.ends_with("_first") { "/" } else { "/ws" }
-}
+/// Both speak lesson 07's protocol on `/ws`: a chat line as its clients send one.
+const PATH: &str = "/ws";
 
-fn say(bin: &str, text: &str) -> String {
-    if bin.ends_with("_first") {
-        text.to_string()
-    } else {
-        format!(r#"{{"type":"chat","text":"{text}"}}"#)
-    }
+fn say(text: &str) -> String {
+    format!(r#"{{"type":"chat","text":"{text}"}}"#)
 }
 
 fn two_instances(bin: &str, redis: &Redis) -> (Server, Server) {
@@ -48,9 +42,13 @@ fn hears(stream: &mut std::net::TcpStream, text: &str) -> bool {
 }
 
 /// Waits until a client is in the room. The full lesson says so (its welcome); the
-/// first version takes a client into the room before its handshake ends.
+/// first version says nothing, and takes a client into its room just after the
+/// 101: a line of its own that comes back through Redis shows it is in.
 fn in_the_room(bin: &str, client: &mut std::net::TcpStream) {
-    if !bin.ends_with("_first") {
+    if bin.ends_with("_first") {
+        ws::send_text(client, &say("am I in?"));
+        assert!(hears(client, "am I in?"), "its own line back");
+    } else {
         assert!(hears(client, "\"welcome\""), "a welcome");
     }
 }
@@ -64,26 +62,21 @@ fn no_redis(bin: &str) -> String {
 fn names(bin: &str) -> String {
     let Some(redis) = Redis::start(&format!("defences-names-{bin}")) else { return String::new() };
     let (one, two) = two_instances(bin, &redis);
-    let (mut ann, _) = ws::open(&one.addr, path(bin));
-    let (mut bob, _) = ws::open(&two.addr, path(bin));
+    let (mut ann, _) = ws::open(&one.addr, PATH);
+    let (mut bob, _) = ws::open(&two.addr, PATH);
     in_the_room(bin, &mut ann);
     in_the_room(bin, &mut bob);
     // Each says who they are; each name is what the room calls them.
-    ws::send_text(&mut ann, &say(bin, "I am Ann"));
+    ws::send_text(&mut ann, &say("I am Ann"));
     assert!(hears(&mut bob, "I am Ann"), "Ann's line reached Bob");
-    ws::send_text(&mut bob, &say(bin, "I am Bob"));
+    ws::send_text(&mut bob, &say("I am Bob"));
     let mut seen = Vec::new();
     while seen.len() < 2 {
         let frame = ws::read_data(&mut ann);
         let text = frame.text().to_string();
         if text.contains("I am ") {
-            let name = if bin.ends_with("_first") {
-                text.split(':').next().unwrap_or_default().to_string()
-            } else {
-                let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-                json["from"].as_str().unwrap_or_default().to_string()
-            };
-            seen.push(name);
+            let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            seen.push(json["from"].as_str().unwrap_or_default().to_string());
         }
     }
     seen.sort();
@@ -99,11 +92,11 @@ fn redis_restarts(bin: &str) -> String {
         return String::new();
     };
     let (one, two) = two_instances(bin, &redis);
-    let (mut ann, _) = ws::open(&one.addr, path(bin));
-    let (mut bob, _) = ws::open(&two.addr, path(bin));
+    let (mut ann, _) = ws::open(&one.addr, PATH);
+    let (mut bob, _) = ws::open(&two.addr, PATH);
     in_the_room(bin, &mut ann);
     in_the_room(bin, &mut bob);
-    ws::send_text(&mut bob, &say(bin, "before"));
+    ws::send_text(&mut bob, &say("before"));
     assert!(hears(&mut ann, "before"), "the room works before");
     redis.stop();
     redis.restart();
@@ -111,7 +104,7 @@ fn redis_restarts(bin: &str) -> String {
         // The full lesson tells its clients the room is whole again.
         assert!(hears(&mut ann, "whole again") && hears(&mut bob, "whole again"));
     }
-    ws::send_text(&mut bob, &say(bin, "after"));
+    ws::send_text(&mut bob, &say("after"));
     if hears(&mut ann, "after") {
         "splits the room, heals it, and lines pass again".to_string()
     } else {

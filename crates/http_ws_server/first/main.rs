@@ -1,13 +1,15 @@
-//! Lesson 07, first version: one hyper server that answers a page, a JSON API and a
-//! WebSocket chat on one port. One idea: a WebSocket is an HTTP request that asks
-//! to upgrade, so an HTTP server can take it on any path it likes (`/ws` here).
+//! Lesson 07, first version: lesson 01's hyper server and lesson 05's chat room on
+//! one port, speaking JSON. One idea: a WebSocket is an HTTP request that asks to
+//! upgrade, so an HTTP server can take it on any path it likes (`/ws` here), beside
+//! a page and a JSON API.
 //!
 //!     cargo run -p http_ws_server_first
 //!     open http://127.0.0.1:5003/ in two browser tabs; curl http://127.0.0.1:5003/api/messages
 //!
 //! It `unwrap`s where the full lesson (`cargo run -p http_ws_server`) answers, keeps
-//! every line for ever, and lets a slow reader miss lines: the page shows each.
+//! every line for ever, and keeps a client that stops reading: the page shows each.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
@@ -20,42 +22,56 @@ use hyper::service::service_fn;
 use hyper::upgrade::Upgraded;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
+use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
-/// The browser client: a list of lines, a box to type in, and a WebSocket.
-const PAGE: &str = r#"<!doctype html><meta charset="utf-8"><title>Chat</title>
-<ul id="lines"></ul><input id="say" aria-label="Say" placeholder="Type, then Enter">
-<script>
-const ws = new WebSocket(`ws://${location.host}/ws`);
-ws.onmessage = (event) => lines.append(Object.assign(document.createElement("li"), { textContent: event.data }));
-say.onkeydown = (event) => { if (event.key === "Enter") { ws.send(say.value); say.value = ""; } };
-</script>
-"#;
+/// The browser client (`page.html`, 12 lines): a list of lines, a box to type in,
+/// and a WebSocket that sends and receives lesson 07's JSON.
+const PAGE: &str = include_str!("page.html");
 
-/// What every connection shares: every line said, and a channel that hands each
-/// new line to every WebSocket's task.
-struct Shared {
-    history: Mutex<Vec<String>>,
-    lines: broadcast::Sender<String>,
+/// What a client says, in JSON: `{"type":"chat","text":"hello"}`.
+#[derive(Deserialize)]
+struct Said {
+    text: String,
 }
 
+/// A line said, as everyone gets it and `GET /api/messages` keeps it:
+/// `{"type":"chat","id":1,"from":"guest-1","text":"hello"}`. Each has the next id.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "chat")]
+struct Chat {
+    id: usize,
+    from: String,
+    text: String,
+}
+
+/// Lesson 05's room: each connection's number and the queue its task sends from,
+/// and now every line said, for the API.
+#[derive(Default)]
+struct Room {
+    queues: HashMap<u64, mpsc::UnboundedSender<Message>>,
+    said: Vec<Chat>,
+}
+
+type Shared = Arc<Mutex<Room>>;
 type Body = Full<Bytes>;
 
 /// One HTTP request in, one response out; `/ws` answers 101 and goes on as a chat.
 async fn handle(
     mut req: Request<Incoming>,
-    shared: Arc<Shared>,
+    conn: u64,
+    room: Shared,
 ) -> Result<Response<Body>, Infallible> {
     let mut response = Response::new(Body::default());
     match req.uri().path() {
         "/" => *response.body_mut() = Body::from(PAGE),
         "/api/messages" => {
-            let json = serde_json::to_string(&*shared.history.lock().unwrap()).unwrap();
+            let json = serde_json::to_string(&room.lock().unwrap().said).unwrap();
             response.headers_mut().insert(CONTENT_TYPE, "application/json".parse().unwrap());
             *response.body_mut() = Body::from(json);
         }
@@ -67,11 +83,8 @@ async fn handle(
             let upgrading = hyper::upgrade::on(&mut req);
             tokio::spawn(async move {
                 let connection = TokioIo::new(upgrading.await.unwrap());
-                chat(
-                    WebSocketStream::from_raw_socket(connection, Role::Server, None).await,
-                    &shared,
-                )
-                .await;
+                let ws = WebSocketStream::from_raw_socket(connection, Role::Server, None).await;
+                chat(ws, conn, room).await;
             });
             *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
             let headers = response.headers_mut();
@@ -84,29 +97,43 @@ async fn handle(
     Ok(response)
 }
 
-/// One WebSocket: what it says is kept and passed to everyone; what everyone says
-/// is sent to it.
-async fn chat(ws: WebSocketStream<TokioIo<Upgraded>>, shared: &Shared) {
+/// Lesson 05's chat: what a client says is kept and goes to everyone's queue; what
+/// is in its queue goes to it.
+async fn chat(ws: WebSocketStream<TokioIo<Upgraded>>, conn: u64, room: Shared) {
     let (mut to_client, mut from_client) = ws.split();
-    let mut lines = shared.lines.subscribe();
+    let (queue, mut lines) = mpsc::unbounded_channel();
+    room.lock().unwrap().queues.insert(conn, queue);
+    let name = format!("guest-{conn}");
     loop {
         tokio::select! {
             message = from_client.next() => match message {
                 Some(Ok(Message::Text(text))) => {
-                    shared.history.lock().unwrap().push(text.to_string());
-                    let _ = shared.lines.send(text.to_string());
+                    let said: Said = serde_json::from_str(&text).unwrap();
+                    say(&room, &name, said.text);
                 }
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => return,
+                // Closed, or the connection broke: leave the room.
+                Some(Err(_)) | None => break,
             },
-            line = lines.recv() => match line {
-                Ok(line) => to_client.send(Message::text(line)).await.unwrap(),
-                // Too far behind (16 lines): tokio's broadcast skips the lines missed.
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
+            Some(line) = lines.recv() => {
+                if to_client.send(line).await.is_err() {
+                    break;
+                }
+            }
         }
     }
+    room.lock().unwrap().queues.remove(&conn);
+}
+
+/// A line said: kept, with the next id, and passed to everyone's queue.
+fn say(room: &Shared, from: &str, text: String) {
+    let mut room = room.lock().unwrap();
+    let chat = Chat { id: room.said.len() + 1, from: from.to_string(), text };
+    let line = Message::text(serde_json::to_string(&chat).unwrap());
+    for queue in room.queues.values() {
+        let _ = queue.send(line.clone());
+    }
+    room.said.push(chat);
 }
 
 #[tokio::main]
@@ -120,11 +147,13 @@ async fn main() {
         .unwrap_or("127.0.0.1:5003".to_string());
     let listener = TcpListener::bind(&addr).await.unwrap();
     println!("Listening on http://{}", listener.local_addr().unwrap());
-    let shared = Arc::new(Shared { history: Mutex::default(), lines: broadcast::channel(16).0 });
-    loop {
+    let room = Shared::default();
+    for conn in 1.. {
+        // Wait for the next connection, then serve it in a task of its own; hyper
+        // calls `handle` for each request on it, and lets `/ws` take it over.
         let (stream, _peer) = listener.accept().await.unwrap();
-        let shared = Arc::clone(&shared);
-        let service = service_fn(move |req| handle(req, Arc::clone(&shared)));
+        let room = Arc::clone(&room);
+        let service = service_fn(move |req| handle(req, conn, Arc::clone(&room)));
         tokio::spawn(
             http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades(),
         );

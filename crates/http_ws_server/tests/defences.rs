@@ -6,15 +6,15 @@ use std::io::Write;
 use std::thread;
 use std::time::Duration;
 
-use testkit::Server;
 use testkit::defence::{
     and_panics, endless_head, rows_on_servers, table, until_all_hear, ws_ctrl_c,
 };
 use testkit::http::{connect, read_response};
 use testkit::page::{assert_matches, block};
 use testkit::ws::{self, CLOSE, TEXT};
+use testkit::{Server, rss_kib};
 
-/// A chat line as the full lesson's clients send it (the first version keeps any text).
+/// A chat line as the page sends it, in the first version and the full lesson.
 fn chat(text: &str) -> String {
     format!(r#"{{"type":"chat","text":"{text}"}}"#)
 }
@@ -42,10 +42,12 @@ const FLOOD_LINES: usize = 20_000;
 const LINE_CHARS: usize = 1900;
 
 fn flood_past_a_non_reader(server: &mut Server) -> String {
+    let pid = server.program.pid();
     let (mut stuck, _) = ws::open(&server.addr, "/ws");
     let (mut talker, _) = ws::open(&server.addr, "/ws");
     until_all_hear(&mut talker, &mut [&mut stuck], &chat("probe"));
     let (writer, mut reader) = ws::split(talker);
+    let before = rss_kib(pid);
     // The talker reads all the time: how many of its lines come back to it, up to
     // the last one, which says "the end".
     let reading = thread::spawn(move || {
@@ -73,19 +75,7 @@ fn flood_past_a_non_reader(server: &mut Server) -> String {
         writer.send_text(&chat("the end"));
     });
     testkit::defence::until_put_out_or(server, mark, || reading.is_finished());
-    // What the stuck client finds once it reads again: the lines, then a Close, or
-    // nothing more (still in the room, waiting).
-    let found = loop {
-        match ws::read_frame_within(&mut stuck, Duration::from_secs(3)) {
-            ws::Within::Frame(frame) if frame.opcode == CLOSE => {
-                let (code, _) = frame.close_code();
-                break format!("puts the non-reader out with {code}");
-            }
-            ws::Within::Frame(_) => {}
-            ws::Within::Closed => break "drops the non-reader".to_string(),
-            ws::Within::Nothing => break "keeps the non-reader".to_string(),
-        }
-    };
+    let found = what_the_stuck_client_finds(&mut stuck);
     flooding.join().expect("the talker said every line");
     let heard = reading.join().expect("the talker heard the end");
     let others = if heard == FLOOD_LINES {
@@ -93,7 +83,51 @@ fn flood_past_a_non_reader(server: &mut Server) -> String {
     } else {
         "even a client that reads misses lines, untold"
     };
-    format!("{found}; {others}")
+    let grew_mib = rss_kib(pid).saturating_sub(before) / 1024;
+    let memory = if grew_mib >= 24 {
+        "memory grows by more than 24 MiB"
+    } else {
+        "memory grows by less than 24 MiB"
+    };
+    format!("{found}; {others}; {memory}")
+}
+
+/// What the stuck client finds once it reads again: the lines, then a Close, or
+/// nothing more (still in the room, waiting).
+fn what_the_stuck_client_finds(stuck: &mut std::net::TcpStream) -> String {
+    loop {
+        match ws::read_frame_within(stuck, Duration::from_secs(3)) {
+            ws::Within::Frame(frame) if frame.opcode == CLOSE => {
+                let (code, _) = frame.close_code();
+                return format!("puts the non-reader out with {code}");
+            }
+            ws::Within::Frame(_) => {}
+            ws::Within::Closed => return "drops the non-reader".to_string(),
+            ws::Within::Nothing => return "keeps the non-reader".to_string(),
+        }
+    }
+}
+
+/// A message that is not the JSON the page sends (the full lesson's welcome and
+/// notices are skipped).
+fn not_json(server: &mut Server) -> String {
+    let mark = server.program.output().len();
+    let (mut client, _) = ws::open(&server.addr, "/ws");
+    ws::send_text(&mut client, "nonsense");
+    loop {
+        match ws::read(&mut client) {
+            Some(frame) if frame.opcode == TEXT && frame.text().contains(r#""type":"error""#) => {
+                ws::send_text(&mut client, &chat("still here"));
+                while !ws::read_data(&mut client).text().contains("still here") {}
+                return "answers with an `error` message; the connection stays".to_string();
+            }
+            Some(frame) if frame.opcode == CLOSE => {
+                return format!("closes the connection with {}", frame.close_code().0);
+            }
+            Some(_) => {}
+            None => return and_panics(server, mark, "the connection drops"),
+        }
+    }
 }
 
 fn raw(server: &mut Server, request: &str) -> String {
@@ -131,6 +165,7 @@ fn page_07_defence_table_is_what_the_two_programs_do() {
         &[
             ("150 lines, then `GET /api/messages`", history),
             ("A client that stops reading while 38 MB are said", flood_past_a_non_reader),
+            ("`nonsense` over the WebSocket, not JSON", not_json),
             ("A page of another site opens `/ws`", foreign_origin),
             ("`GET /ws` without the upgrade headers", no_upgrade),
             ("A request head that never ends", |server| endless_head(&server.addr)),

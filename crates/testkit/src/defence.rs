@@ -247,7 +247,20 @@ pub fn against_a_silent_server(bin: &std::path::Path, address: impl Fn(&str) -> 
     let addr = silent.local_addr().expect("an address").to_string();
     let started = Instant::now();
     let mut client = crate::Program::start(bin, &["--addr", &address(&addr)]);
-    let _held = silent.accept().expect("the client connects");
+    // The client connects, or ends first (a bad address, say): never wait for ever.
+    silent.set_nonblocking(true).expect("a non-blocking listener");
+    let _held = loop {
+        match silent.accept() {
+            Ok((stream, _)) => break stream,
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                if let Some((status, lines)) = client.wait_exit_within(Duration::from_millis(20)) {
+                    panic!("the client ended before it connected: {status:?} {lines:?}");
+                }
+                assert!(started.elapsed() < crate::TIMEOUT, "the client never connected");
+            }
+            Err(err) => panic!("accepting the client: {err}"),
+        }
+    };
     let wait = Duration::from_secs(12);
     match client.wait_exit_within(wait) {
         Some((status, lines)) => {

@@ -290,3 +290,76 @@ fn both_readmes_list_the_lessons_of_the_roster() {
         );
     }
 }
+
+/// Lines of code in a first version, as the pages count them: neither blank nor a
+/// comment.
+fn code_lines(text: &str) -> Vec<&str> {
+    text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with("//")).collect()
+}
+
+/// A page that says its first version is "in N lines" says how many lines of code
+/// (not blank, not a comment) its `first/main.rs` has.
+#[test]
+fn every_first_version_is_as_long_as_its_page_says() {
+    let root = testkit::workspace_root();
+    let mut wrong = Vec::new();
+    for lesson in lessons_with_a_first_version() {
+        let page = std::fs::read_to_string(root.join("lessons").join(&lesson.page)).expect("page");
+        let section = page.split("## First, the idea alone").nth(1).unwrap_or_default();
+        let section = section.split("\n## ").next().unwrap_or_default();
+        let words: Vec<&str> = section.split_whitespace().collect();
+        let claims: Vec<usize> = words
+            .windows(3)
+            .filter(|w| w[0] == "in" && w[2].starts_with("lines"))
+            .filter_map(|w| w[1].parse().ok())
+            .collect();
+        assert_eq!(claims.len(), 1, "{}: one `in N lines` in its first section", lesson.page);
+        let file = root.join("crates").join(&lesson.krate).join("first/main.rs");
+        let real = code_lines(&std::fs::read_to_string(&file).expect("first/main.rs")).len();
+        if claims[0] != real {
+            wrong.push(format!(
+                "{}: says {}, {} has {real}",
+                lesson.page,
+                claims[0],
+                file.display()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "first versions' lengths:\n{}", wrong.join("\n"));
+}
+
+/// The first versions are a path: each is the first version it builds on plus its
+/// idea (`scripts/diff-lessons N --first-path`), so most of the lines of code of the
+/// one it builds on are still there, unchanged: 05 is 03 with a room, 06 is 04 with
+/// `select!`, 07 is 01's server with 05's room on `/ws`, 09 is 07 with Redis in the
+/// middle. The others start a new kind of program: 02 and 04 are clients of 01 and
+/// 03; 03 speaks WebSocket where 01 speaks HTTP; 08 is websocket-client's
+/// `WebSocketApp`, the tutorial it answers, speaking lesson 07's JSON.
+#[test]
+fn each_first_version_keeps_most_of_the_one_it_builds_on() {
+    let root = testkit::workspace_root();
+    let first = |number: u32| {
+        let lesson = testkit::roster::lessons().iter().find(|l| l.number == number);
+        let krate = &lesson.expect("a lesson of the roster").krate;
+        let text = std::fs::read_to_string(root.join("crates").join(krate).join("first/main.rs"));
+        (krate.clone(), text.expect("first/main.rs"))
+    };
+    let path: [(u32, &[u32]); 4] = [(5, &[3]), (6, &[4]), (7, &[1, 5]), (9, &[7])];
+    let mut short = Vec::new();
+    for (number, bases) in path {
+        let (krate, new) = first(number);
+        let new: HashSet<&str> = code_lines(&new).into_iter().collect();
+        for &base in bases {
+            let (base_krate, old) = first(base);
+            let old = code_lines(&old);
+            let kept = old.iter().filter(|line| new.contains(*line)).count();
+            if kept * 2 < old.len() {
+                short.push(format!(
+                    "{krate}'s first version keeps {kept} of the {} lines of code of {base_krate}'s",
+                    old.len()
+                ));
+            }
+        }
+    }
+    assert!(short.is_empty(), "first versions that are not a path:\n{}", short.join("\n"));
+}

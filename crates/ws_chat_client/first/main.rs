@@ -15,17 +15,21 @@ use tokio_tungstenite::tungstenite::Message;
 #[tokio::main]
 async fn main() {
     // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5002, as Python's
-    // os.environ.get("LESSON_ADDR", "127.0.0.1:5002") reads it.
-    let addr = std::env::args()
-        .skip_while(|arg| arg != "--addr")
-        .nth(1)
-        .or(std::env::var("LESSON_ADDR").ok())
-        .unwrap_or("127.0.0.1:5002".to_string());
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5002") reads it. The other words are
+    // a first message.
+    let mut words: Vec<String> = std::env::args().skip(1).collect();
+    let addr = match words.iter().position(|word| word == "--addr") {
+        Some(at) => words.drain(at..at + 2).nth(1).unwrap(),
+        None => std::env::var("LESSON_ADDR").unwrap_or("127.0.0.1:5002".to_string()),
+    };
     // The handshake: a GET that asks to upgrade, answered by 101 Switching Protocols.
     let (ws, _response) = tokio_tungstenite::connect_async(format!("ws://{addr}/")).await.unwrap();
     // Two halves, one to send and one to receive, and the keyboard, line by line.
     let (mut to_server, mut from_server) = ws.split();
     let mut keyboard = BufReader::new(tokio::io::stdin()).lines();
+    if !words.is_empty() {
+        to_server.send(Message::text(words.join(" "))).await.unwrap();
+    }
     loop {
         tokio::select! {
             // A line typed (or piped in): send it. The end of input: leave.

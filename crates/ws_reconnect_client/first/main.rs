@@ -43,12 +43,14 @@ async fn main() {
     };
     let url = format!("ws://{addr}/ws");
     let first = words.join(" ");
+    // Said in lesson 07's JSON, as its page does: {"type":"chat","text":"hello"}.
+    let said = serde_json::json!({ "type": "chat", "text": first }).to_string();
     loop {
         match tokio_tungstenite::connect_async(&url).await {
             Ok((mut ws, _response)) => {
                 on_open(&url);
                 if !first.is_empty() {
-                    ws.send(Message::text(first.as_str())).await.unwrap();
+                    ws.send(Message::text(said.as_str())).await.unwrap();
                 }
                 // Every event, until the connection ends.
                 while let Some(message) = ws.next().await {

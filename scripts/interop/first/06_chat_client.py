@@ -19,6 +19,8 @@ async def main():
     addr = os.environ.get("LESSON_ADDR", "127.0.0.1:5002")
     async with connect(f"ws://{addr}/") as websocket:
         receiving = asyncio.create_task(receive(websocket))
+        if sys.argv[1:]:
+            await websocket.send(" ".join(sys.argv[1:]))
         loop = asyncio.get_running_loop()
         # input() blocks, so it runs on a thread; the messages keep coming meanwhile.
         while line := await loop.run_in_executor(None, sys.stdin.readline):

@@ -1,27 +1,28 @@
-# Lesson 07, first version, in Python: a page, a JSON API and a WebSocket chat on
-# one port, with websockets' process_request. Run it with
+# Lesson 07, first version, in Python: a page, a JSON API and lesson 05's chat on
+# one port, in JSON, with websockets' process_request. Run it with
 #   python3 scripts/interop/first/07_page_api_chat.py
 # (pip install websockets). The Rust first version:
 #   cargo run -p http_ws_server_first
 import asyncio
+import itertools
 import json
 import os
 from http import HTTPStatus
+from pathlib import Path
 
 from websockets.asyncio.server import broadcast, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-PAGE = """<!doctype html><meta charset="utf-8"><title>Chat</title>
-<ul id="lines"></ul><input id="say" aria-label="Say" placeholder="Type, then Enter">
-<script>
-const ws = new WebSocket(`ws://${location.host}/ws`);
-ws.onmessage = (event) => lines.append(Object.assign(document.createElement("li"), { textContent: event.data }));
-say.onkeydown = (event) => { if (event.key === "Enter") { ws.send(say.value); say.value = ""; } };
-</script>
-"""
-HISTORY = []
+# The page: the Rust first version's, read from its file.
+PAGE = (Path(__file__).parents[3] / "crates/http_ws_server/first/page.html").read_text()
+SAID = []
 ROOM = set()
+NUMBERS = itertools.count(1)
+
+
+def to_json(value):
+    return json.dumps(value, separators=(",", ":"))
 
 
 def answer(content_type, body):
@@ -33,20 +34,27 @@ def process_request(connection, request):
     if request.path == "/":
         return answer("text/html; charset=utf-8", PAGE.encode())
     if request.path == "/api/messages":
-        return answer("application/json", json.dumps(HISTORY).encode())
+        return answer("application/json", to_json(SAID).encode())
     if request.path != "/ws":
         return connection.respond(HTTPStatus.NOT_FOUND, "")
     return None  # /ws: go on with the WebSocket handshake
 
 
 async def chat(websocket):
+    name = f"guest-{next(NUMBERS)}"
     ROOM.add(websocket)
     try:
         async for message in websocket:
-            HISTORY.append(message)
-            broadcast(ROOM, message)
+            said = json.loads(message)
+            say(name, said["text"])
     finally:
         ROOM.discard(websocket)
+
+
+def say(name, text):
+    chat = {"type": "chat", "id": len(SAID) + 1, "from": name, "text": text}
+    SAID.append(chat)
+    broadcast(ROOM, to_json(chat))
 
 
 async def main():

@@ -3,6 +3,7 @@
 #   python3 scripts/interop/first/08_app_client.py hello
 # (pip install websocket-client) beside either lesson 07. The Rust first version:
 #   cargo run -p ws_reconnect_client_first -- hello
+import json
 import os
 import sys
 
@@ -15,7 +16,7 @@ first = " ".join(sys.argv[1:])
 def on_open(ws):
     print(f"on_open: {url}", flush=True)
     if first:
-        ws.send(first)
+        ws.send(json.dumps({"type": "chat", "text": first}))
 
 
 def on_message(ws, message):

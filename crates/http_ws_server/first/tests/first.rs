@@ -14,7 +14,7 @@ const PAGE: &str = "07-http-ws-server.md";
 fn say_and_ask(addr: &str) {
     let say = tools::inline_command(
         PAGE,
-        "printf 'hello\\n' | websocat --linemode-strip-newlines ws://127.0.0.1:5003/ws",
+        r#"printf '{"type":"chat","text":"hello"}\n' | websocat --linemode-strip-newlines ws://127.0.0.1:5003/ws"#,
     );
     let say = tools::at(say, common::HTTP_WS_ADDR, addr);
     let (status, _) = tools::shell(&say, &std::env::temp_dir()).wait_exit(testkit::TIMEOUT);

@@ -56,7 +56,12 @@ fn a_binary_message_is_answered_by_the_python_twin_only() {
     assert_eq!(first_answer(&rust.addr), "Server received: and text");
     let page = std::fs::read_to_string(testkit::workspace_root().join("lessons").join(PAGE))
         .expect("page 03");
-    assert!(page.contains("a binary message gets no answer"), "page 03 says so");
+    assert!(
+        page.contains(
+            "| a binary message: answered in text, as `b'...'` | `if let Message::Text`: no answer"
+        ),
+        "page 03 says so"
+    );
     if !tools::available("page 03's Python echo server", &[&tools::PY_WEBSOCKETS]) {
         return;
     }

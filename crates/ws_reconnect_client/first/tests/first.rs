@@ -20,14 +20,14 @@ fn first_version_comes_back_after_a_restart_as_page_08_shows() {
     args.extend(shown.cargo_run_args());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut client = Program::start(&bin_path("ws_reconnect_client_first"), &args);
-    client.wait_for("on_message: hello");
+    client.wait_for(r#"on_message: {"type":"chat","id":1,"from":"guest-1","text":"hello"}"#);
     // Ctrl-C: the first version has no handler for it, so it just stops.
     server.program.interrupt();
     client.wait_for("on_close");
     drop(server);
     // Started again on the same port within the 5 s: the next try finds it.
     let again = Server::start_with(&server_bin, &["--addr", &addr], &[]);
-    client.wait_for("on_message: hello");
+    client.wait_for(r#"on_message: {"type":"chat","id":1,"from":"guest-1","text":"hello"}"#);
     let output = client.output();
     client.kill();
     assert_matches(&shown, &output);
@@ -45,7 +45,7 @@ fn first_version_in_python_starts_the_same() {
     let env = [(common::ADDR_ENV, server.addr.as_str())];
     let args = [script.to_str().expect("UTF-8"), "hello"];
     let mut python = Program::start_with(Path::new("python3"), &args, &env);
-    python.wait_for("on_message: hello");
+    python.wait_for(r#""text":"hello"}"#);
     let output = python.output();
     python.kill();
     assert_matches(&block(PAGE, "first-python"), &output);

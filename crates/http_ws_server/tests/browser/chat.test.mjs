@@ -396,6 +396,55 @@ test("lesson 09: a page on one instance and a terminal on another share one room
   }
 });
 
+// The first versions' page (crates/http_ws_server/first/page.html): two tabs on
+// lesson 07's first version chat in its JSON; then the same page on two lesson 09
+// first-version instances through a real redis-server is one room.
+test("the first versions of 07 and 09: two tabs, one room, also across two instances", async () => {
+  const openFirst = async (browser, addr) => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(`http://${addr}/`);
+    await page.waitForFunction(() => ws.readyState === WebSocket.OPEN);
+    return page;
+  };
+  const type = async (page, text) => {
+    await page.fill("#say", text);
+    await page.press("#say", "Enter");
+  };
+  const heard = (page, text) => page.locator("#lines li", { hasText: text }).waitFor();
+  const dir = mkdtempSync(path.join(os.tmpdir(), "first09-redis-"));
+  const port = String(await freePort());
+  const redis = spawn("redis-server", ["--port", port, "--bind", "127.0.0.1"], { cwd: dir });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("redis-server did not start")), WAIT);
+    redis.stdout.on("data", (chunk) => {
+      if (chunk.toString().includes("Ready to accept connections")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const programs = [await startProgram("http_ws_server_first", "Listening on http://")];
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  try {
+    const [one, two] = [await openFirst(browser, programs[0].addr), await openFirst(browser, programs[0].addr)];
+    await type(one, "hello from one tab");
+    await heard(one, ": hello from one tab");
+    await heard(two, ": hello from one tab");
+    process.env.LESSON_REDIS = `redis://127.0.0.1:${port}`;
+    for (let i = 0; i < 2; i++) programs.push(await startProgram("http_ws_cluster_first", "Listening on http://"));
+    delete process.env.LESSON_REDIS;
+    const [a, b] = [await openFirst(browser, programs[1].addr), await openFirst(browser, programs[2].addr)];
+    await type(b, "hi from the other instance");
+    await heard(a, ": hi from the other instance");
+    await heard(b, ": hi from the other instance");
+  } finally {
+    await browser.close();
+    for (const program of programs) await stop(program);
+    await stop(redis, "SIGTERM");
+  }
+});
+
 // Lesson 10: nginx (the repository's proxy/nginx.conf, started as page 10 says, on
 // free ports, in a folder of its own, stopped by its pid) in front of two lesson 09
 // instances. The page and lesson 08's client go through nginx while lines are said

@@ -31,6 +31,27 @@ fn first_version_in_python_prints_the_same() {
     assert_matches(&block(PAGE, "first-python"), &python.stdout_lines());
 }
 
+/// Page 02 shows the keep-alive in lesson 01's full server's log: both programs'
+/// two requests come on one connection.
+#[test]
+fn both_first_versions_send_their_two_requests_on_one_connection() {
+    let python = tools::available("page 02's requests program", &[&tools::PY_REQUESTS]);
+    let script = testkit::workspace_root().join("scripts/interop/first/02_two_calls.py");
+    let rust = (bin_path("http_client_first"), vec![]);
+    let twin =
+        (Path::new("python3").to_path_buf(), vec![script.to_str().expect("UTF-8").to_string()]);
+    for (program, args) in if python { vec![rust, twin] } else { vec![rust] } {
+        let mut server = Server::start(&bin_path("http_server"));
+        let env = [(common::ADDR_ENV, server.addr.as_str())];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let client = run(&program, &args, &env, "", TIMEOUT);
+        assert!(client.status.success(), "{client:?}");
+        server.program.wait_for("conn #1 req #2");
+        let log = server.program.output();
+        assert_matches(&block(PAGE, "first-keep-alive"), &log);
+    }
+}
+
 /// The page says: against a server that answers `Connection: close` (Flask's), the
 /// first version panics on its second request, and requests does not.
 #[test]

@@ -354,3 +354,75 @@ pub fn ws_ctrl_c(server: &mut crate::Server, path: &str) -> String {
         }
     }
 }
+
+/// A row of a lesson's table once it has steps ([`crate::steps`]): the first
+/// version's answer, the step that turns it, and the full lesson's.
+pub struct StepRow {
+    pub case: &'static str,
+    pub first: String,
+    pub step: u32,
+    pub lesson: String,
+}
+
+/// What a case does to a server, given the program the server runs (a case that
+/// starts a second copy needs it): the server's answer in a few words.
+pub type StepCase = fn(&mut crate::Server, &std::path::Path) -> String;
+
+/// Finds the rows of a table with steps, every cell at once ([`rows_at_once`]): each
+/// case on the first version, the full lesson, the step that is said to turn it and
+/// the one before (step 1's is the first version). A row holds only if that step
+/// changes the answer and gives the full lesson's: else this panics, saying which.
+pub fn rows_with_steps(krate: &str, cases: &[(&'static str, u32, StepCase)]) -> Vec<StepRow> {
+    let package = format!("{krate}_first");
+    let first = crate::bin_path(&package);
+    let lesson = crate::bin_path(krate);
+    let step = |n: u32| match n {
+        0 => first.clone(),
+        n => crate::example_path(&package, &format!("{krate}_step{n}")),
+    };
+    let on = |bin: std::path::PathBuf, run: StepCase| {
+        move || crate::page::as_on_the_page(&run(&mut crate::Server::start(&bin), &bin))
+    };
+    let mut found = Vec::new();
+    for &(name, n, run) in cases {
+        found.push(case(name, on(first.clone(), run), on(lesson.clone(), run)));
+    }
+    for &(name, n, run) in cases {
+        found.push(case(name, on(step(n - 1), run), on(step(n), run)));
+    }
+    let rows = rows_at_once(found);
+    let (ends, steps) = rows.split_at(cases.len());
+    ends.iter()
+        .zip(steps)
+        .zip(cases)
+        .map(|((ends, steps), &(case, step, _))| {
+            let before = if step == 1 {
+                "the first version".to_string()
+            } else {
+                format!("step {}", step - 1)
+            };
+            assert_ne!(
+                steps.first, steps.lesson,
+                "{case}: step {step} does not change what {before} does"
+            );
+            assert_eq!(
+                steps.lesson, ends.lesson,
+                "{case}: step {step} does not do what the full lesson does"
+            );
+            StepRow { case, first: ends.first.clone(), step, lesson: ends.lesson.clone() }
+        })
+        .collect()
+}
+
+/// The table of [`rows_with_steps`] as the page shows it.
+pub fn table_with_steps(rows: &[StepRow]) -> Vec<String> {
+    let mut lines = vec![
+        "| Break it | The first version | Turned at | The full lesson |".to_string(),
+        "|---|---|---|---|".to_string(),
+    ];
+    for row in rows {
+        lines
+            .push(format!("| {} | {} | step {} | {} |", row.case, row.first, row.step, row.lesson));
+    }
+    lines
+}

@@ -22,6 +22,7 @@ pub mod roster;
 pub mod sayer;
 mod server;
 pub mod skipped;
+pub mod steps;
 pub mod tools;
 pub mod ws;
 
@@ -126,9 +127,11 @@ fn parent_cargo_test() -> Option<Vec<String>> {
     (cargo && args.iter().any(|a| a == "test")).then_some(args)
 }
 
-/// The path of example `name` of `package`, built first if need be ([`bin_path`]
-/// says why). A `cargo test` that selects no targets built every example already.
+/// The path of example `name` of `package` (a lesson's step, from [`steps`], or a
+/// test's helper), built first if need be ([`bin_path`] says why). A `cargo test`
+/// that selects no targets built every example of the packages it tests already.
 pub fn example_path(package: &str, name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let exe = std::env::current_exe().expect("the test knows where it is");
     let dir = exe.parent().and_then(Path::parent).expect("tests run from target/*/deps");
     let path = dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
@@ -140,13 +143,18 @@ pub fn example_path(package: &str, name: &str) -> PathBuf {
                 || a.starts_with("--bin")
         })
     });
-    if !every_target || !path.exists() {
+    let ours = std::env::var("CARGO_PKG_NAME").is_ok_and(|tested| tested == package);
+    let fresh = path.exists() && (built_by_the_whole_workspace_test() || (every_target && ours));
+    // One build per example and test program, and one at a time.
+    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !fresh && !built.iter().any(|b| b == name) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let status = Command::new(cargo)
             .args(["build", "--quiet", "-p", package, "--example", name])
             .status()
             .expect("run cargo build");
         assert!(status.success(), "cargo build -p {package} --example {name} failed");
+        built.push(name.to_string());
     }
     path
 }

@@ -32,9 +32,14 @@ pub fn lessons() -> &'static [Lesson] {
     })
 }
 
-/// The lesson whose crate is `krate` (a first version's `_first` dropped).
+/// The lesson whose crate is `krate` (a first version's `_first` dropped, and a
+/// step's `_step<N>`).
 pub fn by_crate(krate: &str) -> Option<&'static Lesson> {
     let krate = krate.strip_suffix("_first").unwrap_or(krate);
+    let krate = match krate.rsplit_once("_step") {
+        Some((lesson, n)) if n.parse::<u32>().is_ok() => lesson,
+        _ => krate,
+    };
     lessons().iter().find(|lesson| lesson.krate == krate)
 }
 

@@ -87,6 +87,12 @@ test("the book as a student reads it", { skip }, async () => {
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     assert.equal(copied, "cargo run -p http_server_first");
 
+    // Page 01's ramp: the first version in full is coloured Rust, and each step's
+    // diff colours what it adds and what it takes away.
+    assert.ok(await page.locator("pre > code.language-rust .hljs-keyword").count() > 0, "Rust in colour");
+    assert.ok(await page.locator("pre > code.language-diff .hljs-addition").count() >= 5, "the steps' additions");
+    assert.ok(await page.locator("pre > code.language-diff .hljs-deletion").count() > 0, "the steps' deletions");
+
     // A code page, at a line a walk-through may link to: coloured, numbered, and
     // with a way back to the lesson that cites it.
     await page.goto(`${server.base}/code/crates/ws_echo_server/src/handshake.rs.html#L18`);

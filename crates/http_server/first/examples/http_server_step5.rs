@@ -1,0 +1,97 @@
+//! Lesson 01, step 5 of 5: Ctrl-C ends it gracefully.
+//! Ctrl-C stops taking connections, lets the requests in flight finish, closes the
+//! rest, and ends with status 0, instead of stopping mid-answer.
+//!
+//!     cargo run -p http_server_first --example http_server_step5
+//!     curl http://127.0.0.1:5000/, then Ctrl-C
+//!
+//! Page 01 shows this step as a diff against the one before (`scripts/diff-lessons 1
+//! --steps`).
+
+use std::convert::Infallible;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+/// One request in, one response out: Flask's `@app.route("/")` and its function.
+async fn hello(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (status, body) = match request.uri().path() {
+        "/" => (StatusCode::OK, "Hello, World!\n".to_string()),
+        // The query string (`name=Alice` after the `?`), decoded: `+` is a space, and
+        // `%E5%B0%8F` stands for the three UTF-8 bytes of one character.
+        "/hello" => {
+            let query = request.uri().query().unwrap_or("");
+            let name = form_urlencoded::parse(query.as_bytes())
+                .find(|(key, _)| key == "name")
+                .map_or("stranger".to_string(), |(_, name)| name.into_owned());
+            (StatusCode::OK, format!("Hello, {name}!\n"))
+        }
+        _ => (StatusCode::NOT_FOUND, "Not found\n".to_string()),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5000, as Python's
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5000") reads it.
+    let addr = std::env::args()
+        .skip_while(|arg| arg != "--addr")
+        .nth(1)
+        .or(std::env::var("LESSON_ADDR").ok())
+        .unwrap_or("127.0.0.1:5000".to_string());
+    let listener = match TcpListener::bind(&addr).await {
+        Ok(listener) => listener,
+        // Another program has the port, often another copy of this one: say so in
+        // one line, and end with status 1, as a command that fails does.
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!("error: {addr} is already in use (is another copy still running?)");
+            return ExitCode::FAILURE;
+        }
+        Err(err) => {
+            eprintln!("error: cannot listen on {addr}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Listening on http://{}", listener.local_addr().unwrap());
+    // Every connection's HTTP settings: a client must send its whole request head
+    // within 5 s, or it is dropped. hyper times it with the timer we give it. A head
+    // above 16 KiB gets 431 (browsers send 1-2 KiB), so nobody fills our memory.
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(5))
+        .max_header_size(16 * 1024);
+    // Keeps track of every open connection, so that Ctrl-C can wait for them.
+    let graceful = GracefulShutdown::new();
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        // Whichever comes first: the next connection, or Ctrl-C. The one that loses
+        // a turn is dropped (accept) or kept and waited on again (Ctrl-C, pinned).
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => accepted.unwrap(),
+            _ = &mut ctrl_c => break,
+        };
+        // hyper reads each request, calls `hello`, writes the response, and keeps
+        // the connection open for the next request (keep-alive), in a task of its own.
+        let connection = http.serve_connection(TokioIo::new(stream), service_fn(hello));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    // Stop taking connections (dropping the listener frees the port), let the
+    // requests in flight finish, close the idle connections, then end with status 0.
+    drop(listener);
+    graceful.shutdown().await;
+    ExitCode::SUCCESS
+}

@@ -384,7 +384,7 @@ pub fn rows_with_steps(krate: &str, cases: &[(&'static str, u32, StepCase)]) -> 
         move || crate::page::as_on_the_page(&run(&mut crate::Server::start(&bin), &bin))
     };
     let mut found = Vec::new();
-    for &(name, n, run) in cases {
+    for &(name, _, run) in cases {
         found.push(case(name, on(first.clone(), run), on(lesson.clone(), run)));
     }
     for &(name, n, run) in cases {

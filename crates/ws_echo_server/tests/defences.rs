@@ -1,8 +1,11 @@
 //! Page 03's defence table: each way to break an echo server, run against the first
-//! version (`ws_echo_server_first`) and the full lesson over loopback.
+//! version (`ws_echo_server_first`), the step that turns it (and the one before) and
+//! the full lesson, over loopback.
 
 use testkit::Server;
-use testkit::defence::{and_panics, endless_head, next_frame, rows_on_servers, table, ws_ctrl_c};
+use testkit::defence::{
+    and_panics, endless_head, next_frame, rows_with_steps, table_with_steps, ws_ctrl_c,
+};
 use testkit::page::{assert_matches, block};
 use testkit::ws::{self, TEXT};
 
@@ -65,19 +68,22 @@ fn and_still_serves(server: &mut Server, run: fn(&mut Server) -> String) -> Stri
 }
 
 #[test]
-fn page_03_defence_table_is_what_the_two_programs_do() {
-    // Each cell on a server of its own, all at once.
-    let rows = rows_on_servers(
-        "ws_echo_server_first",
+fn page_03_defence_table_is_what_the_programs_do() {
+    // Each cell on a server of its own, all at once; each row's step must turn it.
+    let rows = rows_with_steps(
         "ws_echo_server",
         &[
-            ("A browser's plain `GET /`", |server| and_still_serves(server, plain_get)),
-            ("A 1 MiB message", |server| and_still_serves(server, big_message)),
-            ("Bad UTF-8 in a text frame", |server| and_still_serves(server, bad_utf8)),
-            ("A client that vanishes without a Close", |server| and_still_serves(server, vanish)),
-            ("A request head that never ends", |server| and_still_serves(server, head_never_ends)),
-            ("Ctrl-C with a client connected", ctrl_c),
+            ("A browser's plain `GET /`", 1, |server, _| and_still_serves(server, plain_get)),
+            ("A 1 MiB message", 2, |server, _| and_still_serves(server, big_message)),
+            ("Bad UTF-8 in a text frame", 2, |server, _| and_still_serves(server, bad_utf8)),
+            ("A client that vanishes without a Close", 2, |server, _| {
+                and_still_serves(server, vanish)
+            }),
+            ("A request head that never ends", 3, |server, _| {
+                and_still_serves(server, head_never_ends)
+            }),
+            ("Ctrl-C with a client connected", 4, |server, _| ctrl_c(server)),
         ],
     );
-    assert_matches(&block("03-ws-echo-server.md", "defences"), &table(&rows));
+    assert_matches(&block("03-ws-echo-server.md", "defences"), &table_with_steps(&rows));
 }

@@ -1,9 +1,10 @@
 //! Page 05's defence table: each way to break a chat server, run against the first
-//! version (`ws_chat_server_first`) and the full lesson over loopback.
+//! version (`ws_chat_server_first`), the step that turns it (and the one before) and
+//! the full lesson, over loopback.
 
 use std::thread;
 
-use testkit::defence::{plain_get, rows_on_servers, table, until_all_hear, ws_ctrl_c};
+use testkit::defence::{plain_get, rows_with_steps, table_with_steps, until_all_hear, ws_ctrl_c};
 use testkit::page::{assert_matches, block};
 use testkit::ws::{self, CLOSE, TEXT};
 use testkit::{Server, rss_kib};
@@ -99,17 +100,18 @@ fn big_message(server: &mut Server) -> String {
 }
 
 #[test]
-fn page_05_defence_table_is_what_the_two_programs_do() {
-    // Each cell on a server of its own, all at once.
-    let rows = rows_on_servers(
-        "ws_chat_server_first",
+fn page_05_defence_table_is_what_the_programs_do() {
+    // Each cell on a server of its own, all at once; each row's step must turn it.
+    let rows = rows_with_steps(
         "ws_chat_server",
         &[
-            ("A client that stops reading while another says 47 MiB", flood_past_a_non_reader),
-            ("A 100 KiB message", big_message),
-            ("A browser's plain `GET /`", |server| plain_get(server, "/")),
-            ("Ctrl-C with a client connected", |server| ws_ctrl_c(server, "/")),
+            ("A client that stops reading while another says 47 MiB", 1, |server, _| {
+                flood_past_a_non_reader(server)
+            }),
+            ("A 100 KiB message", 2, |server, _| big_message(server)),
+            ("A browser's plain `GET /`", 3, |server, _| plain_get(server, "/")),
+            ("Ctrl-C with a client connected", 4, |server, _| ws_ctrl_c(server, "/")),
         ],
     );
-    assert_matches(&block("05-ws-chat-server.md", "defences"), &table(&rows));
+    assert_matches(&block("05-ws-chat-server.md", "defences"), &table_with_steps(&rows));
 }

@@ -1,0 +1,121 @@
+//! Lesson 05, step 3 of 4: an answer for a plain HTTP request.
+//! A request that is not a WebSocket handshake gets `426 Upgrade Required`.
+//!
+//!     cargo run -p ws_chat_server_first --example ws_chat_server_step3
+//!     curl -i http://127.0.0.1:5002/
+//!
+//! Page 05 shows this step as a diff against the one before (`scripts/diff-lessons 5
+//! --steps`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error, Message};
+
+/// Everyone in the room: each connection's number, and the queue its task sends from.
+type Room = Arc<Mutex<HashMap<u64, mpsc::Sender<Message>>>>;
+
+/// The most lines that wait for one client, and how long a speaker waits for room in
+/// a full queue before that client is put out of the room.
+const QUEUE_LENGTH: usize = 256;
+const STALL_LIMIT: Duration = Duration::from_secs(2);
+
+#[tokio::main]
+async fn main() {
+    // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5002, as Python's
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5002") reads it.
+    let addr = std::env::args()
+        .skip_while(|arg| arg != "--addr")
+        .nth(1)
+        .or(std::env::var("LESSON_ADDR").ok())
+        .unwrap_or("127.0.0.1:5002".to_string());
+    let listener = TcpListener::bind(&addr).await.unwrap();
+    println!("Listening on ws://{}/", listener.local_addr().unwrap());
+    let room = Room::default();
+    for conn in 1.. {
+        // Wait for the next connection, then serve it in a task of its own.
+        let (stream, _peer) = listener.accept().await.unwrap();
+        tokio::spawn(chat(stream, conn, Arc::clone(&room)));
+    }
+}
+
+/// One client: what it says goes to everyone's queue; what is in its queue goes to it.
+async fn chat(mut stream: TcpStream, conn: u64, room: Room) {
+    // The opening handshake: read the client's HTTP request, answer 101.
+    // Messages (and frames) up to 64 KiB: nobody makes everyone's queues hold more.
+    let limit = Some(64 * 1024);
+    let config = WebSocketConfig::default().max_message_size(limit).max_frame_size(limit);
+    // The stream is lent (`&mut`), so that a request that is not a handshake (a
+    // browser's plain GET) still gets an answer from us, as in lesson 03's step 1.
+    let ws = match tokio_tungstenite::accept_async_with_config(&mut stream, Some(config)).await {
+        Ok(ws) => ws,
+        Err(err) => {
+            let body = format!("This is a WebSocket chat server: {err}\n");
+            let answer = format!(
+                "HTTP/1.1 426 Upgrade Required\r\nupgrade: websocket\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+            return;
+        }
+    };
+    // Two halves, one to read and one to write, and a queue of our own in the room.
+    let (mut to_client, mut from_client) = ws.split();
+    let (queue, mut lines) = mpsc::channel(QUEUE_LENGTH);
+    room.lock().unwrap().insert(conn, queue);
+    let name = format!("guest-{conn}");
+    // From here on, whichever comes first: a message from this client, or a line
+    // for it in its queue.
+    loop {
+        tokio::select! {
+            message = from_client.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    let line = Message::text(format!("{name}: {text}"));
+                    // The queues, out of the lock: we may wait for one below.
+                    let queues: Vec<_> =
+                        room.lock().unwrap().iter().map(|(c, q)| (*c, q.clone())).collect();
+                    for (other, queue) in queues {
+                        // A full queue: wait for that reader, 2 s at most, then put it
+                        // out (its task sees its queue end, and says why).
+                        if tokio::time::timeout(STALL_LIMIT, queue.send(line.clone())).await.is_err() {
+                            room.lock().unwrap().remove(&other);
+                        }
+                    }
+                }
+                Some(Ok(_)) => {}
+                // Too big: say so with 1009, and leave the room.
+                Some(Err(Error::Capacity(_))) => {
+                    let reason = "message too big: the limit is 64 KiB".into();
+                    let frame = CloseFrame { code: CloseCode::Size, reason };
+                    let _ = to_client.send(Message::Close(Some(frame))).await;
+                    break;
+                }
+                // Closed, or the connection broke: leave the room.
+                Some(Err(_)) | None => break,
+            },
+            line = lines.recv() => match line {
+                Some(line) => {
+                    if to_client.send(line).await.is_err() {
+                        break;
+                    }
+                }
+                // Put out of the room for not reading: Close 1008, "policy violation".
+                None => {
+                    let reason = "too slow: you stopped reading".into();
+                    let frame = CloseFrame { code: CloseCode::Policy, reason };
+                    let _ = to_client.send(Message::Close(Some(frame))).await;
+                    break;
+                }
+            },
+        }
+    }
+    room.lock().unwrap().remove(&conn);
+}

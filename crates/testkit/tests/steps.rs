@@ -39,7 +39,7 @@ fn each_step_is_on_its_page_as_a_diff_against_the_one_before() {
                 let first = shown.iter().zip(&diff).position(|(a, b)| a != b);
                 wrong.push(format!(
                     "{}: step {}'s diff differs from the files at line {:?} (page {} lines, \
-                     files {}); `scripts/diff-lessons {} --steps` prints it",
+                     files {}); `scripts/step-diffs {}` writes it",
                     lesson.page,
                     step.number,
                     first,

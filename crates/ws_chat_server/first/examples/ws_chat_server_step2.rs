@@ -79,9 +79,7 @@ async fn chat(stream: TcpStream, conn: u64, room: Room) {
                 Some(Ok(_)) => {}
                 // Too big: say so with 1009, and leave the room.
                 Some(Err(Error::Capacity(_))) => {
-                    let reason = "message too big: the limit is 64 KiB".into();
-                    let frame = CloseFrame { code: CloseCode::Size, reason };
-                    let _ = to_client.send(Message::Close(Some(frame))).await;
+                    let _ = to_client.send(close(CloseCode::Size, "message too big: the limit is 64 KiB")).await;
                     break;
                 }
                 // Closed, or the connection broke: leave the room.
@@ -95,13 +93,17 @@ async fn chat(stream: TcpStream, conn: u64, room: Room) {
                 }
                 // Put out of the room for not reading: Close 1008, "policy violation".
                 None => {
-                    let reason = "too slow: you stopped reading".into();
-                    let frame = CloseFrame { code: CloseCode::Policy, reason };
-                    let _ = to_client.send(Message::Close(Some(frame))).await;
+                    let _ = to_client.send(close(CloseCode::Policy, "too slow: you stopped reading")).await;
                     break;
                 }
             },
         }
     }
     room.lock().unwrap().remove(&conn);
+}
+
+/// A Close frame: its code says why, in a number a program can act on, and its
+/// reason in words a person can read.
+fn close(code: CloseCode, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }

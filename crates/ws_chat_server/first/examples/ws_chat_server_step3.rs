@@ -56,16 +56,7 @@ async fn chat(mut stream: TcpStream, conn: u64, room: Room) {
     // browser's plain GET) still gets an answer from us, as in lesson 03's step 1.
     let ws = match tokio_tungstenite::accept_async_with_config(&mut stream, Some(config)).await {
         Ok(ws) => ws,
-        Err(err) => {
-            let body = format!("This is a WebSocket chat server: {err}\n");
-            let answer = format!(
-                "HTTP/1.1 426 Upgrade Required\r\nupgrade: websocket\r\n\
-                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(answer.as_bytes()).await;
-            return;
-        }
+        Err(err) => return refuse(&mut stream, err).await,
     };
     // Two halves, one to read and one to write, and a queue of our own in the room.
     let (mut to_client, mut from_client) = ws.split();
@@ -93,9 +84,7 @@ async fn chat(mut stream: TcpStream, conn: u64, room: Room) {
                 Some(Ok(_)) => {}
                 // Too big: say so with 1009, and leave the room.
                 Some(Err(Error::Capacity(_))) => {
-                    let reason = "message too big: the limit is 64 KiB".into();
-                    let frame = CloseFrame { code: CloseCode::Size, reason };
-                    let _ = to_client.send(Message::Close(Some(frame))).await;
+                    let _ = to_client.send(close(CloseCode::Size, "message too big: the limit is 64 KiB")).await;
                     break;
                 }
                 // Closed, or the connection broke: leave the room.
@@ -109,13 +98,28 @@ async fn chat(mut stream: TcpStream, conn: u64, room: Room) {
                 }
                 // Put out of the room for not reading: Close 1008, "policy violation".
                 None => {
-                    let reason = "too slow: you stopped reading".into();
-                    let frame = CloseFrame { code: CloseCode::Policy, reason };
-                    let _ = to_client.send(Message::Close(Some(frame))).await;
+                    let _ = to_client.send(close(CloseCode::Policy, "too slow: you stopped reading")).await;
                     break;
                 }
             },
         }
     }
     room.lock().unwrap().remove(&conn);
+}
+
+/// A Close frame: its code says why, in a number a program can act on, and its
+/// reason in words a person can read.
+fn close(code: CloseCode, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+/// Not a WebSocket handshake (a browser's plain GET, say): 426, in HTTP.
+async fn refuse(stream: &mut TcpStream, err: Error) {
+    let body = format!("This is a WebSocket chat server: {err}\n");
+    let answer = format!(
+        "HTTP/1.1 426 Upgrade Required\r\nupgrade: websocket\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(answer.as_bytes()).await;
 }

@@ -1,13 +1,13 @@
 //! Page 07's defence table: each way to break a server that speaks HTTP and
-//! WebSocket on one port, run against the first version (`http_ws_server_first`) and
-//! the full lesson over loopback.
+//! WebSocket on one port, run against the first version (`http_ws_server_first`),
+//! the step that turns it (and the one before) and the full lesson, over loopback.
 
 use std::io::Write;
 use std::thread;
 use std::time::Duration;
 
 use testkit::defence::{
-    and_panics, endless_head, rows_on_servers, table, until_all_hear, ws_ctrl_c,
+    and_panics, endless_head, rows_with_steps, table_with_steps, until_all_hear, ws_ctrl_c,
 };
 use testkit::http::{connect, read_response};
 use testkit::page::{assert_matches, block};
@@ -157,20 +157,21 @@ fn no_upgrade(server: &mut Server) -> String {
 }
 
 #[test]
-fn page_07_defence_table_is_what_the_two_programs_do() {
-    // Each cell on a server of its own, all at once.
-    let rows = rows_on_servers(
-        "http_ws_server_first",
+fn page_07_defence_table_is_what_the_programs_do() {
+    // Each cell on a server of its own, all at once; each row's step must turn it.
+    let rows = rows_with_steps(
         "http_ws_server",
         &[
-            ("150 lines, then `GET /api/messages`", history),
-            ("A client that stops reading while 38 MB are said", flood_past_a_non_reader),
-            ("`nonsense` over the WebSocket, not JSON", not_json),
-            ("A page of another site opens `/ws`", foreign_origin),
-            ("`GET /ws` without the upgrade headers", no_upgrade),
-            ("A request head that never ends", |server| endless_head(&server.addr)),
-            ("Ctrl-C with a client connected", |server| ws_ctrl_c(server, "/ws")),
+            ("150 lines, then `GET /api/messages`", 1, |server, _| history(server)),
+            ("A client that stops reading while 38 MB are said", 2, |server, _| {
+                flood_past_a_non_reader(server)
+            }),
+            ("`nonsense` over the WebSocket, not JSON", 3, |server, _| not_json(server)),
+            ("A page of another site opens `/ws`", 4, |server, _| foreign_origin(server)),
+            ("`GET /ws` without the upgrade headers", 4, |server, _| no_upgrade(server)),
+            ("A request head that never ends", 5, |server, _| endless_head(&server.addr)),
+            ("Ctrl-C with a client connected", 6, |server, _| ws_ctrl_c(server, "/ws")),
         ],
     );
-    assert_matches(&block("07-http-ws-server.md", "defences"), &table(&rows));
+    assert_matches(&block("07-http-ws-server.md", "defences"), &table_with_steps(&rows));
 }

@@ -80,15 +80,11 @@ async fn chat(mut stream: TcpStream, conn: u64, room: Room, mut stopping: watch:
             message = from_client.next() => match message {
                 Some(Ok(Message::Text(text))) => {
                     let line = Message::text(format!("{name}: {text}"));
-                    // The queues, out of the lock: we may wait for one below.
-                    let queues: Vec<_> =
-                        room.lock().unwrap().iter().map(|(c, q)| (*c, q.clone())).collect();
-                    for (other, queue) in queues {
-                        // A full queue: wait for that reader, 2 s at most, then put it
-                        // out (its task sees its queue end, and says why).
-                        if tokio::time::timeout(STALL_LIMIT, queue.send(line.clone())).await.is_err() {
-                            room.lock().unwrap().remove(&other);
-                        }
+                    say(&room, conn, &line).await;
+                    // Our own line straight back: queued, it could wait for our own
+                    // full queue, which only this task empties.
+                    if to_client.send(line).await.is_err() {
+                        break;
                     }
                 }
                 Some(Ok(_)) => {}
@@ -120,6 +116,18 @@ async fn chat(mut stream: TcpStream, conn: u64, room: Room, mut stopping: watch:
         }
     }
     room.lock().unwrap().remove(&conn);
+}
+
+/// A line for everyone but its speaker (`conn`): a full queue is waited for, out of
+/// the lock, 2 s at most; then its client is put out (its task sees its queue end,
+/// and says why).
+async fn say(room: &Room, conn: u64, line: &Message) {
+    let queues: Vec<_> = room.lock().unwrap().iter().map(|(c, q)| (*c, q.clone())).collect();
+    for (other, queue) in queues.into_iter().filter(|(other, _)| *other != conn) {
+        if tokio::time::timeout(STALL_LIMIT, queue.send(line.clone())).await.is_err() {
+            room.lock().unwrap().remove(&other);
+        }
+    }
 }
 
 /// A Close frame: its code says why, in a number a program can act on, and its

@@ -390,12 +390,18 @@ pub fn rows_with_steps(krate: &str, cases: &[(&'static str, u32, StepCase)]) -> 
     for &(name, n, run) in cases {
         found.push(case(name, on(step(n - 1), run), on(step(n), run)));
     }
-    let rows = rows_at_once(found);
+    checked_step_rows(cases.iter().map(|&(name, n, _)| (name, n)).collect(), rows_at_once(found))
+}
+
+/// The rows of a table with steps from the rows found: the first half first version
+/// against full lesson, the second half each step before against its step. Panics
+/// unless each step changes its row's answer and gives the full lesson's.
+fn checked_step_rows(cases: Vec<(&'static str, u32)>, rows: Vec<Row>) -> Vec<StepRow> {
     let (ends, steps) = rows.split_at(cases.len());
     ends.iter()
         .zip(steps)
         .zip(cases)
-        .map(|((ends, steps), &(case, step, _))| {
+        .map(|((ends, steps), (case, step))| {
             let before = if step == 1 {
                 "the first version".to_string()
             } else {
@@ -425,4 +431,35 @@ pub fn table_with_steps(rows: &[StepRow]) -> Vec<String> {
             .push(format!("| {} | {} | step {} | {} |", row.case, row.first, row.step, row.lesson));
     }
     lines
+}
+
+/// What a case does with a client program, given its path: what it did, in a few
+/// words.
+pub type ProgramStepCase = fn(&std::path::Path) -> String;
+
+/// [`rows_with_steps`] for clients: each case runs the program it is given (the
+/// first version, the full lesson, the step said to turn it and the one before).
+pub fn program_rows_with_steps(
+    krate: &str,
+    cases: &[(&'static str, u32, ProgramStepCase)],
+) -> Vec<StepRow> {
+    let package = format!("{krate}_first");
+    let first = crate::bin_path(&package);
+    let lesson = crate::bin_path(krate);
+    let step = |n: u32| match n {
+        0 => first.clone(),
+        n => crate::example_path(&package, &format!("{krate}_step{n}")),
+    };
+    // In the page's words: an address a case made stands for the lesson's.
+    let on = |bin: std::path::PathBuf, run: ProgramStepCase| {
+        move || crate::page::as_on_the_page(&run(&bin))
+    };
+    let mut found = Vec::new();
+    for &(name, _, run) in cases {
+        found.push(case(name, on(first.clone(), run), on(lesson.clone(), run)));
+    }
+    for &(name, n, run) in cases {
+        found.push(case(name, on(step(n - 1), run), on(step(n), run)));
+    }
+    checked_step_rows(cases.iter().map(|&(name, n, _)| (name, n)).collect(), rows_at_once(found))
 }

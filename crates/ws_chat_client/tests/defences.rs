@@ -1,10 +1,11 @@
 //! Page 06's defence table: each way a chat client can be cut short, run against the
-//! first version (`ws_chat_client_first`) and the full lesson, with lesson 05's
-//! server on the other end.
+//! first version (`ws_chat_client_first`), the step that turns it (and the one
+//! before) and the full lesson, with lesson 05's server on the other end.
 
+use std::path::Path;
 use std::time::Duration;
 
-use testkit::defence::{rows_for_programs, short, table};
+use testkit::defence::{program_rows_with_steps, short, table_with_steps};
 use testkit::page::{assert_matches, block};
 use testkit::{Program, Server, TIMEOUT, bin_path, run_into_head};
 
@@ -20,9 +21,9 @@ fn said(status: std::process::ExitStatus, lines: &[String]) -> String {
     }
 }
 
-fn server_stops(bin: &str) -> String {
+fn server_stops(bin: &Path) -> String {
     let mut server = Server::start(&bin_path("ws_chat_server"));
-    let mut client = Program::start_interactive(&bin_path(bin), &["--addr", &server.addr]);
+    let mut client = Program::start_interactive(bin, &["--addr", &server.addr]);
     server.program.wait_for("joined as guest-1");
     client.wait_for("guest-1 joined");
     server.program.interrupt();
@@ -35,10 +36,10 @@ fn server_stops(bin: &str) -> String {
     format!("waits for Enter, then {}", said(status, &lines))
 }
 
-fn into_head(bin: &str) -> String {
+fn into_head(bin: &Path) -> String {
     let server = Server::start(&bin_path("ws_chat_server"));
     let (status, stderr, _) =
-        run_into_head(&bin_path(bin), &["--addr", &server.addr], "hello\n", 1, "more\nmore\n");
+        run_into_head(bin, &["--addr", &server.addr], "hello\n", 1, "more\nmore\n");
     let lines: Vec<String> = stderr.lines().map(str::to_string).collect();
     match said(status, &lines).as_str() {
         "says nothing about it, status 0" => "ends quietly, status 0".to_string(),
@@ -46,9 +47,9 @@ fn into_head(bin: &str) -> String {
     }
 }
 
-fn ctrl_c(bin: &str) -> String {
+fn ctrl_c(bin: &Path) -> String {
     let mut server = Server::start(&bin_path("ws_chat_server"));
-    let mut client = Program::start_interactive(&bin_path(bin), &["--addr", &server.addr]);
+    let mut client = Program::start_interactive(bin, &["--addr", &server.addr]);
     server.program.wait_for("joined as guest-1");
     client.wait_for("guest-1 joined");
     client.interrupt();
@@ -60,16 +61,15 @@ fn ctrl_c(bin: &str) -> String {
 }
 
 #[test]
-fn page_06_defence_table_is_what_the_two_programs_do() {
-    // Each cell with a server of its own, all at once.
-    let rows = rows_for_programs(
-        "ws_chat_client_first",
+fn page_06_defence_table_is_what_the_programs_do() {
+    // Each cell with a server of its own, all at once; each row's step must turn it.
+    let rows = program_rows_with_steps(
         "ws_chat_client",
         &[
-            ("The server stops (Ctrl-C)", server_stops),
-            ("Its output into `head -1`", into_head),
-            ("Ctrl-C while connected", ctrl_c),
+            ("The server stops (Ctrl-C)", 1, server_stops),
+            ("Its output into `head -1`", 2, into_head),
+            ("Ctrl-C while connected", 3, ctrl_c),
         ],
     );
-    assert_matches(&block("06-ws-chat-client.md", "defences"), &table(&rows));
+    assert_matches(&block("06-ws-chat-client.md", "defences"), &table_with_steps(&rows));
 }

@@ -1,37 +1,39 @@
 //! Page 08's defence table: each way a server can go away under a client, run
-//! against the first version (`ws_reconnect_client_first`) and the full lesson, both
-//! talking to lesson 07's server.
+//! against the first version (`ws_reconnect_client_first`), the step that turns it
+//! (and the one before) and the full lesson, all talking to lesson 07's server.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use testkit::defence::{rows_for_programs, short, table};
+use testkit::defence::{program_rows_with_steps, short, table_with_steps};
 use testkit::page::{assert_matches, block};
 use testkit::process::{self, SIGCONT, SIGSTOP};
 use testkit::{Program, Server, bin_path};
 
+/// Whether `bin` is the full lesson (the first version and its steps print
+/// websocket-client's `on_open`, `on_close`).
+fn full(bin: &Path) -> bool {
+    bin.file_name().is_some_and(|name| name == "ws_reconnect_client")
+}
+
 /// What each client prints when it is connected, and when it has lost the server.
-fn marks(bin: &str) -> (&'static str, &'static str) {
-    if bin.ends_with("_first") {
-        ("on_open", "on_close")
-    } else {
-        ("INFO Connected to", "WARN Disconnected")
-    }
+fn marks(bin: &Path) -> (&'static str, &'static str) {
+    if full(bin) { ("INFO Connected to", "WARN Disconnected") } else { ("on_open", "on_close") }
 }
 
 /// A client of `bin`, connected to `addr` and in its session: the full lesson has
 /// caught up on the history (over HTTP, right after the WebSocket opened) and read
 /// its welcome, so that what follows meets the session and its heartbeat.
-fn start_client(bin: &str, addr: &str) -> Program {
-    let mut client =
-        Program::start_interactive(&bin_path(bin), &["--addr", addr, "--heartbeat", "1"]);
+fn start_client(bin: &Path, addr: &str) -> Program {
+    let mut client = Program::start_interactive(bin, &["--addr", addr, "--heartbeat", "1"]);
     client.wait_for(marks(bin).0);
-    if !bin.ends_with("_first") {
+    if full(bin) {
         client.wait_for("* you are ");
     }
     client
 }
 
-fn restart(bin: &str) -> String {
+fn restart(bin: &Path) -> String {
     let server_bin = bin_path("http_ws_server");
     // Started again on the same port: a port no connection can take meanwhile.
     let server = Server::start_with(&server_bin, &["--addr", &testkit::free_addr()], &[]);
@@ -52,7 +54,7 @@ fn restart(bin: &str) -> String {
     }
 }
 
-fn frozen(bin: &str) -> String {
+fn frozen(bin: &Path) -> String {
     let server = Server::start(&bin_path("http_ws_server"));
     let mut client = start_client(bin, &server.addr);
     process::signal(server.program.pid(), SIGSTOP).expect("stop the server");
@@ -77,7 +79,9 @@ fn frozen(bin: &str) -> String {
     match noticed {
         // With `--heartbeat 1`, two silent seconds: within 4 s even on a busy machine.
         Some(line) if took < Duration::from_secs(4) => {
-            let why = line.split_once("Disconnected: ").map_or("", |(_, why)| why);
+            // "WARN Disconnected: WHY for N s" (the full lesson), "on_close: WHY for N s".
+            let why = line.split_once("Disconnected: ").or(line.split_once("on_close: "));
+            let why = why.map_or("", |(_, why)| why);
             let why = why.split(" for ").next().unwrap_or(why);
             format!("notices within 4 s (\"{}\"), and reconnects", short(why))
         }
@@ -86,7 +90,7 @@ fn frozen(bin: &str) -> String {
     }
 }
 
-fn ctrl_c(bin: &str) -> String {
+fn ctrl_c(bin: &Path) -> String {
     let mut server = Server::start(&bin_path("http_ws_server"));
     let mut client = start_client(bin, &server.addr);
     // The WebSocket's connection number (lesson 08 asks for the history first).
@@ -101,16 +105,15 @@ fn ctrl_c(bin: &str) -> String {
 }
 
 #[test]
-fn page_08_defence_table_is_what_the_two_programs_do() {
-    // Each cell with a server of its own, all at once.
-    let rows = rows_for_programs(
-        "ws_reconnect_client_first",
+fn page_08_defence_table_is_what_the_programs_do() {
+    // Each cell with a server of its own, all at once; each row's step must turn it.
+    let rows = program_rows_with_steps(
         "ws_reconnect_client",
         &[
-            ("The server restarts", restart),
-            ("The server freezes (`kill -STOP`)", frozen),
-            ("Ctrl-C while connected", ctrl_c),
+            ("The server restarts", 1, restart),
+            ("The server freezes (`kill -STOP`)", 2, frozen),
+            ("Ctrl-C while connected", 3, ctrl_c),
         ],
     );
-    assert_matches(&block("08-ws-reconnect-client.md", "defences"), &table(&rows));
+    assert_matches(&block("08-ws-reconnect-client.md", "defences"), &table_with_steps(&rows));
 }

@@ -1,23 +1,26 @@
 //! Page 02's defence table: each way a server can let a client down, run against the
-//! first version (`http_client_first`) and the full lesson over loopback.
+//! first version (`http_client_first`), the step that turns it (and the one before)
+//! and the full lesson, over loopback.
 
 use std::path::Path;
 use std::time::Duration;
 
 use testkit::defence::{
-    ProgramCase, against_a_silent_server, how_it_ended, rows_for_programs, table,
+    ProgramStepCase, against_a_silent_server, how_it_ended, program_rows_with_steps,
+    table_with_steps,
 };
 use testkit::page::{assert_matches, block};
-use testkit::{Program, Server, bin_path, run, tools};
+use testkit::{Program, Server, run, tools};
 
-fn against(bin: &str, addr: &str) -> testkit::Finished {
-    run(&bin_path(bin), &["--addr", addr], &[], "", Duration::from_secs(20))
+fn against(bin: &Path, addr: &str) -> testkit::Finished {
+    run(bin, &["--addr", addr], &[], "", Duration::from_secs(20))
 }
 
 /// Python's `http.server`, which answers in HTTP/1.0 and closes after each answer.
-fn python_http_server(bin: &str) -> Server {
+fn python_http_server(bin: &Path) -> Server {
     // A folder for each program's cell: they run at the same time.
-    let dir = testkit::temp_folder(&format!("02-http-server-{bin}"));
+    let name = bin.file_name().and_then(|name| name.to_str()).unwrap_or("client");
+    let dir = testkit::temp_folder(&format!("02-http-server-{name}"));
     let program = Program::start_with(
         Path::new("sh"),
         &[
@@ -29,7 +32,7 @@ fn python_http_server(bin: &str) -> Server {
     Server::from_program_serving(program, "Serving HTTP on 127.0.0.1 port ", common::HTTP_ADDR)
 }
 
-fn closes_after_each(bin: &str, addr: &str) -> String {
+fn closes_after_each(bin: &Path, addr: &str) -> String {
     let finished = against(bin, addr);
     if finished.status.success() {
         let opened = finished.stdout.lines();
@@ -40,28 +43,29 @@ fn closes_after_each(bin: &str, addr: &str) -> String {
     format!("{answers} answer, then {}", how_it_ended(&finished))
 }
 
-fn no_server(bin: &str) -> String {
+fn no_server(bin: &Path) -> String {
     how_it_ended(&against(bin, &testkit::free_addr_as(common::HTTP_ADDR)))
 }
 
-fn a_server_that_closes(bin: &str) -> String {
+fn a_server_that_closes(bin: &Path) -> String {
     let python = python_http_server(bin);
     // In the page's words while the server still holds its address.
     testkit::page::as_on_the_page(&closes_after_each(bin, &python.addr))
 }
 
-fn a_silent_server(bin: &str) -> String {
-    against_a_silent_server(&bin_path(bin), str::to_string)
+fn a_silent_server(bin: &Path) -> String {
+    against_a_silent_server(bin, str::to_string)
 }
 
 #[test]
-fn page_02_defence_table_is_what_the_two_programs_do() {
-    // Each cell with a server of its own, all at once.
-    let mut cases: Vec<(&str, ProgramCase)> = vec![("No server at the address", no_server)];
+fn page_02_defence_table_is_what_the_programs_do() {
+    // Each cell with a server of its own, all at once; each row's step must turn it.
+    let mut cases: Vec<(&str, u32, ProgramStepCase)> =
+        vec![("No server at the address", 1, no_server)];
     if tools::available("page 02's HTTP/1.0 server", &[&tools::PYTHON]) {
-        cases.push(("A server that closes after each answer", a_server_that_closes));
+        cases.push(("A server that closes after each answer", 3, a_server_that_closes));
     }
-    cases.push(("A server that never answers", a_silent_server));
-    let rows = rows_for_programs("http_client_first", "http_client", &cases);
-    assert_matches(&block("02-http-client.md", "defences"), &table(&rows));
+    cases.push(("A server that never answers", 4, a_silent_server));
+    let rows = program_rows_with_steps("http_client", &cases);
+    assert_matches(&block("02-http-client.md", "defences"), &table_with_steps(&rows));
 }

@@ -2,13 +2,14 @@
 //! against the first version (`http_ws_cluster_first`) and the full lesson, with a
 //! real Redis.
 
+use std::path::Path;
 use std::time::Duration;
 
-use testkit::defence::{how_it_ended, rows_for_programs, table};
+use testkit::defence::{how_it_ended, program_rows_with_steps, table_with_steps};
 use testkit::page::{assert_matches, block};
 use testkit::redis::Redis;
 use testkit::ws::{self, CLOSE};
-use testkit::{Server, bin_path, run};
+use testkit::{Server, run};
 
 /// Both speak lesson 07's protocol on `/ws`: a chat line as its clients send one.
 const PATH: &str = "/ws";
@@ -17,10 +18,16 @@ fn say(text: &str) -> String {
     format!(r#"{{"type":"chat","text":"{text}"}}"#)
 }
 
-fn two_instances(bin: &str, redis: &Redis) -> (Server, Server) {
+/// Whether `bin` is the full lesson (the first version and its steps say no welcome,
+/// and no "split" before "whole again").
+fn full(bin: &Path) -> bool {
+    bin.file_name().is_some_and(|name| name == "http_ws_cluster")
+}
+
+fn two_instances(bin: &Path, redis: &Redis) -> (Server, Server) {
     let url = redis.url();
     let env = [(common::REDIS_ENV, url.as_str())];
-    let start = || Server::start_with(&bin_path(bin), &["--addr", "127.0.0.1:0"], &env);
+    let start = || Server::start_with(bin, &["--addr", "127.0.0.1:0"], &env);
     (start(), start())
 }
 
@@ -44,8 +51,8 @@ fn hears(stream: &mut std::net::TcpStream, text: &str) -> bool {
 /// Waits until a client is in the room. The full lesson says so (its welcome); the
 /// first version says nothing, and takes a client into its room just after the
 /// 101: a line of its own that comes back through Redis shows it is in.
-fn in_the_room(bin: &str, client: &mut std::net::TcpStream) {
-    if bin.ends_with("_first") {
+fn in_the_room(bin: &Path, client: &mut std::net::TcpStream) {
+    if !full(bin) {
         ws::send_text(client, &say("am I in?"));
         assert!(hears(client, "am I in?"), "its own line back");
     } else {
@@ -53,14 +60,20 @@ fn in_the_room(bin: &str, client: &mut std::net::TcpStream) {
     }
 }
 
-fn no_redis(bin: &str) -> String {
+fn no_redis(bin: &Path) -> String {
     let nobody = format!("redis://{}", testkit::free_addr());
     let env = [(common::REDIS_ENV, nobody.as_str())];
-    how_it_ended(&run(&bin_path(bin), &["--addr", "127.0.0.1:0"], &env, "", testkit::TIMEOUT))
+    how_it_ended(&run(bin, &["--addr", "127.0.0.1:0"], &env, "", testkit::TIMEOUT))
 }
 
-fn names(bin: &str) -> String {
-    let Some(redis) = Redis::start(&format!("defences-names-{bin}")) else { return String::new() };
+/// A name for a cell's Redis: which program, which case.
+fn tag(bin: &Path, case: &str) -> String {
+    let name = bin.file_name().and_then(|name| name.to_str()).unwrap_or("program");
+    format!("defences-{case}-{name}")
+}
+
+fn names(bin: &Path) -> String {
+    let Some(redis) = Redis::start(&tag(bin, "names")) else { return String::new() };
     let (one, two) = two_instances(bin, &redis);
     let (mut ann, _) = ws::open(&one.addr, PATH);
     let (mut bob, _) = ws::open(&two.addr, PATH);
@@ -87,8 +100,8 @@ fn names(bin: &str) -> String {
     }
 }
 
-fn redis_restarts(bin: &str) -> String {
-    let Some(mut redis) = Redis::start(&format!("defences-restart-{bin}")) else {
+fn redis_restarts(bin: &Path) -> String {
+    let Some(mut redis) = Redis::start(&tag(bin, "restart")) else {
         return String::new();
     };
     let (one, two) = two_instances(bin, &redis);
@@ -98,34 +111,39 @@ fn redis_restarts(bin: &str) -> String {
     in_the_room(bin, &mut bob);
     ws::send_text(&mut bob, &say("before"));
     assert!(hears(&mut ann, "before"), "the room works before");
+    // Redis stops: a room that splits says so, and its people here still hear each
+    // other (Ann her own line, through her instance alone).
     redis.stop();
+    let split = hears(&mut ann, "the room is split") && {
+        ws::send_text(&mut ann, &say("during"));
+        hears(&mut ann, "during")
+    };
+    // Redis is back: a room that heals says so on both instances.
     redis.restart();
-    if !bin.ends_with("_first") {
-        // The full lesson tells its clients the room is whole again.
-        assert!(hears(&mut ann, "whole again") && hears(&mut bob, "whole again"));
-    }
+    let healed = hears(&mut ann, "whole again") && hears(&mut bob, "whole again");
     ws::send_text(&mut bob, &say("after"));
-    if hears(&mut ann, "after") {
-        "splits the room, heals it, and lines pass again".to_string()
-    } else {
-        "the room goes silent: lines no longer pass".to_string()
+    if !hears(&mut ann, "after") {
+        return "the room goes silent: lines no longer pass".to_string();
     }
+    let split = if split { "splits the room, " } else { "" };
+    let healed = if healed { "heals it, and " } else { "" };
+    format!("{split}{healed}lines pass again")
 }
 
 #[test]
-fn page_09_defence_table_is_what_the_two_programs_do() {
+fn page_09_defence_table_is_what_the_programs_do() {
     if !testkit::tools::available("page 09's defence table", &[&testkit::tools::REDIS]) {
         return;
     }
-    // Each cell with a Redis and servers of its own, all at once.
-    let rows = rows_for_programs(
-        "http_ws_cluster_first",
+    // Each cell with a Redis and servers of its own, all at once; each row's step
+    // must turn it.
+    let rows = program_rows_with_steps(
         "http_ws_cluster",
         &[
-            ("No Redis at start", no_redis),
-            ("Ann on one server, Bob on the other", names),
-            ("Redis restarts while they chat", redis_restarts),
+            ("No Redis at start", 1, no_redis),
+            ("Ann on one server, Bob on the other", 2, names),
+            ("Redis restarts while they chat", 3, redis_restarts),
         ],
     );
-    assert_matches(&block("09-http-ws-cluster.md", "defences"), &table(&rows));
+    assert_matches(&block("09-http-ws-cluster.md", "defences"), &table_with_steps(&rows));
 }

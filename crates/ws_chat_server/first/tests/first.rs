@@ -55,3 +55,16 @@ fn first_version_in_python_does_the_same() {
     watch_and_talk(&python.addr);
     assert_matches(&block(PAGE, "first-python"), &started);
 }
+
+/// Page 05's box on `oneshot` runs a small program of its own; the page shows what
+/// it prints, every time (its `select!` is `biased`, so the order is fixed).
+#[test]
+fn the_oneshot_example_prints_what_page_05_shows() {
+    let bin = testkit::example_path("ws_chat_server_first", "ws_chat_server_oneshot");
+    testkit::page::record_command(
+        "cargo run -p ws_chat_server_first --example ws_chat_server_oneshot",
+    );
+    let finished = testkit::run(&bin, &[], &[], "", testkit::TIMEOUT);
+    assert!(finished.status.success(), "{finished:?}");
+    assert_matches(&block(PAGE, "oneshot"), &finished.stdout_lines());
+}

@@ -1,8 +1,10 @@
-//! A page's defence table: each way to break a lesson, what the first version does
-//! and what the full lesson does, as found by running both over loopback. A test
-//! builds the table with [`table`] and checks it against the page's block (`<!--
-//! check: defences -->` above a markdown table), so the page can claim no defence the
-//! code lacks, and no failure the first version does not show.
+//! A page's defence table: each way to break a lesson, what the first version does,
+//! the step that turns it and what the full lesson does, as found by running them
+//! over loopback. A test builds the table with [`rows_with_steps`] (servers) or
+//! [`program_rows_with_steps`] (clients) and [`table_with_steps`], and checks it
+//! against the page's block (`<!-- check: defences -->` above a markdown table), so
+//! the page can claim no defence the code lacks, no failure the first version does
+//! not show, and no step that does not turn its row.
 
 use std::time::{Duration, Instant};
 
@@ -60,58 +62,6 @@ pub fn rows_at_once(cases: Vec<Case<'_>>) -> Vec<Row> {
             })
             .collect()
     })
-}
-
-/// What a case does to a server: the server's answer in a few words.
-pub type ServerCase = fn(&mut crate::Server) -> String;
-
-/// [`rows_at_once`] for cases that each take a server: each cell on a server of its
-/// own, `first` or `lesson` started on a free port.
-pub fn rows_on_servers(
-    first: &str,
-    lesson: &str,
-    cases: &[(&'static str, ServerCase)],
-) -> Vec<Row> {
-    let (first, lesson) = (crate::bin_path(first), crate::bin_path(lesson));
-    let on = |bin: &std::path::Path, run: ServerCase| {
-        let bin = bin.to_path_buf();
-        // In the page's words while the server still holds its address: once it is
-        // gone, its port no longer stands for the lesson's.
-        move || crate::page::as_on_the_page(&run(&mut crate::Server::start(&bin)))
-    };
-    let cases =
-        cases.iter().map(|&(name, run)| case(name, on(&first, run), on(&lesson, run))).collect();
-    rows_at_once(cases)
-}
-
-/// What a case does with a program, given by the name of its binary: what the program
-/// did, in a few words.
-pub type ProgramCase = fn(&str) -> String;
-
-/// [`rows_at_once`] for cases that each run a program (a client) by name.
-pub fn rows_for_programs(
-    first: &'static str,
-    lesson: &'static str,
-    cases: &[(&'static str, ProgramCase)],
-) -> Vec<Row> {
-    rows_at_once(
-        cases
-            .iter()
-            .map(|&(name, run)| case(name, move || run(first), move || run(lesson)))
-            .collect(),
-    )
-}
-
-/// The table as the page shows it, one line per row, after its head.
-pub fn table(rows: &[Row]) -> Vec<String> {
-    let mut lines = vec![
-        "| Break it | The first version | The full lesson |".to_string(),
-        "|---|---|---|".to_string(),
-    ];
-    for row in rows {
-        lines.push(format!("| {} | {} | {} |", row.case, row.first, row.lesson));
-    }
-    lines
 }
 
 /// Whether `program` printed a panic (a task of the first version that `unwrap`ped
@@ -373,13 +323,7 @@ pub type StepCase = fn(&mut crate::Server, &std::path::Path) -> String;
 /// the one before (step 1's is the first version). A row holds only if that step
 /// changes the answer and gives the full lesson's: else this panics, saying which.
 pub fn rows_with_steps(krate: &str, cases: &[(&'static str, u32, StepCase)]) -> Vec<StepRow> {
-    let package = format!("{krate}_first");
-    let first = crate::bin_path(&package);
-    let lesson = crate::bin_path(krate);
-    let step = |n: u32| match n {
-        0 => first.clone(),
-        n => crate::example_path(&package, &format!("{krate}_step{n}")),
-    };
+    let (first, lesson, step) = programs(krate);
     let on = |bin: std::path::PathBuf, run: StepCase| {
         move || crate::page::as_on_the_page(&run(&mut crate::Server::start(&bin), &bin))
     };
@@ -391,6 +335,22 @@ pub fn rows_with_steps(krate: &str, cases: &[(&'static str, u32, StepCase)]) -> 
         found.push(case(name, on(step(n - 1), run), on(step(n), run)));
     }
     checked_step_rows(cases.iter().map(|&(name, n, _)| (name, n)).collect(), rows_at_once(found))
+}
+
+/// A lesson's programs, built if need be: its first version, the full lesson, and
+/// step `n` (0 is the first version).
+fn programs(
+    krate: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, impl Fn(u32) -> std::path::PathBuf) {
+    let package = format!("{krate}_first");
+    let first = crate::bin_path(&package);
+    let lesson = crate::bin_path(krate);
+    let from = first.clone();
+    let step = move |n: u32| match n {
+        0 => from.clone(),
+        n => crate::example_path(&package, &format!("{krate}_step{n}")),
+    };
+    (first, lesson, step)
 }
 
 /// The rows of a table with steps from the rows found: the first half first version
@@ -448,13 +408,7 @@ pub fn program_rows_with_steps(
     krate: &str,
     cases: &[(&'static str, u32, ProgramStepCase)],
 ) -> Vec<StepRow> {
-    let package = format!("{krate}_first");
-    let first = crate::bin_path(&package);
-    let lesson = crate::bin_path(krate);
-    let step = |n: u32| match n {
-        0 => first.clone(),
-        n => crate::example_path(&package, &format!("{krate}_step{n}")),
-    };
+    let (first, lesson, step) = programs(krate);
     // In the page's words: an address a case made stands for the lesson's.
     let on = |bin: std::path::PathBuf, run: ProgramStepCase| {
         move || crate::page::as_on_the_page(&run(&bin))

@@ -329,12 +329,16 @@ pub fn run_into_head(
     input.write_all(stdin.as_bytes()).expect("write the input");
     let stderr = read_all(child.stderr.take().expect("piped stderr"));
     let stdout = child.stdout.take().expect("piped stdout");
-    // `head`: read `n` lines, then close the pipe (the reader is dropped with the
-    // thread). The program's next print then has nowhere to go.
+    // `head`: read `n` lines, then close the pipe, and only then say so. The
+    // program's next print then has nowhere to go. (Closed after the lines were
+    // sent, by the thread's end, the pipe could stay open a moment longer under
+    // load: the typing below was then answered into it, and the program ended
+    // quietly instead of meeting the closed pipe.)
     let (lines_tx, lines_rx) = mpsc::channel();
     thread::spawn(move || {
-        let lines: Vec<String> =
-            BufReader::new(stdout).lines().map_while(Result::ok).take(n).collect();
+        let mut reader = BufReader::new(stdout);
+        let lines: Vec<String> = (&mut reader).lines().map_while(Result::ok).take(n).collect();
+        drop(reader);
         let _ = lines_tx.send(lines);
     });
     let read = lines_rx.recv_timeout(TIMEOUT).expect("the program printed its lines in time");

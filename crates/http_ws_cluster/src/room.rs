@@ -7,14 +7,16 @@
 //! room is split: this instance's people still hear each other.
 //!
 //! Three locks, each a plain mutex held for a moment and never across an `.await`:
-//! `members`, `history` and `elsewhere`. A task that needs both `members` and
-//! `elsewhere` takes `members` first; `history` is never held with another. (The
-//! cluster's own lock is taken only with none of these held.) One order means no
-//! two tasks can each hold the lock the other waits for.
+//! `members`, `history` and `elsewhere`. Each is taken through its accessor
+//! (`members()`, `history()`, `elsewhere()`), and the one pair ever held together
+//! through `members_and_elsewhere()`, which takes `members` first; `history` is
+//! never held with another. (The cluster's own lock is taken only with none of
+//! these held.) One order means no two tasks can each hold the lock the other
+//! waits for.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -219,6 +221,27 @@ impl Room {
         }
     }
 
+    fn members(&self) -> MutexGuard<'_, BTreeMap<u64, Member>> {
+        self.members.lock().expect("no task panics holding the lock")
+    }
+
+    fn history(&self) -> MutexGuard<'_, History> {
+        self.history.lock().expect("no task panics holding the lock")
+    }
+
+    /// Only with no other lock held: with `members`, use `members_and_elsewhere`.
+    fn elsewhere(&self) -> MutexGuard<'_, Elsewhere> {
+        self.elsewhere.lock().expect("no task panics holding the lock")
+    }
+
+    /// The one pair of locks ever held together, in the one order.
+    fn members_and_elsewhere(
+        &self,
+    ) -> (MutexGuard<'_, BTreeMap<u64, Member>>, MutexGuard<'_, Elsewhere>) {
+        let members = self.members();
+        (members, self.elsewhere())
+    }
+
     /// Adds a connection to the room under a guest name, and tells everyone (the
     /// newcomer too: its queue is in place first).
     pub(crate) async fn join(&self, conn: u64) -> Membership {
@@ -230,9 +253,9 @@ impl Room {
         let name = format!("guest-{number}");
         let (member, lines, put_out) = Member::new(name.clone());
         let (text, online) = {
-            let mut members = self.members.lock().expect("no task panics holding the lock");
+            let (mut members, elsewhere) = self.members_and_elsewhere();
             members.insert(conn, member);
-            let online = members.len() + self.others_online();
+            let online = members.len() + elsewhere.online();
             (ServerMessage::Joined { name: &name, online }.to_json(), online)
         };
         self.tell(&text, Some((conn, Some(&name))), online <= QUIET_ABOVE).await;
@@ -244,9 +267,9 @@ impl Room {
     /// client vanishes without a word.
     pub(crate) async fn leave(&self, conn: u64) {
         let (text, online) = {
-            let mut members = self.members.lock().expect("no task panics holding the lock");
+            let (mut members, elsewhere) = self.members_and_elsewhere();
             let Some(member) = members.remove(&conn) else { return };
-            let online = members.len() + self.others_online();
+            let online = members.len() + elsewhere.online();
             (ServerMessage::Left { name: &member.name, online }.to_json(), online)
         };
         self.tell(&text, Some((conn, None)), online < QUIET_ABOVE).await;
@@ -257,8 +280,7 @@ impl Room {
     pub(crate) async fn rename(&self, conn: u64, new: &str) -> Result<(), String> {
         check_name(new)?;
         let text = {
-            let mut members = self.members.lock().expect("no task panics holding the lock");
-            let elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+            let (mut members, elsewhere) = self.members_and_elsewhere();
             if members.iter().any(|(other, member)| member.name == new && *other != conn)
                 || elsewhere.people.values().any(|names| names.contains(new))
             {
@@ -322,8 +344,7 @@ impl Room {
         if let Some(history) = self.cluster.history::<Chat>().await {
             return history.into_iter().find(|chat| chat.id == Some(id));
         }
-        let history = self.history.lock().expect("no task panics holding the lock");
-        history.chats.iter().find(|chat| chat.id == Some(id)).cloned()
+        self.history().chats.iter().find(|chat| chat.id == Some(id)).cloned()
     }
 
     /// The recent history as a JSON array, oldest first: Redis's, which has a line as
@@ -335,14 +356,12 @@ impl Room {
         if let Some(history) = self.cluster.history::<Chat>().await {
             return serde_json::to_string(&history).expect("chats always serialize");
         }
-        let history = self.history.lock().expect("no task panics holding the lock");
-        serde_json::to_string(&history.chats).expect("chats always serialize")
+        serde_json::to_string(&self.history().chats).expect("chats always serialize")
     }
 
     /// The names of everyone online, here and on the other instances, as a JSON array.
     pub(crate) fn online_json(&self) -> String {
-        let members = self.members.lock().expect("no task panics holding the lock");
-        let elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+        let (members, elsewhere) = self.members_and_elsewhere();
         let here = members.values().map(|member| &member.name);
         let names: Vec<&String> = here.chain(elsewhere.people.values().flatten()).collect();
         serde_json::to_string(&names).expect("names serialize")
@@ -358,10 +377,7 @@ impl Room {
 
     /// Tells the people on this instance, if `loud`.
     async fn tell_here(&self, text: &str, loud: bool) {
-        let waiting = {
-            let members = self.members.lock().expect("no task panics holding the lock");
-            offer(&members, None, text, loud)
-        };
+        let waiting = offer(&self.members(), None, text, loud);
         members::wait_for(&self.members, waiting, text).await;
     }
 
@@ -380,13 +396,14 @@ impl Room {
     /// Returns whether to pass it on (joins and leaves are quiet in a big room).
     fn record(&self, instance: &str, event: Event) -> bool {
         let from_another = instance != self.cluster.instance;
-        let mut elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+        if let Event::Chat(chat) = event {
+            self.remember(chat);
+            return true;
+        }
+        let mut elsewhere = self.elsewhere();
         let others = &mut elsewhere.people;
         match event {
-            Event::Chat(chat) => {
-                self.remember(chat);
-                true
-            }
+            Event::Chat(_) | Event::Other => true,
             Event::Joined { name, online } => {
                 if from_another {
                     others.entry(instance.to_string()).or_default().insert(name);
@@ -406,13 +423,12 @@ impl Room {
                 }
                 true
             }
-            Event::Other => true,
         }
     }
 
     /// Keeps a chat line from Redis in the copy of the history, unless it is there.
     fn remember(&self, chat: Chat) {
-        let mut history = self.history.lock().expect("no task panics holding the lock");
+        let mut history = self.history();
         if chat.id <= history.chats.back().and_then(|newest| newest.id) {
             return;
         }
@@ -424,25 +440,24 @@ impl Room {
 
     /// Replaces the copy of the history with Redis's, after (re)joining it.
     pub(crate) fn load_history(&self, chats: impl IntoIterator<Item = Chat>) {
-        let mut history = self.history.lock().expect("no task panics holding the lock");
-        history.chats = chats.into_iter().collect();
+        self.history().chats = chats.into_iter().collect();
     }
 
-    /// How many people are on the other instances.
-    fn others_online(&self) -> usize {
-        self.elsewhere.lock().expect("no task panics holding the lock").online()
+    /// How many are online, here and on the other instances.
+    fn online(&self) -> usize {
+        let (members, elsewhere) = self.members_and_elsewhere();
+        members.len() + elsewhere.online()
     }
 
     /// Everyone here, by connection number: what this instance writes to Redis when
     /// it (re)joins, so that the others count them.
     pub(crate) fn here(&self) -> Vec<(u64, String)> {
-        let members = self.members.lock().expect("no task panics holding the lock");
-        members.iter().map(|(conn, member)| (*conn, member.name.clone())).collect()
+        self.members().iter().map(|(conn, member)| (*conn, member.name.clone())).collect()
     }
 
     /// The other instances this one knows of (`Known`).
     pub(crate) fn known(&self) -> Known {
-        let elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+        let elsewhere = self.elsewhere();
         let all = elsewhere.counted.iter().chain(elsewhere.people.keys()).cloned().collect();
         Known { counted: elsewhere.counted.clone(), all }
     }
@@ -451,14 +466,13 @@ impl Room {
     /// people on it: counted from now on, and, if `announce`, introduced here.
     pub(crate) async fn arrived(&self, instance: &str, names: Vec<String>, announce: bool) {
         {
-            let mut elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+            let mut elsewhere = self.elsewhere();
             elsewhere.counted.insert(instance.into());
             elsewhere.people.entry(instance.into()).or_default();
         }
         for name in names {
             let online = {
-                let members = self.members.lock().expect("no task panics holding the lock");
-                let mut elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+                let (members, mut elsewhere) = self.members_and_elsewhere();
                 let names = elsewhere.people.entry(instance.to_string()).or_default();
                 if !names.insert(name.clone()) {
                     continue;
@@ -476,14 +490,11 @@ impl Room {
     /// people are no longer counted, and everyone here is told they left.
     pub(crate) async fn gone(&self, instance: &str) {
         let names = {
-            let mut elsewhere = self.elsewhere.lock().expect("no task panics holding the lock");
+            let mut elsewhere = self.elsewhere();
             elsewhere.counted.remove(instance);
             elsewhere.people.remove(instance).unwrap_or_default()
         };
-        let online = {
-            let members = self.members.lock().expect("no task panics holding the lock");
-            members.len() + self.others_online()
-        };
+        let online = self.online();
         // One by one, as if they left one after another: the count goes down to the
         // right one.
         for (still, name) in names.iter().enumerate().rev() {
@@ -495,8 +506,8 @@ impl Room {
 
     /// Redis is out of reach: from now on, only the people here hear each other.
     pub(crate) async fn split(&self) {
-        *self.elsewhere.lock().expect("no task panics holding the lock") = Elsewhere::default();
-        let online = self.members.lock().expect("no task panics holding the lock").len();
+        *self.elsewhere() = Elsewhere::default();
+        let online = self.members().len();
         let text = format!(
             "the room is split: this server lost Redis, so only the {online} online here hear you"
         );
@@ -505,10 +516,7 @@ impl Room {
 
     /// Redis is back: everyone hears everyone again.
     pub(crate) async fn whole(&self) {
-        let online = {
-            let members = self.members.lock().expect("no task panics holding the lock");
-            members.len() + self.others_online()
-        };
+        let online = self.online();
         let text = format!("the room is whole again: {online} online");
         self.tell_here(&ServerMessage::Notice { text: &text }.to_json(), true).await;
     }

@@ -4,10 +4,9 @@
 //! splits the room, reconnects with backoff and heals it. It uses the room
 //! (`room.rs`) and the Redis commands (`cluster.rs`); neither of those uses it.
 //!
-//! Needs from the crate that includes it (lesson 09's or 10's): `Shared` (its
-//! `room`), and the modules `room` and `cluster`.
+//! Needs from the crate that includes it (lesson 09's or 10's): the modules `room`
+//! and `cluster`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
@@ -17,7 +16,6 @@ use redis::aio::MultiplexedConnection;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use crate::Shared;
 use crate::cluster::{self, CHANNEL, CHECK_IN_EVERY, Cluster, GHOST_BOUND, Link};
 use crate::room::Room;
 
@@ -46,8 +44,7 @@ pub(crate) async fn start(
 /// splits the room, reconnects with backoff and heals it. Beside that, it passes the
 /// lines said here to Redis (`Room::pass_to_redis`). Runs until the server stops
 /// (`main` aborts it).
-pub(crate) async fn run(shared: Arc<Shared>, link: Link) {
-    let room = &shared.room;
+pub(crate) async fn run(room: &Room, link: Link) {
     tokio::join!(follow(room, link), room.pass_to_redis());
 }
 

@@ -2,27 +2,22 @@
 //! lesson 05, with JSON messages and a heartbeat. Lessons 09 and 10 carry this file,
 //! unchanged.
 //!
-//! Needs from the crate that includes it: `Shared` (its `room` and `heartbeat`), and
-//! the modules `room` (whose `Room` is lesson 07's or lesson 09's: the same names)
-//! and `websocket` (lesson 03's).
+//! Needs from the crate that includes it: the modules `room` (whose `Room` is lesson
+//! 07's or lesson 09's: the same names), `upgrade` and `websocket` (lesson 03's). The room and
+//! the heartbeat come as parameters, from whoever upgrades the connection (`main`).
 
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tracing::{debug, info};
 
-use crate::Shared;
 use crate::room::{ClientMessage, Line, Membership, QUEUE_LENGTH, Room, ServerMessage};
+use crate::upgrade::Socket;
 use crate::websocket::{self, Ended, Heard, SEND_TIMEOUT};
-
-pub(crate) type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// Why a client that stopped reading is closed, with 1008 ("policy violation": the
 /// client broke the server's rules).
@@ -30,21 +25,20 @@ const PUT_OUT: &str = "too slow: you stopped reading";
 /// Why a client that stopped answering the heartbeat's Pings is closed, with 1008.
 const NO_ANSWER: &str = "no answer to pings";
 
-/// Puts the connection in the room, passes lines both ways until it ends, and takes
-/// it out of the room again.
+/// A connection that has joined the room (`Room::join`, before its 101): passes
+/// lines both ways until it ends, and takes it out of the room again.
 pub(crate) async fn chat(
     ws: &mut Socket,
     conn: u64,
     shutdown: &mut watch::Receiver<bool>,
-    shared: &Shared,
+    (room, heartbeat): (&Room, Duration),
+    member: Membership,
 ) -> Ended {
-    let room = &shared.room;
-    // Joining and leaving may wait for slow readers: boxed, like `said` in `talk`.
-    let member = Box::pin(room.join(conn)).await;
     info!("conn #{conn} joined as {}", member.name);
     // However `talk` ends (a Close, a vanished client, a bad frame, a missed
-    // heartbeat, Ctrl-C), we get here and the room hears of it.
-    let ended = talk(ws, conn, shutdown, shared, member).await;
+    // heartbeat, Ctrl-C), we get here and the room hears of it. Leaving may wait
+    // for slow readers: boxed, like `said` in `talk`.
+    let ended = talk(ws, conn, shutdown, (room, heartbeat), member).await;
     Box::pin(room.leave(conn)).await;
     ended
 }
@@ -55,7 +49,7 @@ async fn talk(
     ws: &mut Socket,
     conn: u64,
     shutdown: &mut watch::Receiver<bool>,
-    shared: &Shared,
+    (room, ping_every): (&Room, Duration),
     Membership { mut name, online, mut lines, mut put_out }: Membership,
 ) -> Ended {
     let welcome = ServerMessage::Welcome { name: &name, online }.to_json();
@@ -66,7 +60,7 @@ async fn talk(
     // message) shows it is alive; after two intervals of silence it is gone, even
     // if TCP has not noticed (a laptop lid closed, a network cable pulled).
     let mut heartbeat =
-        tokio::time::interval_at(tokio::time::Instant::now() + shared.heartbeat, shared.heartbeat);
+        tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut last_heard = Instant::now();
     let mut client_close = None;
     loop {
@@ -78,7 +72,7 @@ async fn talk(
                 return websocket::close(ws, CloseCode::Away, "server shutting down").await;
             }
             Ok(()) = &mut put_out => return put_out_of_the_room(ws).await,
-            _ = heartbeat.tick() => match pulse(conn, last_heard, shared.heartbeat) {
+            _ = heartbeat.tick() => match pulse(conn, last_heard, ping_every) {
                 Some(ping) => websocket::send(ws, ping).await,
                 None => return websocket::close(ws, CloseCode::Policy, NO_ANSWER).await,
             },
@@ -93,7 +87,7 @@ async fn talk(
                         // Boxed: saying a line can wait for a slow reader (see
                         // `Room::say`), and what it waits with is big; on the heap,
                         // it costs memory only while this client speaks.
-                        let saying = Box::pin(said(&text, conn, &shared.room, &mut name));
+                        let saying = Box::pin(said(&text, conn, room, &mut name));
                         answer(ws, saying, &mut lines, &mut put_out).await
                     }
                     Heard::Binary(bytes) => {

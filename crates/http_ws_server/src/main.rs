@@ -268,7 +268,7 @@ async fn handle(
             api::message(&shared.room, &one[MESSAGE_PATH.len()..])
         }
         "/api/online" if is_get => api::json(StatusCode::OK, shared.room.online_json()),
-        "/ws" if method == Method::GET => upgrade::upgrade(req, conn, &shared),
+        "/ws" if method == Method::GET => join_chat(req, conn, &shared).await,
         // The path exists but not for this method: 405, and `Allow` says which do.
         "/" | "/api/messages" | "/api/online" | "/ws" => {
             let allow = match path.as_str() {
@@ -296,4 +296,39 @@ async fn handle(
 
     info!("conn #{conn} req #{request} {peer} {method} {target} -> {}", response.status());
     Ok(response)
+}
+
+/// `/ws`: the handshake checked (`upgrade.rs`), the connection put in the room, and
+/// only then the 101. A client that has its 101 is in the room: every line said
+/// from then on reaches it, so a line it asks for over HTTP after its 101 (lesson
+/// 08's history) and the lines on its WebSocket leave no gap between them. Then the
+/// connection chats (`chat.rs`) in a task of its own, until it ends or Ctrl-C
+/// (subscribed now, while this connection's task still holds a receiver).
+async fn join_chat(
+    req: Request<Incoming>,
+    conn: u64,
+    shared: &Arc<Shared>,
+) -> Response<Full<Bytes>> {
+    let key = match upgrade::check(&req, &shared.allow_origins) {
+        Ok(key) => key,
+        Err((status, problem)) => return upgrade::refusal(status, &problem),
+    };
+    // Joining may wait for slow readers (and, in lesson 09, for Redis): boxed, like
+    // `said` in `chat.rs`.
+    let member = Box::pin(shared.room.join(conn)).await;
+    let (chatting, mut shutdown) = (Arc::clone(shared), shared.shutdown.subscribe());
+    upgrade::accept(req, conn, &key, move |ws| async move {
+        let (room, heartbeat) = (&chatting.room, chatting.heartbeat);
+        // The socket is kept here, once, and the chat borrows it: an `async fn`
+        // keeps what it is given by value in its own future, so passing it down by
+        // value would store it again at every level, for every connection.
+        match ws {
+            Some(mut ws) => {
+                let chatting = chat::chat(&mut ws, conn, &mut shutdown, (room, heartbeat), member);
+                chatting.await.log(conn);
+            }
+            // The client went away before its upgrade: out of the room again.
+            None => Box::pin(room.leave(conn)).await,
+        }
+    })
 }

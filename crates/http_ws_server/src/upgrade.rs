@@ -1,13 +1,13 @@
 //! `/ws`: the upgrade from HTTP to WebSocket, done by hand, check by check, as RFC
-//! 6455 section 4.2 describes it (lessons 03 and 05 let tungstenite do it). Then the
-//! connection joins the chat (`chat.rs`). Lessons 09 and 10 carry this file,
+//! 6455 section 4.2 describes it (lessons 03 and 05 let tungstenite do it): `check`,
+//! then `accept`, which answers 101 and gives the WebSocket to whatever the caller
+//! gives (`main` gives the chat, `chat.rs`). Lessons 09 and 10 carry this file,
 //! unchanged.
 //!
-//! Needs from the crate that includes it: `Shared` (its `allow_origins` and
-//! `shutdown`, and what `chat.rs` needs), and the modules `chat`, `origin`,
-//! `respond` and `websocket`.
+//! Needs from the crate that includes it: the modules `origin`, `respond` and
+//! `websocket`.
 
-use std::sync::Arc;
+use std::future::Future;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -22,29 +22,40 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tracing::info;
 
-use crate::{Shared, chat};
 use crate::{origin, websocket};
 
-/// Checks that `req` is a WebSocket handshake and answers it. On success the answer
-/// is `101 Switching Protocols`, and a new task takes the connection from hyper
-/// once that answer is sent; otherwise it is a 4xx that says what was wrong.
-pub(crate) fn upgrade(
+/// A WebSocket that hyper has handed over, after our 101.
+pub(crate) type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Checks that `req` is a WebSocket handshake from a page allowed here (its own,
+/// or one of `allow_origins`). Returns its key, for `accept`; or the status and the
+/// reason to refuse with (`refusal` makes the answer).
+pub(crate) fn check(
+    req: &Request<Incoming>,
+    allow_origins: &[String],
+) -> Result<String, (StatusCode, String)> {
+    check_handshake(req.method(), req.version(), req.headers()).and_then(|key| {
+        origin::check_origin(req.headers(), allow_origins, "open a WebSocket here").map(|()| key)
+    })
+}
+
+/// Accepts a handshake that `check` passed, with `key`: the answer is `101 Switching
+/// Protocols`, and a new task takes the connection from hyper once that answer is
+/// sent and gives the WebSocket to `then` (or `None`, if the client went away
+/// before the upgrade was done).
+pub(crate) fn accept<F, Talk>(
     req: Request<Incoming>,
     conn: u64,
-    shared: &Arc<Shared>,
-) -> Response<Full<Bytes>> {
-    let checked = check_handshake(req.method(), req.version(), req.headers()).and_then(|key| {
-        origin::check_origin(req.headers(), &shared.allow_origins, "open a WebSocket here")
-            .map(|()| key)
-    });
-    match checked {
-        Ok(key) => {
-            let response = switching_protocols(&key);
-            take_over(req, conn, shared);
-            response
-        }
-        Err((status, problem)) => refusal(status, &problem),
-    }
+    key: &str,
+    then: F,
+) -> Response<Full<Bytes>>
+where
+    F: FnOnce(Option<Socket>) -> Talk + Send + 'static,
+    Talk: Future<Output = ()> + Send,
+{
+    let response = switching_protocols(key);
+    take_over(req, conn, then);
+    response
 }
 
 /// The 101 answer. Its Accept value proves we read this very request: SHA-1 of the
@@ -65,7 +76,7 @@ fn switching_protocols(key: &str) -> Response<Full<Bytes>> {
 }
 
 /// The 4xx answer to a request that is not a handshake we take.
-fn refusal(status: StatusCode, problem: &str) -> Response<Full<Bytes>> {
+pub(crate) fn refusal(status: StatusCode, problem: &str) -> Response<Full<Bytes>> {
     let mut response =
         crate::respond::text(status, format!("Not a WebSocket handshake: {problem}.\n"));
     if status == StatusCode::UPGRADE_REQUIRED {
@@ -78,14 +89,14 @@ fn refusal(status: StatusCode, problem: &str) -> Response<Full<Bytes>> {
     response
 }
 
-/// Takes the connection from hyper once it has sent our 101, and chats on it.
-/// hyper sends the 101 when `upgrade` returns it, and only then gives up the
-/// connection: so the waiting happens in a task of its own.
-fn take_over(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) {
-    // Subscribe to the shutdown signal now, while this HTTP connection's task is
-    // still holding one.
-    let shared = Arc::clone(shared);
-    let mut shutdown = shared.shutdown.subscribe();
+/// Takes the connection from hyper once it has sent our 101, and gives the
+/// WebSocket to `then`. hyper sends the 101 when `accept` returns it, and only then
+/// gives up the connection: so the waiting happens in a task of its own.
+fn take_over<F, Talk>(req: Request<Incoming>, conn: u64, then: F)
+where
+    F: FnOnce(Option<Socket>) -> Talk + Send + 'static,
+    Talk: Future<Output = ()> + Send,
+{
     // `on` takes the request itself and keeps only the promise of its connection, so
     // the headers are freed here, rather than kept in the task for as long as the
     // client stays (page 07, "Going deeper: what the request's headers would cost").
@@ -95,18 +106,15 @@ fn take_over(req: Request<Incoming>, conn: u64, shared: &Arc<Shared>) {
             Ok(upgraded) => upgraded,
             Err(err) => {
                 info!("conn #{conn} upgrade failed: {err}");
-                return;
+                return then(None).await;
             }
         };
         // The handshake is done (by us), so tungstenite starts straight at frames,
         // with the same limits and buffers as lessons 03 and 05.
         let io = TokioIo::new(upgraded);
-        let mut ws =
+        let ws =
             WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket::config())).await;
-        // The socket stays here, and the chat borrows it: an `async fn` keeps what it
-        // is given by value in its own future, so passing it down by value would
-        // store it once at every level, for every connection.
-        chat::chat(&mut ws, conn, &mut shutdown, &shared).await.log(conn);
+        then(Some(ws)).await;
     });
 }
 

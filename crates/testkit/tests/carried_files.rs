@@ -142,3 +142,62 @@ fn each_lessons_files_are_the_ones_its_page_teaches() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The items a lesson's `main.rs` defines at its top level: `struct Shared`,
+/// `fn handle`, `const PAGE`, ...
+fn defined_in_main(lesson: &str) -> Vec<String> {
+    let main = std::fs::read_to_string(src(lesson).join("main.rs")).expect("main.rs");
+    main.lines()
+        .filter_map(|line| {
+            let line = line.strip_prefix("pub(crate) ").unwrap_or(line);
+            let line = line.strip_prefix("async ").unwrap_or(line);
+            let (kind, rest) = line.split_once(' ')?;
+            ["struct", "enum", "fn", "const", "static", "type"].contains(&kind).then(|| {
+                rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or("")
+            })
+        })
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A file below `main.rs` (its own or carried) takes what it needs as parameters,
+/// or from another module, never from `main.rs`: an arrow back up would make
+/// every lesson that carries the file define the same items, a contract that only
+/// the compiler, one lesson at a time, could check.
+#[test]
+fn no_file_below_main_reaches_main() {
+    let mut wrong = Vec::new();
+    for lesson in lessons() {
+        let from_main = defined_in_main(lesson);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(src(lesson))
+            .expect("a lesson has src/")
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+            .filter(|path| path.file_name().is_some_and(|n| n != "main.rs"))
+            .collect();
+        files.extend(carried(lesson).iter().map(|(from, file, _)| src(from).join(file)));
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("a source file");
+            for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                let Some(at) = line.find("crate::") else { continue };
+                let after = &line[at + "crate::".len()..];
+                let names: Vec<&str> = if let Some(list) = after.strip_prefix('{') {
+                    list.split(['}', ','])
+                        .map(|n| n.trim().split("::").next().unwrap_or(""))
+                        .collect()
+                } else {
+                    after.split(|c: char| !(c.is_alphanumeric() || c == '_')).take(1).collect()
+                };
+                for name in names.into_iter().filter(|n| from_main.iter().any(|m| m == n)) {
+                    wrong.push(format!(
+                        "{} (in {lesson}) uses crate::{name} of main.rs",
+                        file.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

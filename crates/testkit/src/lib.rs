@@ -35,7 +35,7 @@ pub use checks::{
     assert_refuses_bad_addresses, assert_server_reads_addresses, one_error_line,
     only_an_error_line, usage_error,
 };
-pub use program::{Finished, Program, run, run_into_head};
+pub use program::{Finished, Program, run, run_into_head, start};
 pub use server::{Server, TlsServer, free_addr, free_addr_as, listening_url, tls_server};
 
 /// How long a program may take to start and print its address.
@@ -82,7 +82,7 @@ pub fn bin_path(name: &str) -> PathBuf {
         if dir.file_name().is_some_and(|profile| profile == "release") {
             build.arg("--release");
         }
-        let status = build.status().expect("run cargo build");
+        let status = start(&mut build).and_then(|mut cargo| cargo.wait()).expect("run cargo build");
         assert!(status.success(), "cargo build -p {name} failed");
         built.push(name.to_string());
     }
@@ -149,10 +149,9 @@ pub fn example_path(package: &str, name: &str) -> PathBuf {
     let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if !fresh && !built.iter().any(|b| b == name) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", package, "--example", name])
-            .status()
-            .expect("run cargo build");
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", package, "--example", name]);
+        let status = start(&mut build).and_then(|mut cargo| cargo.wait()).expect("run cargo build");
         assert!(status.success(), "cargo build -p {package} --example {name} failed");
         built.push(name.to_string());
     }

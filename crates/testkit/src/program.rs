@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::RwLock;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -76,7 +77,7 @@ impl Program {
             command.stderr(Stdio::null());
             drop(writer);
         }
-        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {bin:?}: {e}"));
+        let mut child = start(&mut command).unwrap_or_else(|e| panic!("cannot start {bin:?}: {e}"));
         // `command` holds our copies of the pipe's write end: drop it, so that the
         // reader sees the end of the output when the program exits.
         drop(command);
@@ -243,14 +244,15 @@ pub fn run(
     timeout: Duration,
 ) -> Finished {
     record::record_run(bin, args);
-    let mut child = env::as_a_page_assumes(&mut Command::new(bin))
+    let mut command = Command::new(bin);
+    env::as_a_page_assumes(&mut command)
         .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        .stderr(Stdio::piped());
+    let mut child =
+        start(&mut command).unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
     let mut input = child.stdin.take().expect("piped stdin");
     let stdin = stdin.to_string();
     // Write from another thread: a program that prints a lot before reading its
@@ -307,10 +309,40 @@ fn read_all(mut reader: impl std::io::Read + Send + 'static) -> Receiver<String>
     rx
 }
 
+/// Held (shared) while a program is started, and (alone) while `head` closes its
+/// pipe. Starting a program copies every open file of this process into the new
+/// one, for a moment: until it runs the program, which closes them again. A pipe
+/// end that `head` closes in that moment lives on in the copy, and the program
+/// that writes to the pipe does not meet a closed end: its answer went into the
+/// pipe, and it printed nothing after (seen once in 20 runs of page 06's table
+/// with both cores busy, while other cases started their programs).
+static STARTING: RwLock<()> = RwLock::new(());
+
+/// Starts `command`, as `Command::spawn` does, but never while `head` closes a pipe.
+/// Every program a test starts goes through here.
+pub fn start(command: &mut Command) -> std::io::Result<Child> {
+    let _starting = STARTING.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    command.spawn()
+}
+
+/// What `run_into_head` waits for once the pipe is closed.
+enum AfterHead {
+    /// A line the program wrote to stderr.
+    Said(String),
+    /// It ended, with this status.
+    Ended(std::io::Result<ExitStatus>),
+}
+
 /// Runs `bin` with its stdout read by something that stops after `n` lines and
 /// closes the pipe, as `| head -n` does, and `stdin` as its input, then
-/// `typed_after` once the pipe is closed. Returns its exit status, its stderr and
-/// the lines read.
+/// `typed_after` once the pipe is closed. The input then stays open, as a
+/// terminal stays open, until the program ends or says it panicked: its answer to
+/// that typing meets the closed pipe. (Ended at once, the input would race the
+/// answer: a program that sees the end of its input first closes, and ends quietly
+/// before the answer comes.) A panicking `#[tokio::main]` that reads the keyboard
+/// still waits for its blocking read, the Enter a person would press next: the
+/// input ends then, as it does with nothing more to type (Ctrl-D). Returns its
+/// exit status, its stderr and the lines read.
 pub fn run_into_head(
     bin: &Path,
     args: &[&str],
@@ -318,44 +350,102 @@ pub fn run_into_head(
     n: usize,
     typed_after: &str,
 ) -> (ExitStatus, String, Vec<String>) {
-    let mut child = env::as_a_page_assumes(&mut Command::new(bin))
+    let mut command = Command::new(bin);
+    env::as_a_page_assumes(&mut command)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        .stderr(Stdio::piped());
+    let mut child =
+        start(&mut command).unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
     let mut input = child.stdin.take().expect("piped stdin");
     input.write_all(stdin.as_bytes()).expect("write the input");
-    let stderr = read_all(child.stderr.take().expect("piped stderr"));
-    let stdout = child.stdout.take().expect("piped stdout");
-    // `head`: read `n` lines, then close the pipe, and only then say so. The
-    // program's next print then has nowhere to go. (Closed after the lines were
-    // sent, by the thread's end, the pipe could stay open a moment longer under
-    // load: the typing below was then answered into it, and the program ended
-    // quietly instead of meeting the closed pipe.)
+    let (events_tx, events) = mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+    let said = events_tx.clone();
+    thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = said.send(AfterHead::Said(line));
+        }
+    });
+    let read = head(child.stdout.take().expect("piped stdout"), n);
+    // More typing, whose answers have nowhere to go.
+    let _ = input.write_all(typed_after.as_bytes());
+    let input = (!typed_after.is_empty()).then_some(input);
+    let pid = child.id();
+    thread::spawn(move || {
+        let _ = events_tx.send(AfterHead::Ended(child.wait()));
+    });
+    let (status, errors) = wait_after_head(&events, input, typed_after, pid, bin);
+    let mut stderr = errors.join("\n");
+    if !errors.is_empty() {
+        stderr.push('\n');
+    }
+    (status, stderr, read)
+}
+
+/// `head -n`: reads `n` lines, then closes the pipe, and only then returns them.
+/// The program's next print then has nowhere to go. (Closed after the lines were
+/// handed over, the pipe could stay open a moment longer under load, and the
+/// answer to what is typed next went into it.)
+fn head(stdout: std::process::ChildStdout, n: usize) -> Vec<String> {
     let (lines_tx, lines_rx) = mpsc::channel();
     thread::spawn(move || {
         let mut reader = BufReader::new(stdout);
         let lines: Vec<String> = (&mut reader).lines().map_while(Result::ok).take(n).collect();
+        // While no other program is being started: see `start`.
+        let starting = STARTING.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         drop(reader);
+        drop(starting);
         let _ = lines_tx.send(lines);
     });
-    let read = lines_rx.recv_timeout(TIMEOUT).expect("the program printed its lines in time");
-    // More typing, whose answers have nowhere to go; then the input ends.
-    let _ = input.write_all(typed_after.as_bytes());
-    drop(input);
-    let pid = child.id();
-    let (done_tx, done_rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done_tx.send(child.wait());
-    });
-    let status = match done_rx.recv_timeout(TIMEOUT) {
-        Ok(status) => status.expect("wait for the program"),
-        Err(_) => {
-            let _ = process::signal(pid, process::SIGKILL);
-            panic!("{} did not exit within {TIMEOUT:?} after its stdout closed", bin.display());
+    lines_rx.recv_timeout(TIMEOUT).expect("the program printed its lines in time")
+}
+
+/// Waits for the program to end, keeping its `input` open until then or until it
+/// says it panicked; returns its status and all it said on stderr. While it goes on
+/// quietly, `typed_after` is typed again every half second, as a person would go on
+/// typing: an answer can still find the pipe open for a moment after `head` closed
+/// it (the program printed into it, and had nothing more to print; seen about once
+/// in 60 runs with both cores busy and other programs starting, never with a pause
+/// between the two), and the next one meets the closed end.
+fn wait_after_head(
+    events: &Receiver<AfterHead>,
+    mut input: Option<std::process::ChildStdin>,
+    typed_after: &str,
+    pid: u32,
+    bin: &Path,
+) -> (ExitStatus, Vec<String>) {
+    let deadline = Instant::now() + TIMEOUT;
+    let mut errors = Vec::new();
+    let status = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left.min(Duration::from_millis(500))) {
+            Err(RecvTimeoutError::Timeout) if !left.is_zero() => {
+                if let Some(input) = input.as_mut() {
+                    let _ = input.write_all(typed_after.as_bytes());
+                }
+            }
+            Ok(AfterHead::Ended(status)) => break status.expect("wait for the program"),
+            Ok(AfterHead::Said(line)) => {
+                if line.contains("panicked at") {
+                    input = None;
+                }
+                errors.push(line);
+            }
+            Err(_) => {
+                let _ = process::signal(pid, process::SIGKILL);
+                panic!(
+                    "{} did not exit within {TIMEOUT:?} after its stdout closed; it said: {errors:#?}",
+                    bin.display()
+                );
+            }
         }
     };
-    (status, stderr.recv_timeout(TIMEOUT).unwrap_or_default(), read)
+    drop(input);
+    // The rest of what it said: stderr ends with the program.
+    while let Ok(AfterHead::Said(line)) = events.recv_timeout(TIMEOUT) {
+        errors.push(line);
+    }
+    (status, errors)
 }

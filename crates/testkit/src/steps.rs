@@ -70,7 +70,10 @@ pub fn diff(old: &Path, new: &Path) -> Vec<String> {
     let (a, b) = (dir.join("before.rs"), dir.join("after.rs"));
     std::fs::write(&a, code(old)).expect("write the code before");
     std::fs::write(&b, code(new)).expect("write the code after");
-    let out = Command::new("diff").arg("-u").arg(&a).arg(&b).output().expect("run diff");
+    let mut diff = Command::new("diff");
+    diff.arg("-u").arg(&a).arg(&b).stdout(std::process::Stdio::piped());
+    let out =
+        crate::start(&mut diff).and_then(std::process::Child::wait_with_output).expect("run diff");
     let _ = std::fs::remove_dir_all(&dir);
     String::from_utf8_lossy(&out.stdout)
         .lines()

@@ -139,12 +139,10 @@ pub const SCRIPT: Tool = Tool {
 pub fn available(what: &str, tools: &[&Tool]) -> bool {
     for tool in tools {
         let (program, args) = tool.probe.split_first().expect("a probe command");
-        let found = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
+        let mut probe = Command::new(program);
+        probe.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        let found = crate::start(&mut probe)
+            .and_then(|mut probe| probe.wait())
             .is_ok_and(|status| status.success());
         if !found {
             let line = format!(

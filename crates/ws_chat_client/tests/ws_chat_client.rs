@@ -237,7 +237,10 @@ fn page_06_a_branch_that_is_not_cancel_safe_loses_input() {
     // second way: see testkit::bin_path).
     let mut command =
         std::process::Command::new(testkit::example_path("ws_chat_client", "lost_input"));
-    let output = testkit::env::as_a_page_assumes(&mut command).output().expect("run the example");
+    testkit::env::as_a_page_assumes(&mut command).stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let example = testkit::start(&mut command).expect("run the example");
+    let output = example.wait_with_output().expect("run the example");
     testkit::page::record_command(block.command());
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let lines: Vec<String> =

@@ -97,6 +97,9 @@ fn ctrl_c(bin: &Path) -> String {
     let joined = server.program.wait_for("joined as guest-1");
     let conn =
         joined.split_whitespace().find(|w| w.starts_with('#')).expect("a number").to_string();
+    // Its welcome shown (`on_message: {"type":"welcome","name":"guest-1",...}`, or
+    // `* you are guest-1`): the client is in its loop, where Ctrl-C is listened for.
+    client.wait_for("guest-1");
     client.interrupt();
     let line = server.program.wait_for(&format!("conn {conn} "));
     let _ = client.wait_exit_within(Duration::from_secs(5));

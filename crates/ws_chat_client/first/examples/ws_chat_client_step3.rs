@@ -38,15 +38,18 @@ async fn main() {
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     let goodbye = loop {
         tokio::select! {
+            // In this order, Ctrl-C first: tokio listens for it from the branch's first
+            // poll, and in select!'s random order a waiting message could go first.
+            biased;
+            // Ctrl-C: leave, and tell the server why (1001, "going away").
+            _ = &mut ctrl_c => {
+                break Some(CloseFrame { code: CloseCode::Away, reason: "Ctrl-C".into() });
+            }
             // A line typed (or piped in): send it. The end of input: leave.
             line = keyboard.next_line() => match line.unwrap() {
                 Some(line) => to_server.send(Message::text(line)).await.unwrap(),
                 None => break None,
             },
-            // Ctrl-C: leave, and tell the server why (1001, "going away").
-            _ = &mut ctrl_c => {
-                break Some(CloseFrame { code: CloseCode::Away, reason: "Ctrl-C".into() });
-            }
             // A message from the server: print it. Its Close, or an error: leave.
             message = from_server.next() => match message {
                 Some(Ok(Message::Text(text))) => show(&text),

@@ -72,16 +72,10 @@ async fn main() {
                 let mut last_heard = tokio::time::Instant::now();
                 let why = loop {
                     tokio::select! {
-                        message = ws.next() => match message {
-                            Some(Ok(message)) => {
-                                last_heard = tokio::time::Instant::now();
-                                if let Message::Text(text) = message {
-                                    on_message(&text);
-                                }
-                            }
-                            Some(Err(err)) => on_error(&err.to_string()),
-                            None => break "the connection ended".to_string(),
-                        },
+                        // In this order, Ctrl-C first: tokio listens for it from the
+                        // branch's first poll, and in select!'s random order a waiting
+                        // message could go first, every time.
+                        biased;
                         // Ctrl-C: say goodbye (1001, "going away"), wait 2 s at most
                         // for the server's answering Close, and end.
                         _ = &mut ctrl_c => {
@@ -92,6 +86,16 @@ async fn main() {
                             on_close("Ctrl-C");
                             return;
                         }
+                        message = ws.next() => match message {
+                            Some(Ok(message)) => {
+                                last_heard = tokio::time::Instant::now();
+                                if let Message::Text(text) = message {
+                                    on_message(&text);
+                                }
+                            }
+                            Some(Err(err)) => on_error(&err.to_string()),
+                            None => break "the connection ended".to_string(),
+                        },
                         _ = pings.tick() => {
                             let silent = last_heard.elapsed();
                             if silent > 2 * heartbeat {

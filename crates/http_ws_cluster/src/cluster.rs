@@ -59,15 +59,44 @@ const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 /// number), its place in the history (capped), and its publication. The ids, the
 /// history and what every instance hears are then in one order, so a client that
 /// moves to another instance can ask for "everything after id N" and miss nothing.
-/// `ARGV[1]` is the line as JSON without its id, `{"from":...,"text":...}`.
+/// `ARGV[1]` is the line as the room's clients get it, with `"id":0` (`UNSAID`),
+/// and `ARGV[2]` its `Envelope`, encoded: the script sets the id in both, and
+/// changes nothing else.
 const SAY: &str = r#"
 local id = redis.call('INCR', KEYS[1])
-local chat = '{"id":' .. id .. ',' .. string.sub(ARGV[1], 2)
+local chat = string.gsub(ARGV[1], '"id":0,', '"id":' .. id .. ',', 1)
+local envelope = string.gsub(ARGV[2], '"id":0,', '"id":' .. id .. ',', 1)
 redis.call('RPUSH', KEYS[2], chat)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
-redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' {"type":"chat",' .. string.sub(chat, 2))
+redis.call('PUBLISH', ARGV[3], envelope)
 return id
 "#;
+
+/// The id a chat line has until `SAY` gives it its own: no line's id is 0 (`INCR`
+/// starts at 1), and it comes first after `type` in the JSON, so the script finds it.
+pub(crate) const UNSAID: u64 = 0;
+
+/// What travels on the channel: the instance that published it, and one of the
+/// room's events as its clients get it (JSON with a `type`). On the wire,
+/// `<instance> <event>`: an instance's name has no space. Only `encode` writes it
+/// and only `decode` reads it (`SAY` sets a chat line's id in what `encode` wrote).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Envelope<'a> {
+    pub(crate) instance: &'a str,
+    pub(crate) event: &'a str,
+}
+
+impl<'a> Envelope<'a> {
+    pub(crate) fn encode(&self) -> String {
+        format!("{} {}", self.instance, self.event)
+    }
+
+    /// `None` for a payload that no instance of this room published.
+    pub(crate) fn decode(payload: &'a str) -> Option<Envelope<'a>> {
+        let (instance, event) = payload.split_once(' ')?;
+        event.starts_with('{').then_some(Envelope { instance, event })
+    }
+}
 
 /// This instance's side of the link.
 pub(crate) struct Cluster {
@@ -240,22 +269,23 @@ impl Cluster {
             Some((conn, None)) => pipe.hdel(online_key(&self.instance), conn).ignore(),
             None => &mut pipe,
         };
-        pipe.publish(CHANNEL, format!("{} {text}", self.instance)).ignore();
+        pipe.publish(CHANNEL, Envelope { instance: &self.instance, event: text }.encode()).ignore();
         let sent: RedisResult<()> = pipe.query_async(&mut connection).await;
         sent.inspect_err(|err| self.failed(err)).is_ok()
     }
 
     /// Says chat lines through Redis (`SAY` for each), in the order given: `chats`
-    /// are their JSON without an id; the history keeps the last `keep`. Returns their
-    /// ids; `None` while split. All of them go in one round trip: pipelined, the
+    /// are their JSON as the room's clients get them, with the id `UNSAID`; the
+    /// history keeps the last `keep`. Returns their ids; `None` while split. All of them go in one round trip: pipelined, the
     /// commands go out one after another on one connection, and Redis runs them in
     /// that order, so the ids keep the order the lines were said in.
     pub(crate) async fn say(&self, chats: &[&str], keep: usize) -> Option<Vec<u64>> {
         let mut connection = self.connection()?;
         let mut pipe = redis::pipe();
         for chat in chats {
+            let envelope = Envelope { instance: &self.instance, event: chat }.encode();
             let mut invocation = self.say.key(NEXT_ID);
-            invocation.key(HISTORY).arg(*chat).arg(CHANNEL).arg(&self.instance).arg(keep);
+            invocation.key(HISTORY).arg(*chat).arg(envelope).arg(CHANNEL).arg(keep);
             pipe.invoke_script(&invocation);
         }
         let ids = pipe.query_async(&mut connection).await;
@@ -373,4 +403,20 @@ fn alive_key(instance: &str) -> String {
 
 fn online_key(instance: &str) -> String {
     format!("chat:online:{instance}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_envelope_decodes_to_what_was_encoded() {
+        let event = r#"{"type":"joined","name":"Ann B","online":2}"#;
+        let envelope = Envelope { instance: "127.0.0.1:5004/2a38", event };
+        let wire = envelope.encode();
+        assert_eq!(wire, format!("127.0.0.1:5004/2a38 {event}"));
+        assert_eq!(Envelope::decode(&wire), Some(envelope));
+        assert_eq!(Envelope::decode("hello"), None);
+        assert_eq!(Envelope::decode("someone else's words"), None);
+    }
 }

@@ -16,7 +16,7 @@ use redis::aio::MultiplexedConnection;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use crate::cluster::{self, CHANNEL, CHECK_IN_EVERY, Cluster, GHOST_BOUND, Link};
+use crate::cluster::{self, CHANNEL, CHECK_IN_EVERY, Cluster, Envelope, GHOST_BOUND, Link};
 use crate::room::Room;
 
 /// How many events an instance may be behind Redis, waiting to be passed on to its
@@ -127,8 +127,8 @@ async fn while_linked(room: &Room, Link { mut connection, events }: Link) {
         events.map(|message| String::from_utf8_lossy(message.get_payload_bytes()).into_owned());
     let passing_on = async {
         while let Some(payload) = behind.recv().await {
-            match payload.split_once(' ') {
-                Some((instance, text)) => room.pass_on_published(instance, text).await,
+            match Envelope::decode(&payload) {
+                Some(Envelope { instance, event }) => room.pass_on_published(instance, event).await,
                 None => warn!("an event on {CHANNEL} that is not ours: {payload}"),
             }
         }

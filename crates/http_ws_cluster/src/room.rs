@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, UNSAID};
 use crate::members::{self, Member, Members, check_name, offer};
 pub(crate) use crate::members::{Line, QUEUE_LENGTH};
 
@@ -308,7 +308,9 @@ impl Room {
             return Err(format!("the text is longer than {MAX_TEXT_CHARS} characters"));
         }
         let chat = Chat { id: None, from: from.to_string(), text: text.to_string() };
-        let json = serde_json::to_string(&chat).expect("a chat serializes");
+        // As the room's clients will get it, with the id Redis replaces (`SAY`).
+        let unsaid = Chat { id: Some(UNSAID), ..chat.clone() };
+        let json = ServerMessage::Chat(&unsaid).to_json();
         let (id_tx, id) = oneshot::channel();
         // The queue lasts as long as the room: sending cannot fail.
         let _ = self.sayer.send(Saying { chat: chat.clone(), json, id: id_tx }).await;

@@ -312,14 +312,16 @@ fn read_all(mut reader: impl std::io::Read + Send + 'static) -> Receiver<String>
 /// Held (shared) while a program is started, and (alone) while `head` closes its
 /// pipe. Starting a program copies every open file of this process into the new
 /// one, for a moment: until it runs the program, which closes them again. A pipe
-/// end that `head` closes in that moment lives on in the copy, and the program
-/// that writes to the pipe does not meet a closed end: its answer went into the
-/// pipe, and it printed nothing after (seen once in 20 runs of page 06's table
-/// with both cores busy, while other cases started their programs).
+/// end that `head` closed in that moment would live on in the copy, and the
+/// program writing to the pipe would not meet a closed end. This lock rules that
+/// cause out. It did not remove every such case seen under load (from about 3 in 48
+/// runs to 3 in 192), and what held the pipe open in the rest was not found: that
+/// is why `wait_after_head` types again.
 static STARTING: RwLock<()> = RwLock::new(());
 
 /// Starts `command`, as `Command::spawn` does, but never while `head` closes a pipe.
-/// Every program a test starts goes through here.
+/// Every program testkit starts goes through here, and so should any program a
+/// test starts itself while a `head` row may run beside it.
 pub fn start(command: &mut Command) -> std::io::Result<Child> {
     let _starting = STARTING.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     command.spawn()

@@ -25,9 +25,9 @@ const BODY_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `GET /api/messages`: the history, oldest first, with the history's id in the
 /// `server-instance` header (the same on every instance: see `cluster.rs`).
-pub(crate) async fn messages(room: &Room, instance: &HeaderValue) -> Response<Full<Bytes>> {
+pub(crate) async fn messages(room: &Room) -> Response<Full<Bytes>> {
     let mut response = json(StatusCode::OK, room.history_json().await);
-    response.headers_mut().insert("server-instance", instance.clone());
+    response.headers_mut().insert("server-instance", room.history_id());
     response
 }
 

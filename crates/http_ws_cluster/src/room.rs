@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use hyper::header::HeaderValue;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
@@ -347,6 +348,12 @@ impl Room {
             return history.into_iter().find(|chat| chat.id == Some(id));
         }
         self.history().chats.iter().find(|chat| chat.id == Some(id)).cloned()
+    }
+
+    /// The history's id, the same on every instance (see `cluster.rs`): lesson 08's
+    /// client compares it to tell a new history.
+    pub(crate) fn history_id(&self) -> HeaderValue {
+        self.cluster.history_id()
     }
 
     /// The recent history as a JSON array, oldest first: Redis's, which has a line as

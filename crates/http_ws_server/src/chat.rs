@@ -1,22 +1,26 @@
-//! The chat itself: each connection in the room, passing lines both ways, as in
-//! lesson 05, with JSON messages and a heartbeat. Lessons 09 and 10 carry this file,
-//! unchanged.
+//! The chat itself: `/ws` joins the room (`join`), then each connection passes lines
+//! both ways, as in lesson 05, with JSON messages and a heartbeat. Lessons 09 and 10
+//! carry this file, unchanged.
 //!
 //! Needs from the crate that includes it: the modules `room` (whose `Room` is lesson
-//! 07's or lesson 09's: the same names), `upgrade` and `websocket` (lesson 03's). The room and
-//! the heartbeat come as parameters, from whoever upgrades the connection (`main`).
+//! 07's or lesson 09's: the same names), `upgrade` and `websocket` (lesson 03's). The
+//! room, the heartbeat and the shutdown channel come as parameters, from `main`.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use http_body_util::Full;
+use hyper::Response;
+use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tracing::{debug, info};
 
 use crate::room::{ClientMessage, Line, Membership, QUEUE_LENGTH, Room, ServerMessage};
-use crate::upgrade::Socket;
+use crate::upgrade::{self, Socket};
 use crate::websocket::{self, Ended, Heard, SEND_TIMEOUT};
 
 /// Why a client that stopped reading is closed, with 1008 ("policy violation": the
@@ -25,9 +29,45 @@ const PUT_OUT: &str = "too slow: you stopped reading";
 /// Why a client that stopped answering the heartbeat's Pings is closed, with 1008.
 const NO_ANSWER: &str = "no answer to pings";
 
+/// `/ws`: the handshake checked (`upgrade.rs`), the connection put in the room, and
+/// only then the 101. A client that has its 101 is in the room: every line said
+/// from then on reaches it, so a line it asks for over HTTP after its 101 (lesson
+/// 08's history) and the lines on its WebSocket leave no gap between them. Then the
+/// connection chats in a task of its own, until it ends or Ctrl-C (subscribed now,
+/// while this connection's task still holds a receiver).
+pub(crate) async fn join(
+    req: hyper::Request<Incoming>,
+    conn: u64,
+    (room, heartbeat): (&Arc<Room>, Duration),
+    allow_origins: &[String],
+    shutdown: &watch::Sender<bool>,
+) -> Response<Full<Bytes>> {
+    let key = match upgrade::check(&req, allow_origins) {
+        Ok(key) => key,
+        Err((status, problem)) => return upgrade::refusal(status, &problem),
+    };
+    // Joining may wait for slow readers (and, in lesson 09, for Redis): boxed, like
+    // `said` in `talk`.
+    let member = Box::pin(room.join(conn)).await;
+    let (room, mut shutdown) = (Arc::clone(room), shutdown.subscribe());
+    upgrade::accept(req, conn, &key, move |ws| async move {
+        // The socket is kept here, once, and the chat borrows it: an `async fn`
+        // keeps what it is given by value in its own future, so passing it down by
+        // value would store it again at every level, for every connection.
+        match ws {
+            Some(mut ws) => {
+                let chatting = chat(&mut ws, conn, &mut shutdown, (&room, heartbeat), member);
+                chatting.await.log(conn);
+            }
+            // The client went away before its upgrade: out of the room again.
+            None => Box::pin(room.leave(conn)).await,
+        }
+    })
+}
+
 /// A connection that has joined the room (`Room::join`, before its 101): passes
 /// lines both ways until it ends, and takes it out of the room again.
-pub(crate) async fn chat(
+async fn chat(
     ws: &mut Socket,
     conn: u64,
     shutdown: &mut watch::Receiver<bool>,

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use hyper::header::HeaderValue;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
@@ -85,6 +86,9 @@ pub(crate) struct Room {
     history: Mutex<History>,
     /// How many guests have joined so far, to number their names.
     guests: AtomicU64,
+    /// New at every start, sent with the history: a client that sees it change knows
+    /// the server restarted and its history (kept in memory) began again.
+    history_id: HeaderValue,
 }
 
 /// What a connection gets on joining: its name, how many are online with it, its
@@ -109,7 +113,13 @@ impl Room {
             members: Mutex::new(BTreeMap::new()),
             history: Mutex::new(history),
             guests: AtomicU64::new(0),
+            history_id: new_history_id(),
         }
+    }
+
+    /// The history's id: lesson 08's client compares it to tell a new history.
+    pub(crate) fn history_id(&self) -> HeaderValue {
+        self.history_id.clone()
     }
 
     /// Adds a connection to the room under a guest name, and tells everyone (the
@@ -209,6 +219,15 @@ impl Room {
         let names: Vec<&String> = members.values().map(|member| &member.name).collect();
         serde_json::to_string(&names).expect("names serialize")
     }
+}
+
+/// An id for this run's history: the time the server started, in milliseconds, in
+/// hex.
+fn new_history_id() -> HeaderValue {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    HeaderValue::from_str(&format!("{started:x}")).expect("hex digits are a valid header")
 }
 
 #[cfg(test)]

@@ -16,12 +16,10 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::pin::pin;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tracing::{info, warn};
 
 mod backoff;
@@ -38,13 +36,7 @@ mod keyboard;
 use backoff::Backoff;
 use handler::Printer;
 use http::{FetchError, fetch_history};
-use session::{Keyboard, Session, Socket};
-
-/// How long we wait for the server to connect or to answer before giving up. A
-/// server that never answers must not leave the client hanging for ever.
-const TIMEOUT: Duration = Duration::from_secs(10);
-/// How many lines typed while disconnected are kept to send after the reconnect.
-const QUEUE_LIMIT: usize = 20;
+use session::{Keyboard, Session, connect, wait_offline};
 
 #[derive(Parser)]
 #[command(about = "Lesson 08: a client that survives")]
@@ -169,61 +161,5 @@ async fn reconnect(
             Err(FetchError::Refused) => handler.on_error(&format!("{addr} is not answering yet")),
             Err(FetchError::Other(err)) => handler.on_error(&err),
         }
-    }
-}
-
-/// Waits `wait` while disconnected, still reading the keyboard: lines are kept to
-/// send later (up to QUEUE_LIMIT; after that they are refused, with a notice).
-/// Returns true if the user wants to leave.
-async fn wait_offline(
-    wait: Duration,
-    keyboard: &mut Keyboard,
-    outbox: &mut VecDeque<String>,
-) -> bool {
-    let mut sleep = pin!(tokio::time::sleep(wait));
-    loop {
-        tokio::select! {
-            () = &mut sleep => return false,
-            // Not connected: nobody to say goodbye to.
-            () = &mut keyboard.ctrl_c => return true,
-            line = keyboard.lines.recv() => match line {
-                None => return true,
-                Some(line) if line.trim() == "/quit" => return true,
-                Some(line) if line.trim().is_empty() => {}
-                Some(line) if outbox.len() < QUEUE_LIMIT => {
-                    outbox.push_back(line);
-                    info!("Not connected: {} lines will be sent once we are back", outbox.len());
-                }
-                Some(_) => warn!("Not connected, and {QUEUE_LIMIT} lines are already waiting: this one is dropped"),
-            },
-        }
-    }
-}
-
-/// Opens the WebSocket (TCP, TLS for wss://, then the handshake: `wss.rs`), with a
-/// deadline. Every failure here is worth retrying.
-async fn connect(url: &str, addr: &common::Address, ca: Option<&Path>) -> Result<Socket, Error> {
-    let opening = async {
-        let stream = wss::dial(addr, ca).await.map_err(WsError::Io)?;
-        tokio_tungstenite::client_async(url, stream).await
-    };
-    let opened = tokio::time::timeout(TIMEOUT, opening).await;
-    // Not the 101 we asked for: is it a TLS port that we spoke plain HTTP to?
-    if let Ok(Err(err)) = &opened
-        && wss::plain_to_a_tls_port(addr, err).await
-    {
-        return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
-    }
-    match opened {
-        Ok(Ok((ws, _response))) => Ok(ws),
-        Ok(Err(WsError::Io(err))) if wss::explain(&err).is_some() => {
-            let why = wss::explain(&err).unwrap_or_default();
-            Err(format!("could not connect to {url}: {why}"))
-        }
-        Ok(Err(WsError::Http(response))) => {
-            Err(format!("{url} answered {}, not 101", response.status()))
-        }
-        Ok(Err(err)) => Err(format!("could not connect to {url}: {err}")),
-        Err(_) => Err(format!("could not connect to {url} within {} s", TIMEOUT.as_secs())),
     }
 }

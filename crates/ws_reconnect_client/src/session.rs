@@ -1,7 +1,10 @@
-//! One connection, from the 101 to its end: lesson 06's loop, speaking lesson 07's
-//! JSON, with a heartbeat, and telling `run` whether to reconnect.
+//! One connection, from its opening (`connect`) to its end: lesson 06's loop,
+//! speaking lesson 07's JSON, with a heartbeat, and telling `run` whether to
+//! reconnect; and the wait between two connections (`wait_offline`).
 
 use std::collections::VecDeque;
+use std::path::Path;
+use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -9,7 +12,7 @@ use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
-use tracing::info;
+use tracing::{info, warn};
 
 use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
@@ -19,6 +22,11 @@ use crate::wss;
 
 /// How long the goodbye may take: our Close, and the server's answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the server may take to connect and answer the handshake. A server that
+/// never answers must not leave the client hanging for ever.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many lines typed while disconnected are kept to send after the reconnect.
+const QUEUE_LIMIT: usize = 20;
 
 /// A WebSocket, over TCP or TLS (`wss.rs`).
 pub(crate) type Socket = WebSocketStream<wss::Stream>;
@@ -170,6 +178,66 @@ async fn goodbye(ws: &mut Socket, handler: &mut Printer, code: CloseCode, reason
     }
     info!("Closed");
     Session::Quit
+}
+
+/// Waits `wait` while disconnected, still reading the keyboard: lines are kept to
+/// send later (up to QUEUE_LIMIT; after that they are refused, with a notice).
+/// Returns true if the user wants to leave.
+pub(crate) async fn wait_offline(
+    wait: Duration,
+    keyboard: &mut Keyboard,
+    outbox: &mut VecDeque<String>,
+) -> bool {
+    let mut sleep = pin!(tokio::time::sleep(wait));
+    loop {
+        tokio::select! {
+            () = &mut sleep => return false,
+            // Not connected: nobody to say goodbye to.
+            () = &mut keyboard.ctrl_c => return true,
+            line = keyboard.lines.recv() => match line {
+                None => return true,
+                Some(line) if line.trim() == "/quit" => return true,
+                Some(line) if line.trim().is_empty() => {}
+                Some(line) if outbox.len() < QUEUE_LIMIT => {
+                    outbox.push_back(line);
+                    info!("Not connected: {} lines will be sent once we are back", outbox.len());
+                }
+                Some(_) => warn!("Not connected, and {QUEUE_LIMIT} lines are already waiting: this one is dropped"),
+            },
+        }
+    }
+}
+
+/// Opens the WebSocket (TCP, TLS for wss://, then the handshake: `wss.rs`), with a
+/// deadline. Every failure here is worth retrying.
+pub(crate) async fn connect(
+    url: &str,
+    addr: &common::Address,
+    ca: Option<&Path>,
+) -> Result<Socket, String> {
+    let opening = async {
+        let stream = wss::dial(addr, ca).await.map_err(WsError::Io)?;
+        tokio_tungstenite::client_async(url, stream).await
+    };
+    let opened = tokio::time::timeout(CONNECT_TIMEOUT, opening).await;
+    // Not the 101 we asked for: is it a TLS port that we spoke plain HTTP to?
+    if let Ok(Err(err)) = &opened
+        && wss::plain_to_a_tls_port(addr, err).await
+    {
+        return Err(format!("{url}: the server speaks TLS on this port: use wss://"));
+    }
+    match opened {
+        Ok(Ok((ws, _response))) => Ok(ws),
+        Ok(Err(WsError::Io(err))) if wss::explain(&err).is_some() => {
+            let why = wss::explain(&err).unwrap_or_default();
+            Err(format!("could not connect to {url}: {why}"))
+        }
+        Ok(Err(WsError::Http(response))) => {
+            Err(format!("{url} answered {}, not 101", response.status()))
+        }
+        Ok(Err(err)) => Err(format!("could not connect to {url}: {err}")),
+        Err(_) => Err(format!("could not connect to {url} within {} s", CONNECT_TIMEOUT.as_secs())),
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,8 @@ mod api;
 mod chat;
 #[path = "../../http_ws_cluster/src/cluster.rs"] // lesson 09
 mod cluster;
+#[path = "../../http_ws_server/src/json.rs"] // lesson 07
+mod json;
 #[path = "../../http_ws_cluster/src/link.rs"] // lesson 09
 mod link;
 #[path = "../../http_server/src/listen.rs"] // lesson 01

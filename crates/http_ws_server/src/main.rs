@@ -22,6 +22,7 @@ use tokio::sync::watch;
 
 mod api;
 mod chat;
+mod json;
 mod origin;
 mod respond;
 mod room;

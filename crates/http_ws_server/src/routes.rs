@@ -2,7 +2,7 @@
 //! `/ws`, and one log line a request. Lessons 09 and 10 carry this file, unchanged.
 //!
 //! Needs from the crate that includes it: the modules `api` and `room` (lesson 07's
-//! or lesson 09's: the same names), `chat`, `respond` and `serve`.
+//! or lesson 09's: the same names), `chat`, `json`, `respond` and `serve`.
 
 use std::fmt::Display;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use tracing::info;
 use crate::respond::{html, text};
 use crate::room::Room;
 use crate::serve::Asked;
-use crate::{api, chat};
+use crate::{api, chat, json};
 
 /// The chat page: one HTML file with its script and style, built into the binary.
 /// Its path goes by the crates folder, so that a private copy of this file in a
@@ -82,7 +82,7 @@ async fn answer(req: Request<Incoming>, conn: u64, shared: &Shared) -> Response<
         one if is_get && one.starts_with(MESSAGE_PATH) => {
             api::message(room, &one[MESSAGE_PATH.len()..]).await
         }
-        "/api/online" if is_get => api::json(StatusCode::OK, room.online_json()),
+        "/api/online" if is_get => json::answer(StatusCode::OK, room.online_json()),
         "/ws" if method == Method::GET => {
             chat::join(req, conn, (room, heartbeat), &shared.allow_origins, &shared.shutdown).await
         }

@@ -21,7 +21,7 @@ use tracing::{debug, info};
 
 use crate::room::{ClientMessage, Line, Membership, QUEUE_LENGTH, Room, ServerMessage};
 use crate::upgrade::{self, Socket};
-use crate::websocket::{self, Ended, Heard, SEND_TIMEOUT};
+use crate::websocket::{self, ClientClose, Ended, Heard, SEND_TIMEOUT};
 
 /// Why a client that stopped reading is closed, with 1008 ("policy violation": the
 /// client broke the server's rules).
@@ -102,7 +102,7 @@ async fn talk(
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut last_heard = Instant::now();
-    let mut client_close = None;
+    let mut client_close = ClientClose::NotYet;
     loop {
         let sent = tokio::select! {
             // Ctrl-C first, then the heartbeat, the room's lines, the client's next
@@ -117,7 +117,7 @@ async fn talk(
                 None => return websocket::close(ws, CloseCode::Policy, NO_ANSWER).await,
             },
             // Once the client has said Close, we only wait for the stream to end.
-            Some(line) = lines.recv(), if client_close.is_none() => {
+            Some(line) = lines.recv(), if matches!(client_close, ClientClose::NotYet) => {
                 pass_on(ws, line, &mut lines, &mut put_out).await
             }
             message = ws.next() => {

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tracing::info;
 
 use crate::room::{Line, Membership, QUEUE_LENGTH, Room};
-use crate::websocket::{self, Ended, Heard, SEND_TIMEOUT};
+use crate::websocket::{self, ClientClose, Ended, Heard, SEND_TIMEOUT};
 
 type Socket<'a> = WebSocketStream<&'a mut TcpStream>;
 
@@ -52,7 +52,7 @@ async fn talk(
     if let Err(ended) = websocket::send(ws, Message::text(welcome)).await {
         return ended;
     }
-    let mut client_close = None;
+    let mut client_close = ClientClose::NotYet;
     loop {
         let sent = tokio::select! {
             // `biased` tries the branches in this order instead of at random: Ctrl-C
@@ -65,7 +65,7 @@ async fn talk(
             }
             Ok(()) = &mut put_out => return put_out_of_the_room(ws).await,
             // Once the client has said Close, we only wait for the stream to end.
-            Some(line) = lines.recv(), if client_close.is_none() => {
+            Some(line) = lines.recv(), if matches!(client_close, ClientClose::NotYet) => {
                 pass_on(ws, line, &mut lines, &mut put_out).await
             }
             message = ws.next() => match websocket::hear(message, conn, &mut client_close) {

@@ -35,7 +35,7 @@ mod websocket;
 mod listen;
 #[path = "../../http_server/src/shutdown.rs"] // lesson 01
 mod shutdown;
-use websocket::{Ended, Heard};
+use websocket::{ClientClose, Ended, Heard};
 
 /// How long Ctrl-C waits for every connection to end. It is longer than a close
 /// handshake and the linger after it, so that even a silent client ends in time.
@@ -127,7 +127,7 @@ async fn echo(
     conn: u64,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Ended {
-    let mut client_close = None;
+    let mut client_close = ClientClose::NotYet;
     loop {
         let message = tokio::select! {
             message = ws.next() => message,

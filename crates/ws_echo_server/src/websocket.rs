@@ -56,25 +56,36 @@ pub(crate) enum Ended {
     TooSlow,
 }
 
+/// Whether the client has said goodbye: its Close is kept until the stream ends,
+/// after our answer.
+pub(crate) enum ClientClose {
+    NotYet,
+    /// It has, with this frame: a code and a reason, or none (a Close may be empty).
+    Sent(Option<CloseFrame>),
+}
+
 /// Reads what the client sent: `next` is what `ws.next()` gave. `client_close`
-/// remembers the client's Close frame, until the stream ends after our answer.
+/// remembers the client's Close, until the stream ends after our answer.
 pub(crate) fn hear(
     next: Option<Result<Message, Error>>,
     conn: u64,
-    client_close: &mut Option<Option<CloseFrame>>,
+    client_close: &mut ClientClose,
 ) -> Heard {
     match next {
-        // `None` is the end of the stream: after a Close, the normal end.
-        None | Some(Err(Error::ConnectionClosed)) if client_close.is_some() => {
-            Heard::End(Ended::ClosedByClient(client_close.take().flatten()))
+        // `None` is the end of the stream: after a Close, the normal end; without
+        // one, the client vanished.
+        None | Some(Err(Error::ConnectionClosed)) => {
+            match std::mem::replace(client_close, ClientClose::NotYet) {
+                ClientClose::Sent(frame) => Heard::End(Ended::ClosedByClient(frame)),
+                ClientClose::NotYet => Heard::End(Ended::Vanished),
+            }
         }
-        None => Heard::End(Ended::Vanished),
         Some(Ok(Message::Text(text))) => Heard::Text(text),
         Some(Ok(Message::Binary(bytes))) => Heard::Binary(bytes),
         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Heard::Nothing,
         Some(Ok(Message::Close(frame))) => {
             // Keep reading: the stream ends once tungstenite has sent our reply.
-            *client_close = Some(frame);
+            *client_close = ClientClose::Sent(frame);
             Heard::Nothing
         }
         // A bad message: tell the client why with the right close code, rather than
@@ -191,7 +202,7 @@ mod tests {
 
     #[test]
     fn a_close_then_the_end_of_the_stream_is_a_clean_close() {
-        let mut client_close = None;
+        let mut client_close = ClientClose::NotYet;
         let frame = CloseFrame { code: CloseCode::Normal, reason: Utf8Bytes::from_static("bye") };
         let close = Some(Ok(Message::Close(Some(frame))));
         assert!(matches!(hear(close, 1, &mut client_close), Heard::Nothing));
@@ -201,7 +212,7 @@ mod tests {
 
     #[test]
     fn the_end_of_the_stream_without_a_close_is_a_vanished_client() {
-        assert!(matches!(hear(None, 1, &mut None), Heard::End(Ended::Vanished)));
+        assert!(matches!(hear(None, 1, &mut ClientClose::NotYet), Heard::End(Ended::Vanished)));
     }
 
     #[test]
@@ -211,14 +222,17 @@ mod tests {
                 size: 2,
                 max_size: 1,
             });
-        assert!(matches!(hear(Some(Err(too_big)), 1, &mut None), Heard::Bad(CloseCode::Size, _)));
         assert!(matches!(
-            hear(Some(Err(Error::Utf8(String::new()))), 1, &mut None),
+            hear(Some(Err(too_big)), 1, &mut ClientClose::NotYet),
+            Heard::Bad(CloseCode::Size, _)
+        ));
+        assert!(matches!(
+            hear(Some(Err(Error::Utf8(String::new()))), 1, &mut ClientClose::NotYet),
             Heard::Bad(CloseCode::Invalid, _)
         ));
         let masked = Error::Protocol(ProtocolError::UnmaskedFrameFromClient);
         assert!(matches!(
-            hear(Some(Err(masked)), 1, &mut None),
+            hear(Some(Err(masked)), 1, &mut ClientClose::NotYet),
             Heard::Bad(CloseCode::Protocol, _)
         ));
     }

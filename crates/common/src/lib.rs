@@ -58,9 +58,11 @@ pub fn init_logging() {
 
 /// Prints a reason the program cannot go on, as the one line a beginner reads
 /// (`error: ...`), and gives `main` the status to end with: `return
-/// common::fail(why)`. A backtrace would only scare; a line says what to do.
+/// common::fail(why)`. A backtrace would only scare; a line says what to do. An
+/// `anyhow::Error` prints its whole chain on that line (`{:#}`): what we were doing,
+/// then why it failed.
 pub fn fail(why: impl std::fmt::Display) -> std::process::ExitCode {
-    eprintln!("error: {why}");
+    eprintln!("error: {why:#}");
     std::process::ExitCode::FAILURE
 }
 

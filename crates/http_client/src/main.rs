@@ -14,6 +14,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::{Context, anyhow, bail};
 use clap::Parser;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -39,9 +40,6 @@ struct Args {
     name: Vec<String>,
 }
 
-/// Every way this client can fail, each said in one line.
-type Error = String;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -53,7 +51,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), Error> {
+async fn run(args: Args) -> anyhow::Result<()> {
     let addr = args.addr.to_string();
     // A URL cannot hold a space or `小明` as they are: form_urlencoded writes them
     // as `+` and %-escaped UTF-8 bytes, the way a browser's form does.
@@ -137,33 +135,27 @@ fn closes_after(response: &Response<hyper::body::Incoming>) -> Option<&'static s
 async fn connect(
     address: &common::Address,
     number: u32,
-) -> Result<(http1::SendRequest<Empty<Bytes>>, JoinHandle<()>), Error> {
+) -> anyhow::Result<(http1::SendRequest<Empty<Bytes>>, JoinHandle<()>)> {
     // A name (`localhost:5000`) is looked up, and each of its addresses tried in turn
     // (`common::connect`); an IP address is dialled as it is.
     let addr = address.to_string();
     let stream = match tokio::time::timeout(TIMEOUT, common::connect(address)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
-            return Err(format!(
-                "could not connect to {addr}: {}",
-                address.refused_hint("http_server")
-            ));
+            bail!("could not connect to {addr}: {}", address.refused_hint("http_server"));
         }
-        Ok(Err(err)) if err.kind() == std::io::ErrorKind::NotFound => return Err(err.to_string()),
-        Ok(Err(err)) => return Err(format!("could not connect to {addr}: {err}")),
+        Ok(Err(err)) if err.kind() == std::io::ErrorKind::NotFound => return Err(err.into()),
+        Ok(Err(err)) => bail!("could not connect to {addr}: {err}"),
         Err(_) => {
-            return Err(format!(
-                "could not connect to {addr}: no answer within {} s",
-                TIMEOUT.as_secs()
-            ));
+            bail!("could not connect to {addr}: no answer within {} s", TIMEOUT.as_secs());
         }
     };
-    let local = stream.local_addr().map_err(|e| e.to_string())?;
+    let local = stream.local_addr()?;
     common::println!("Connection {number}: {local} -> {addr}");
 
     let (sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| format!("setting up HTTP/1.1 with {addr} failed: {e}"))?;
+        .with_context(|| format!("setting up HTTP/1.1 with {addr} failed"))?;
     let task = tokio::spawn(async move {
         if let Err(err) = connection.await {
             tracing::warn!("connection {number} failed: {err}");
@@ -185,7 +177,7 @@ async fn send(
     sender: &mut http1::SendRequest<Empty<Bytes>>,
     request: Request<Empty<Bytes>>,
     addr: &str,
-) -> Result<Response<hyper::body::Incoming>, Error> {
+) -> anyhow::Result<Response<hyper::body::Incoming>> {
     // One request at a time on an HTTP/1.1 connection: wait until the connection has
     // finished with the previous response and is ready for the next request.
     let exchange = async {
@@ -194,8 +186,8 @@ async fn send(
     };
     match tokio::time::timeout(TIMEOUT, exchange).await {
         Ok(Ok(response)) => Ok(response),
-        Ok(Err(err)) => Err(format!("the request to {addr} failed: {err}")),
-        Err(_) => Err(format!("no response from {addr} within {} s", TIMEOUT.as_secs())),
+        Ok(Err(err)) => Err(anyhow!("the request to {addr} failed: {err}")),
+        Err(_) => Err(anyhow!("no response from {addr} within {} s", TIMEOUT.as_secs())),
     }
 }
 
@@ -204,7 +196,7 @@ async fn send(
 async fn print_response(
     response: Response<hyper::body::Incoming>,
     addr: &str,
-) -> Result<(), Error> {
+) -> anyhow::Result<()> {
     common::println!("  Response:  {:?} {}", response.version(), response.status());
     for name in ["content-type", "content-length", "connection"] {
         let value = response.headers().get(name).and_then(|v| v.to_str().ok());
@@ -214,12 +206,9 @@ async fn print_response(
     // `content-length` (or, for a chunked body, the last chunk). `collect` gathers it.
     let body = match tokio::time::timeout(TIMEOUT, response.into_body().collect()).await {
         Ok(Ok(body)) => body.to_bytes(),
-        Ok(Err(err)) => return Err(format!("reading the body from {addr} failed: {err}")),
+        Ok(Err(err)) => bail!("reading the body from {addr} failed: {err}"),
         Err(_) => {
-            return Err(format!(
-                "the body from {addr} did not arrive within {} s",
-                TIMEOUT.as_secs()
-            ));
+            bail!("the body from {addr} did not arrive within {} s", TIMEOUT.as_secs());
         }
     };
     // One line of body is enough to see what came back; an HTML error page is longer.

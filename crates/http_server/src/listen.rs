@@ -4,12 +4,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use anyhow::{Context, bail};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::warn;
 
 /// Claims `addr`'s port, or says in one line what to do instead (`main` prints it
 /// and ends the program: there is nothing to serve without a port).
-pub(crate) async fn bind(addr: &common::Address) -> Result<TcpListener, String> {
+pub(crate) async fn bind(addr: &common::Address) -> anyhow::Result<TcpListener> {
     // Binding fails if another program has the port already: say so in one line a
     // beginner can act on, not with a backtrace.
     let socket = addr.socket().expect("a server's --addr is an IP address: see server_address");
@@ -19,13 +20,13 @@ pub(crate) async fn bind(addr: &common::Address) -> Result<TcpListener, String> 
             // Another port near it: 50 above, or 50 below at the top of the range.
             let port = socket.port();
             let other = SocketAddr::new(socket.ip(), port.checked_add(50).unwrap_or(port - 50));
-            Err(format!(
+            bail!(
                 "{addr} is already in use (is another copy of this lesson still running?). \
                  Stop it, or choose another port: cargo run -p {} -- --addr {other}",
                 env!("CARGO_PKG_NAME"),
-            ))
+            )
         }
-        Err(err) => Err(format!("cannot listen on {addr}: {err}")),
+        Err(err) => Err(err).with_context(|| format!("cannot listen on {addr}")),
     }
 }
 

@@ -142,11 +142,11 @@ impl Cluster {
     pub(crate) async fn connect(
         client: Client,
         addr: &SocketAddr,
-    ) -> Result<(Cluster, Link), String> {
+    ) -> anyhow::Result<(Cluster, Link)> {
         let cluster = Cluster::new(client, &addr.to_string());
         match cluster.open().await {
             Ok(link) => Ok((cluster, link)),
-            Err(err) => Err(cluster.cannot_start(&err)),
+            Err(err) => Err(anyhow::anyhow!(cluster.cannot_start(&err))),
         }
     }
 

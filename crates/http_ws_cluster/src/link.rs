@@ -32,11 +32,11 @@ const MOST_BACKOFF: Duration = Duration::from_secs(5);
 pub(crate) async fn start(
     client: Client,
     addr: &std::net::SocketAddr,
-) -> Result<(Room, Link), String> {
+) -> anyhow::Result<(Room, Link)> {
     let (cluster, link) = Cluster::connect(client, addr).await?;
     let room = Room::new(cluster);
     let joined = rejoin(&room, link.connection.clone(), false).await;
-    joined.map_err(|err| room.cluster.cannot_start(&err))?;
+    joined.map_err(|err| anyhow::anyhow!(room.cluster.cannot_start(&err)))?;
     Ok((room, link))
 }
 

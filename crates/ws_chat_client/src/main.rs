@@ -16,6 +16,7 @@ use std::pin::pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::{Context, bail};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -47,9 +48,6 @@ struct Args {
     message: Vec<String>,
 }
 
-/// Every way this client can fail, each said in one line.
-type Error = String;
-
 use open::Socket;
 
 #[tokio::main]
@@ -63,7 +61,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), Error> {
+async fn run(args: Args) -> anyhow::Result<()> {
     // A WebSocket address is a URL with its own scheme: ws:// (or wss:// with TLS).
     let url = args.addr.ws_url("/");
 
@@ -109,8 +107,8 @@ fn bye() -> CloseFrame {
     CloseFrame { code: CloseCode::Normal, reason: "bye".into() }
 }
 
-async fn send(ws: &mut Socket, url: &str, line: String) -> Result<(), Error> {
-    ws.send(Message::text(line)).await.map_err(|e| format!("sending to {url} failed: {e}"))
+async fn send(ws: &mut Socket, url: &str, line: String) -> anyhow::Result<()> {
+    ws.send(Message::text(line)).await.with_context(|| format!("sending to {url} failed"))
 }
 
 /// What the server sent: a line to print, or the end of the conversation.
@@ -118,7 +116,7 @@ async fn received(
     message: Option<Result<Message, WsError>>,
     ws: &mut Socket,
     url: &str,
-) -> Result<(), Error> {
+) -> anyhow::Result<()> {
     match message {
         Some(Ok(Message::Text(text))) => common::println!("{text}"),
         Some(Ok(Message::Close(frame))) => {
@@ -128,12 +126,12 @@ async fn received(
                 || "no code".to_string(),
                 |f| format!("{} {:?}", f.code, f.reason.as_str()),
             );
-            return Err(format!("the server closed the connection: {why}"));
+            bail!("the server closed the connection: {why}");
         }
         // tungstenite answers Pings for us; this chat sends no binary.
         Some(Ok(_)) => {}
-        Some(Err(err)) => return Err(format!("the connection to {url} broke: {err}")),
-        None => return Err(format!("{url} went away without a close frame")),
+        Some(Err(err)) => bail!("the connection to {url} broke: {err}"),
+        None => bail!("{url} went away without a close frame"),
     }
     Ok(())
 }
@@ -141,20 +139,17 @@ async fn received(
 /// The close handshake: we send a Close frame with a code (1000: normal, or 1001
 /// after Ctrl-C), the server answers with its own Close, and only then is the TCP
 /// connection shut.
-async fn close(mut ws: Socket, goodbye: CloseFrame) -> Result<(), Error> {
+async fn close(mut ws: Socket, goodbye: CloseFrame) -> anyhow::Result<()> {
     // The server answers each line we sent before it reads our Close, so the
     // answers to everything we typed arrive before its Close: we print them.
-    ws.close(Some(goodbye)).await.map_err(|e| format!("closing failed: {e}"))?;
+    ws.close(Some(goodbye)).await.context("closing failed")?;
     match tokio::time::timeout(TIMEOUT, answer_to_close(&mut ws)).await {
         Ok(Some(frame)) => {
             info!("Closed: the server answered {} {:?}", frame.code, frame.reason.as_str());
         }
         Ok(None) => info!("Closed: the server answered without a code"),
         Err(_) => {
-            return Err(format!(
-                "the server did not answer our Close within {} s",
-                TIMEOUT.as_secs()
-            ));
+            bail!("the server did not answer our Close within {} s", TIMEOUT.as_secs());
         }
     }
     Ok(())
@@ -162,7 +157,7 @@ async fn close(mut ws: Socket, goodbye: CloseFrame) -> Result<(), Error> {
 
 /// Opens the WebSocket (`open.rs`: TCP, then the handshake) and logs it: the 101
 /// response, and the headers of the upgrade.
-async fn connect(url: &str, addr: &common::Address) -> Result<Socket, Error> {
+async fn connect(url: &str, addr: &common::Address) -> anyhow::Result<Socket> {
     let (ws, response) = open::open(url, addr, ("05", "ws_chat_server")).await?;
     // stdout is for the chat now, so how we connected goes to the log (stderr).
     info!("Connected to {url} ({:?} {})", response.version(), response.status());

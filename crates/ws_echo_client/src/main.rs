@@ -15,6 +15,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::{Context, bail};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -39,9 +40,6 @@ struct Args {
     message: Vec<String>,
 }
 
-/// Every way this client can fail, each said in one line.
-type Error = String;
-
 use open::Socket;
 
 #[tokio::main]
@@ -55,7 +53,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), Error> {
+async fn run(args: Args) -> anyhow::Result<()> {
     // A WebSocket address is a URL with its own scheme: ws://.
     let url = args.addr.ws_url("/");
 
@@ -63,7 +61,7 @@ async fn run(args: Args) -> Result<(), Error> {
 
     let text = args.message.join(" ");
     common::println!("  Sent:      {text}");
-    ws.send(Message::text(text)).await.map_err(|e| format!("sending to {url} failed: {e}"))?;
+    ws.send(Message::text(text)).await.with_context(|| format!("sending to {url} failed"))?;
     let reply = receive(&mut ws, &url).await?;
     common::println!("  Received:  {reply}");
 
@@ -72,7 +70,7 @@ async fn run(args: Args) -> Result<(), Error> {
     // Both sides thus know that nothing was lost on the way.
     let frame = CloseFrame { code: CloseCode::Normal, reason: "done".into() };
     common::println!("  Closing:   1000 \"done\"");
-    ws.close(Some(frame)).await.map_err(|e| format!("closing failed: {e}"))?;
+    ws.close(Some(frame)).await.context("closing failed")?;
     match tokio::time::timeout(TIMEOUT, answer_to_close(&mut ws)).await {
         Ok(Some(frame)) => {
             common::println!(
@@ -83,10 +81,7 @@ async fn run(args: Args) -> Result<(), Error> {
         }
         Ok(None) => common::println!("  Closed:    the server answered without a code"),
         Err(_) => {
-            return Err(format!(
-                "the server did not answer our Close within {} s",
-                TIMEOUT.as_secs()
-            ));
+            bail!("the server did not answer our Close within {} s", TIMEOUT.as_secs());
         }
     }
     Ok(())
@@ -94,7 +89,7 @@ async fn run(args: Args) -> Result<(), Error> {
 
 /// Opens the WebSocket (`open.rs`: TCP, then the handshake) and prints it: the 101
 /// response, and the headers of the upgrade.
-async fn connect(url: &str, addr: &common::Address) -> Result<Socket, Error> {
+async fn connect(url: &str, addr: &common::Address) -> anyhow::Result<Socket> {
     let (ws, response) = open::open(url, addr, ("03", "ws_echo_server")).await?;
     common::println!("Connected to {url}");
     print_response(&response);
@@ -113,14 +108,14 @@ fn print_response(response: &tokio_tungstenite::tungstenite::handshake::client::
 
 /// Waits for the next text or binary message. tungstenite answers Pings for us, so
 /// control frames are skipped here.
-async fn receive(ws: &mut Socket, url: &str) -> Result<String, Error> {
+async fn receive(ws: &mut Socket, url: &str) -> anyhow::Result<String> {
     loop {
         let message = match tokio::time::timeout(TIMEOUT, ws.next()).await {
             Ok(Some(Ok(message))) => message,
-            Ok(Some(Err(err))) => return Err(format!("reading from {url} failed: {err}")),
-            Ok(None) => return Err(format!("{url} closed the connection before answering")),
+            Ok(Some(Err(err))) => bail!("reading from {url} failed: {err}"),
+            Ok(None) => bail!("{url} closed the connection before answering"),
             Err(_) => {
-                return Err(format!("no answer from {url} within {} s", TIMEOUT.as_secs()));
+                bail!("no answer from {url} within {} s", TIMEOUT.as_secs());
             }
         };
         match message {
@@ -131,7 +126,7 @@ async fn receive(ws: &mut Socket, url: &str) -> Result<String, Error> {
                     || "no code".to_string(),
                     |f| format!("{} {:?}", f.code, f.reason.as_str()),
                 );
-                return Err(format!("{url} closed the connection before answering: {why}"));
+                bail!("{url} closed the connection before answering: {why}");
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use anyhow::anyhow;
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
@@ -26,7 +27,7 @@ pub(crate) async fn open(
     url: &str,
     addr: &common::Address,
     (lesson, server): Server,
-) -> Result<(Socket, Response), String> {
+) -> anyhow::Result<(Socket, Response)> {
     // TCP (looking the host's name up, if it has one: `common::connect`), then the
     // WebSocket handshake on that connection. tokio-tungstenite's `connect_async`
     // does both in one call; two steps let each way of failing be ours to explain.
@@ -39,21 +40,19 @@ pub(crate) async fn open(
     match tokio::time::timeout(OPEN_TIMEOUT, opening).await {
         Ok(Ok(opened)) => Ok(opened),
         Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::ConnectionRefused => {
-            Err(format!("could not connect to {url}: {}", addr.refused_hint(server)))
+            Err(anyhow!("could not connect to {url}: {}", addr.refused_hint(server)))
         }
         // A name that could not be looked up: the error names it.
-        Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::NotFound => {
-            Err(err.to_string())
-        }
+        Ok(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::NotFound => Err(err.into()),
         // The server answered the handshake with something other than 101: it speaks
         // HTTP, but it is not a WebSocket server (lesson 01's server, say).
-        Ok(Err(WsError::Http(response))) => Err(format!(
+        Ok(Err(WsError::Http(response))) => Err(anyhow!(
             "{url} answered `{}`, not `101 Switching Protocols`: it is not a WebSocket server. \
              Start lesson {lesson}'s with `cargo run -p {server}`",
             response.status()
         )),
-        Ok(Err(err)) => Err(format!("could not open a WebSocket to {url}: {err}")),
-        Err(_) => Err(format!(
+        Ok(Err(err)) => Err(anyhow!("could not open a WebSocket to {url}: {err}")),
+        Err(_) => Err(anyhow!(
             "could not connect to {url}: no answer within {} s",
             OPEN_TIMEOUT.as_secs()
         )),

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use anyhow::bail;
 use clap::Parser;
 use tracing::{info, warn};
 
@@ -58,9 +59,6 @@ struct Args {
     message: Vec<String>,
 }
 
-/// Every way this client can fail for good, each said in one line.
-type Error = String;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -72,7 +70,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), Error> {
+async fn run(args: Args) -> anyhow::Result<()> {
     let (addr, ca) = (&args.addr, args.ca.as_deref());
     let mut handler = Printer::default();
 
@@ -81,9 +79,9 @@ async fn run(args: Args) -> Result<(), Error> {
         Ok(history) => handler.on_history(history),
         Err(FetchError::Refused) => {
             let hint = addr.refused_hint("http_ws_server");
-            return Err(format!("could not connect to {addr}: {hint}"));
+            bail!("could not connect to {addr}: {hint}");
         }
-        Err(FetchError::Other(err)) => return Err(err),
+        Err(FetchError::Other(err)) => bail!(err),
     }
 
     // Ctrl-C closes the connection properly, as in lesson 06.

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use anyhow::bail;
 use clap::Parser;
 use tracing::{info, warn};
 
@@ -61,9 +62,6 @@ struct Args {
     message: Vec<String>,
 }
 
-/// Every way this client can fail for good, each said in one line.
-type Error = String;
-
 /// The servers of one room, as given with `--addr`, and the one we use now.
 struct Servers<'a> {
     addrs: &'a [common::Address],
@@ -96,7 +94,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), Error> {
+async fn run(args: Args) -> anyhow::Result<()> {
     let mut servers = Servers { addrs: &args.addr, current: 0, ca: args.ca.as_deref() };
     let mut handler = Printer::default();
 
@@ -156,7 +154,7 @@ async fn catch_up(addr: &common::Address, ca: Option<&Path>, handler: &mut Print
 
 /// Asks the servers for the history, in turn, until one answers: the one we stay
 /// with. Returns its place in the list.
-async fn first_history(servers: &Servers<'_>, handler: &mut Printer) -> Result<usize, Error> {
+async fn first_history(servers: &Servers<'_>, handler: &mut Printer) -> anyhow::Result<usize> {
     let addrs = servers.addrs;
     for (server, addr) in addrs.iter().enumerate() {
         match fetch_history(addr, servers.ca).await {
@@ -169,9 +167,9 @@ async fn first_history(servers: &Servers<'_>, handler: &mut Printer) -> Result<u
             }
             Err(FetchError::Refused) => {
                 let hint = addr.refused_hint("http_ws_server");
-                return Err(format!("could not connect to {addr}: {hint}"));
+                bail!("could not connect to {addr}: {hint}");
             }
-            Err(FetchError::Other(err)) => return Err(err),
+            Err(FetchError::Other(err)) => bail!(err),
         }
     }
     unreachable!("clap gives at least one address")

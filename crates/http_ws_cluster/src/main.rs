@@ -32,6 +32,8 @@ mod room;
 // copy it into this `src/` and delete its `#[path]` line.
 #[path = "../../http_ws_server/src/chat.rs"] // lesson 07
 mod chat;
+#[path = "../../ws_chat_server/src/deliver.rs"] // lesson 05
+mod deliver;
 #[path = "../../http_ws_server/src/json.rs"] // lesson 07
 mod json;
 #[path = "../../http_server/src/listen.rs"] // lesson 01

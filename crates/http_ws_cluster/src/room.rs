@@ -24,8 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
 use crate::cluster::{Cluster, UNSAID};
+use crate::members::Line;
 use crate::members::{self, Member, Members, check_name, offer};
-pub(crate) use crate::members::{Line, QUEUE_LENGTH};
 
 /// Above this many people, joins and leaves are not announced: every notice goes to
 /// everyone, so 5,000 people joining would be 12.5 million notices.
@@ -534,6 +534,7 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::members::QUEUE_LENGTH;
 
     /// The room, with its lines on their way to Redis (split here: to the people here).
     fn passing_to_redis(room: Room) -> std::sync::Arc<Room> {

@@ -35,6 +35,8 @@ mod api;
 mod chat;
 #[path = "../../http_ws_cluster/src/cluster.rs"] // lesson 09
 mod cluster;
+#[path = "../../ws_chat_server/src/deliver.rs"] // lesson 05
+mod deliver;
 #[path = "../../http_ws_server/src/json.rs"] // lesson 07
 mod json;
 #[path = "../../http_ws_cluster/src/link.rs"] // lesson 09

@@ -6,26 +6,23 @@
 //! 07's or lesson 09's: the same names), `upgrade` and `websocket` (lesson 03's). The
 //! room, the heartbeat and the shutdown channel come as parameters, from `main`.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use http_body_util::Full;
 use hyper::Response;
 use hyper::body::Incoming;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tracing::{debug, info};
 
-use crate::room::{ClientMessage, Line, Membership, QUEUE_LENGTH, Room, ServerMessage};
+use crate::deliver::{answer, pass_on, put_out_of_the_room};
+use crate::room::{ClientMessage, Membership, Room, ServerMessage};
 use crate::upgrade::{self, Socket};
-use crate::websocket::{self, ClientClose, Ended, Heard, SEND_TIMEOUT};
+use crate::websocket::{self, ClientClose, Ended, Heard};
 
-/// Why a client that stopped reading is closed, with 1008 ("policy violation": the
-/// client broke the server's rules).
-const PUT_OUT: &str = "too slow: you stopped reading";
 /// Why a client that stopped answering the heartbeat's Pings is closed, with 1008.
 const NO_ANSWER: &str = "no answer to pings";
 
@@ -147,12 +144,6 @@ async fn talk(
     }
 }
 
-/// Closes the connection of a client that the room put out for not reading. It will
-/// most likely not read our Close either: `websocket::close` gives up after a moment.
-async fn put_out_of_the_room(ws: &mut Socket) -> Ended {
-    websocket::close(ws, CloseCode::Policy, PUT_OUT).await
-}
-
 /// The heartbeat's tick: a Ping to send, or nothing when the client has not been
 /// heard from for two intervals.
 fn pulse(conn: u64, last_heard: Instant, interval: Duration) -> Option<Message> {
@@ -182,67 +173,6 @@ async fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<M
         Err(err) => Some(format!("not a message this server understands: {err}")),
     };
     problem.map(|problem| error(&problem))
-}
-
-/// Waits for `saying` (passing a line to the room can wait for a slow reader, see
-/// `Room::say`) and sends its answer. While it waits, this client's own lines keep
-/// flowing to it: two clients flooding the room each wait for the other's queue,
-/// and each empties its own.
-async fn answer(
-    ws: &mut Socket,
-    mut saying: Pin<Box<impl Future<Output = Option<Message>>>>,
-    lines: &mut mpsc::Receiver<Line>,
-    put_out: &mut oneshot::Receiver<()>,
-) -> Result<(), Ended> {
-    let reply = loop {
-        tokio::select! {
-            biased;
-            reply = &mut saying => break reply,
-            Some(line) = lines.recv() => pass_on(ws, line, lines, put_out).await?,
-        }
-    };
-    match reply {
-        Some(reply) => websocket::send(ws, reply).await,
-        None => Ok(()),
-    }
-}
-
-/// Sends `first` and every line already queued behind it (`feed`). A client that
-/// stops reading makes this wait, until `SEND_TIMEOUT`, or until the room puts it
-/// out for not reading, and we close it with 1008.
-async fn pass_on(
-    ws: &mut Socket,
-    first: Line,
-    lines: &mut mpsc::Receiver<Line>,
-    put_out: &mut oneshot::Receiver<()>,
-) -> Result<(), Ended> {
-    tokio::select! {
-        // Boxed, as `said` is in `talk`: what a write to a slow client waits with is
-        // on the heap only while it waits.
-        sent = Box::pin(tokio::time::timeout(SEND_TIMEOUT, feed(ws, first, lines))) => {
-            match sent {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(_)) => Err(Ended::Vanished),
-                Err(_) => Err(Ended::TooSlow),
-            }
-        }
-        Ok(()) = put_out => Err(put_out_of_the_room(ws).await),
-    }
-}
-
-/// Writes `first` and every line already queued behind it, then flushes once: one
-/// write to the socket for many lines, which is what keeps a busy room fast.
-async fn feed(
-    ws: &mut Socket,
-    first: Line,
-    lines: &mut mpsc::Receiver<Line>,
-) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    ws.feed(Message::Text(Utf8Bytes::clone(&first))).await?;
-    for _ in 1..QUEUE_LENGTH {
-        let Ok(line) = lines.try_recv() else { break };
-        ws.feed(Message::Text(Utf8Bytes::clone(&line))).await?;
-    }
-    ws.flush().await
 }
 
 /// An `error` message, for this client only.

@@ -91,10 +91,10 @@ pub(crate) fn bad_request(message: &str) -> Response<Full<Bytes>> {
 
 /// An error as JSON: `{"error": "..."}`.
 pub(crate) fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
-    answer(status, serde_json::json!({ "error": message }).to_string())
+    response(status, serde_json::json!({ "error": message }).to_string())
 }
 
 /// `status` with a JSON body.
-pub(crate) fn answer(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+pub(crate) fn response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     crate::respond::respond(status, "application/json", body)
 }

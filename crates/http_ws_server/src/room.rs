@@ -10,8 +10,8 @@ use hyper::header::HeaderValue;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::members::Line;
 use crate::members::{self, Member, Members, check_name, offer};
-pub(crate) use crate::members::{Line, QUEUE_LENGTH};
 
 /// Above this many people, joins and leaves are not announced: every notice goes to
 /// everyone, so 5,000 people joining would be 12.5 million notices.
@@ -233,6 +233,7 @@ fn new_history_id() -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::members::QUEUE_LENGTH;
 
     #[tokio::test]
     async fn the_history_keeps_the_last_messages_with_growing_ids() {

@@ -60,14 +60,14 @@ pub(crate) async fn handle(
     let method = req.method().clone();
     let uri = req.uri();
     let target = uri.path_and_query().map_or_else(|| uri.path().to_string(), ToString::to_string);
-    let response = answer(req, conn, &shared).await;
+    let response = route(req, conn, &shared).await;
     info!("conn #{conn} req #{request} {client} {method} {target} -> {}", response.status());
     response
 }
 
-/// The answer to one request. It never fails: every problem becomes a response with
-/// the right status code.
-async fn answer(req: Request<Incoming>, conn: u64, shared: &Shared) -> Response<Full<Bytes>> {
+/// The answer to one request, by its path and method. It never fails: every
+/// problem becomes a response with the right status code.
+async fn route(req: Request<Incoming>, conn: u64, shared: &Shared) -> Response<Full<Bytes>> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let is_get = method == Method::GET || method == Method::HEAD;
@@ -82,7 +82,7 @@ async fn answer(req: Request<Incoming>, conn: u64, shared: &Shared) -> Response<
         one if is_get && one.starts_with(MESSAGE_PATH) => {
             api::message(room, &one[MESSAGE_PATH.len()..]).await
         }
-        "/api/online" if is_get => json::answer(StatusCode::OK, room.online_json()),
+        "/api/online" if is_get => json::response(StatusCode::OK, room.online_json()),
         "/ws" if method == Method::GET => {
             chat::join(req, conn, (room, heartbeat), &shared.allow_origins, &shared.shutdown).await
         }

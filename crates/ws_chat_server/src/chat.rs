@@ -1,24 +1,19 @@
 //! The chat itself: each connection in the room, passing lines both ways. This is
 //! what lesson 05 adds to lesson 03's echo.
 
-use std::pin::Pin;
-
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tracing::info;
 
-use crate::room::{Line, Membership, QUEUE_LENGTH, Room};
-use crate::websocket::{self, ClientClose, Ended, Heard, SEND_TIMEOUT};
+use crate::deliver::{answer, pass_on, put_out_of_the_room};
+use crate::room::{Membership, Room};
+use crate::websocket::{self, ClientClose, Ended, Heard};
 
 type Socket<'a> = WebSocketStream<&'a mut TcpStream>;
-
-/// Why a client that stopped reading is closed, with 1008 ("policy violation": the
-/// client broke the server's rules).
-const PUT_OUT: &str = "too slow: you stopped reading";
 
 /// Puts the connection in the room, passes lines both ways until it ends, and takes
 /// it out of the room again.
@@ -92,12 +87,6 @@ async fn talk(
     }
 }
 
-/// Closes the connection of a client that the room put out for not reading. It will
-/// most likely not read our Close either: `websocket::close` gives up after a moment.
-async fn put_out_of_the_room(ws: &mut Socket<'_>) -> Ended {
-    websocket::close(ws, CloseCode::Policy, PUT_OUT).await
-}
-
 /// What the client said: `/name NEW` renames it, anything else goes to the room.
 /// Returns the answer for this client, if it gets one.
 async fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<Message> {
@@ -117,65 +106,4 @@ async fn said(text: &str, conn: u64, room: &Room, name: &mut String) -> Option<M
             Some(Message::text(format!("you: {text}")))
         }
     }
-}
-
-/// Waits for `saying` (passing a line to the room can wait for a slow reader, see
-/// `Room::say`) and sends its answer. While it waits, this client's own lines keep
-/// flowing to it: two clients flooding the room each wait for the other's queue,
-/// and each empties its own.
-async fn answer(
-    ws: &mut Socket<'_>,
-    mut saying: Pin<Box<impl Future<Output = Option<Message>>>>,
-    lines: &mut mpsc::Receiver<Line>,
-    put_out: &mut oneshot::Receiver<()>,
-) -> Result<(), Ended> {
-    let reply = loop {
-        tokio::select! {
-            biased;
-            reply = &mut saying => break reply,
-            Some(line) = lines.recv() => pass_on(ws, line, lines, put_out).await?,
-        }
-    };
-    match reply {
-        Some(reply) => websocket::send(ws, reply).await,
-        None => Ok(()),
-    }
-}
-
-/// Sends `first` and every line already queued behind it (`feed`). A client that
-/// stops reading makes this wait, until `SEND_TIMEOUT`, or until the room puts it
-/// out for not reading, and we close it with 1008.
-async fn pass_on(
-    ws: &mut Socket<'_>,
-    first: Line,
-    lines: &mut mpsc::Receiver<Line>,
-    put_out: &mut oneshot::Receiver<()>,
-) -> Result<(), Ended> {
-    tokio::select! {
-        // Boxed, as `said` is in `talk`: what a write to a slow client waits with is
-        // on the heap only while it waits.
-        sent = Box::pin(tokio::time::timeout(SEND_TIMEOUT, feed(ws, first, lines))) => {
-            match sent {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(_)) => Err(Ended::Vanished),
-                Err(_) => Err(Ended::TooSlow),
-            }
-        }
-        Ok(()) = put_out => Err(put_out_of_the_room(ws).await),
-    }
-}
-
-/// Writes `first` and every line already queued behind it, then flushes once: one
-/// write to the socket for many lines, which is what keeps a busy room fast.
-async fn feed(
-    ws: &mut Socket<'_>,
-    first: Line,
-    lines: &mut mpsc::Receiver<Line>,
-) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    ws.feed(Message::Text(Utf8Bytes::clone(&first))).await?;
-    for _ in 1..QUEUE_LENGTH {
-        let Ok(line) = lines.try_recv() else { break };
-        ws.feed(Message::Text(Utf8Bytes::clone(&line))).await?;
-    }
-    ws.flush().await
 }

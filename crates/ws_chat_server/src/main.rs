@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 mod chat;
+mod deliver;
 mod members;
 mod room;
 

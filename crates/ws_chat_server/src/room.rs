@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::members::Line;
 use crate::members::{self, Member, Members, check_name, offer};
-pub(crate) use crate::members::{Line, QUEUE_LENGTH};
 
 /// Above this many people, joins and leaves are not announced: every notice goes to
 /// everyone, so 5,000 people joining would be 12.5 million notices.
@@ -100,6 +100,7 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::members::QUEUE_LENGTH;
 
     #[tokio::test]
     async fn a_taken_name_is_refused_and_a_free_one_announced() {

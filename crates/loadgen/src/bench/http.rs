@@ -23,18 +23,25 @@ impl Bench {
                 (self.lesson("http_server", "info"), "/hello?name=bench"),
                 (self.lesson("http_ws_server", "warn"), "/api/online"),
             ];
+            // Round by round, each server once a round: this machine's speed drifts
+            // by a tenth from minute to minute, and then drifts for all of them alike,
+            // rather than for whichever ran last.
+            let mut runs = vec![Vec::new(); specs.len()];
+            for _ in 0..self.repeats {
+                for ((spec, target), runs) in specs.iter().zip(&mut runs) {
+                    self.progress(&format!("HTTP {scenario}: {}", spec.label));
+                    let load = (connections, seconds, new_connection);
+                    runs.push(self.http_run(spec, target, load, pinned).await?);
+                }
+            }
             let mut baseline = None;
-            for (spec, target) in specs {
-                self.progress(&format!("HTTP {scenario}: {}", spec.label));
-                let runs = self
-                    .http_runs(&spec, target, connections, seconds, new_connection, pinned)
-                    .await?;
+            for ((spec, _), runs) in specs.iter().zip(&runs) {
                 let with_goal = spec.label == "http_server" && !new_connection;
                 let medians = self.throughput_rows(
                     &Place::new("HTTP", scenario, &spec.label),
                     "requests/s",
                     "req/s",
-                    &runs,
+                    runs,
                     baseline,
                     with_goal.then_some(0.95),
                 );
@@ -58,22 +65,21 @@ impl Bench {
         let log_file = std::env::temp_dir().join(format!("bench-log-{}", std::process::id()));
         let specs = self.defence_specs(&log_file);
         let scenario = "keep-alive, 64 connections (wrk -t1, pinned)";
-        let mut baseline = None;
-        for spec in specs {
-            self.progress(&format!("Lesson 01's defences, one at a time: {}", spec.label));
-            let mut runs = Vec::new();
-            for _ in 0..self.repeats {
+        // Round by round, as in `http`: a drift of the machine's speed then reaches
+        // every row alike.
+        let mut runs = vec![Vec::new(); specs.len()];
+        for _ in 0..self.repeats {
+            for (spec, runs) in specs.iter().zip(&mut runs) {
+                self.progress(&format!("Lesson 01's defences, one at a time: {}", spec.label));
                 let server = spec.start_pinned();
-                runs.push(crate::wrk::run(
-                    &server.addr,
-                    "/hello?name=bench",
-                    64,
-                    self.seconds(5),
-                    false,
-                )?);
+                let duration = self.seconds(5);
+                runs.push(crate::wrk::run(&server.addr, "/hello?name=bench", 64, duration, false)?);
             }
+        }
+        let mut baseline = None;
+        for (spec, runs) in specs.iter().zip(&runs) {
             let at = Place::new("HTTP defences", scenario, &spec.label);
-            let medians = self.throughput_rows(&at, "requests/s", "req/s", &runs, baseline, None);
+            let medians = self.throughput_rows(&at, "requests/s", "req/s", runs, baseline, None);
             baseline.get_or_insert(medians);
         }
         let _ = std::fs::remove_file(&log_file);
@@ -163,27 +169,22 @@ impl Bench {
         Ok(())
     }
 
-    /// `repeats` runs of one HTTP case, each on a fresh server.
-    async fn http_runs(
+    /// One run of an HTTP load, `(connections, seconds, a new connection per
+    /// request)`, against a fresh `spec` server: wrk, pinned, or loadgen.
+    async fn http_run(
         &self,
         spec: &Spec,
         target: &str,
-        connections: usize,
-        seconds: u64,
-        new_connection: bool,
+        (connections, seconds, new_connection): (usize, u64, bool),
         pinned: bool,
-    ) -> anyhow::Result<Vec<load::Throughput>> {
-        let mut runs = Vec::new();
-        for _ in 0..self.repeats {
-            let duration = self.seconds(seconds);
-            runs.push(if pinned {
-                let server = spec.start_pinned();
-                crate::wrk::run(&server.addr, target, connections, duration, new_connection)?
-            } else {
-                let server = spec.start();
-                load::http(&server.addr, target, connections, duration, new_connection).await
-            });
-        }
-        Ok(runs)
+    ) -> anyhow::Result<load::Throughput> {
+        let duration = self.seconds(seconds);
+        Ok(if pinned {
+            let server = spec.start_pinned();
+            crate::wrk::run(&server.addr, target, connections, duration, new_connection)?
+        } else {
+            let server = spec.start();
+            load::http(&server.addr, target, connections, duration, new_connection).await
+        })
     }
 }

@@ -17,10 +17,8 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
-use tokio::sync::watch;
 
 mod api;
 mod cluster;
@@ -69,13 +67,8 @@ struct Args {
     #[arg(long, value_name = "URL", env = common::REDIS_ENV, default_value = common::REDIS_URL)]
     #[arg(value_parser = cluster::redis_url)]
     redis: redis::Client,
-    /// A web page's origin (such as http://127.0.0.1:8080) whose scripts may open a
-    /// WebSocket here, besides this server's own page. Repeat it for more.
-    #[arg(long = "allow-origin", value_name = "ORIGIN")]
-    allow_origins: Vec<String>,
-    /// Seconds between the Pings that check each WebSocket client is still there.
-    #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = common::seconds)]
-    heartbeat: Duration,
+    #[command(flatten)]
+    chat: routes::Options,
     #[command(flatten)]
     tls: tls::TlsArgs,
 }
@@ -103,12 +96,7 @@ async fn main() -> ExitCode {
     };
     tls::print_start(&addr, tls.as_ref());
 
-    let shared = Arc::new(Shared {
-        room: Arc::new(room),
-        heartbeat: args.heartbeat,
-        allow_origins: args.allow_origins,
-        shutdown: watch::channel(false).0,
-    });
+    let shared = Shared::new(room, args.chat);
     let linking = Arc::clone(&shared.room);
     let linked = tokio::spawn(async move { link::run(&linking, link).await });
     // Lesson 07's connections and routes (`serve.rs`, `routes.rs`), with this room.

@@ -17,12 +17,10 @@
 use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
 use hyper::Request;
 use hyper::body::Incoming;
-use tokio::sync::watch;
 
 mod proxy;
 
@@ -77,17 +75,12 @@ struct Args {
     #[arg(long, value_name = "URL", env = common::REDIS_ENV, default_value = common::REDIS_URL)]
     #[arg(value_parser = cluster::redis_url)]
     redis: redis::Client,
-    /// A web page's origin (such as http://127.0.0.1:8080) whose scripts may open a
-    /// WebSocket here, besides this server's own page. Repeat it for more.
-    #[arg(long = "allow-origin", value_name = "ORIGIN")]
-    allow_origins: Vec<String>,
+    #[command(flatten)]
+    chat: routes::Options,
     /// The proxy in front (nginx): its address, whose X-Forwarded-For header names
     /// the client. From anyone else, that header is ignored.
     #[arg(long = "trust-proxy", value_name = "ADDRESS")]
     trust_proxy: Option<IpAddr>,
-    /// Seconds between the Pings that check each WebSocket client is still there.
-    #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = common::seconds)]
-    heartbeat: Duration,
     #[command(flatten)]
     tls: tls::TlsArgs,
 }
@@ -116,12 +109,7 @@ async fn main() -> ExitCode {
     tls::print_start(&addr, tls.as_ref());
 
     let trust_proxy = args.trust_proxy;
-    let shared = Arc::new(Shared {
-        room: Arc::new(room),
-        heartbeat: args.heartbeat,
-        allow_origins: args.allow_origins,
-        shutdown: watch::channel(false).0,
-    });
+    let shared = Shared::new(room, args.chat);
     let linking = Arc::clone(&shared.room);
     let linked = tokio::spawn(async move { link::run(&linking, link).await });
     // Lesson 07's connections and routes, with the client named as the proxy says.

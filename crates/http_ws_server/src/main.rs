@@ -15,10 +15,8 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
-use tokio::sync::watch;
 
 mod api;
 mod chat;
@@ -54,13 +52,8 @@ struct Args {
     #[arg(long, value_name = "ADDRESS", env = common::ADDR_ENV, default_value = common::HTTP_WS_ADDR)]
     #[arg(value_parser = common::server_address)]
     addr: common::Address,
-    /// A web page's origin (such as http://127.0.0.1:8080) whose scripts may open a
-    /// WebSocket here, besides this server's own page. Repeat it for more.
-    #[arg(long = "allow-origin", value_name = "ORIGIN")]
-    allow_origins: Vec<String>,
-    /// Seconds between the Pings that check each WebSocket client is still there.
-    #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = common::seconds)]
-    heartbeat: Duration,
+    #[command(flatten)]
+    chat: routes::Options,
     #[command(flatten)]
     tls: tls::TlsArgs,
 }
@@ -83,12 +76,7 @@ async fn main() -> ExitCode {
     };
     tls::print_start(&addr, tls.as_ref());
 
-    let shared = Arc::new(Shared {
-        room: Arc::new(Room::new()),
-        heartbeat: args.heartbeat,
-        allow_origins: args.allow_origins,
-        shutdown: watch::channel(false).0,
-    });
+    let shared = Shared::new(Room::new(), args.chat);
     // Each connection in a task of its own, each request answered by `routes.rs`,
     // until Ctrl-C; then every connection is told, and waited for (`serve.rs`).
     let answering = Arc::clone(&shared);

@@ -36,17 +36,36 @@ GET  /api/messages/N one message, by its id
 GET  /api/online     who is online, as JSON
 ";
 
+/// The chat's options, besides where to listen: `main`'s `Args` takes them in.
+#[derive(clap::Args)]
+pub(crate) struct Options {
+    /// A web page's origin (such as http://127.0.0.1:8080) whose scripts may open a
+    /// WebSocket here, besides this server's own page. Repeat it for more.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// Seconds between the Pings that check each WebSocket client is still there.
+    #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = common::seconds)]
+    heartbeat: Duration,
+}
+
 /// What every request's answer may need: made once by `main`, shared by every
 /// connection's task.
 pub(crate) struct Shared {
     pub(crate) room: Arc<Room>,
     /// Seconds between the Pings that check each WebSocket client (`--heartbeat`).
-    pub(crate) heartbeat: Duration,
+    heartbeat: Duration,
     /// Other sites' origins whose pages may open a WebSocket here (`--allow-origin`).
-    pub(crate) allow_origins: Vec<String>,
+    allow_origins: Vec<String>,
     /// Ctrl-C sends `true` here. Every connection task, HTTP or WebSocket, holds a
     /// receiver; when the last one is gone, `serve::run` is done.
     pub(crate) shutdown: watch::Sender<bool>,
+}
+
+impl Shared {
+    pub(crate) fn new(room: Room, Options { allow_origins, heartbeat }: Options) -> Arc<Shared> {
+        let shutdown = watch::channel(false).0;
+        Arc::new(Shared { room: Arc::new(room), heartbeat, allow_origins, shutdown })
+    }
 }
 
 /// Answers one request and logs it with `client`, who asked: the connection's peer

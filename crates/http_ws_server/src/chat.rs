@@ -3,8 +3,9 @@
 //! carry this file, unchanged.
 //!
 //! Needs from the crate that includes it: the modules `room` (whose `Room` is lesson
-//! 07's or lesson 09's: the same names), `upgrade` and `websocket` (lesson 03's). The
-//! room, the heartbeat and the shutdown channel come as parameters, from `main`.
+//! 07's or lesson 09's: the same names), `deliver` (lesson 05's), `upgrade` and
+//! `websocket` (lesson 03's). The room, the heartbeat, the allowed origins and the
+//! shutdown channel come as parameters, from `routes.rs`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -5,8 +5,8 @@
 //! unchanged.
 //!
 //! Needs from the crate that includes it: the modules `listen` (lesson 01's), `tls`
-//! and `websocket` (lesson 03's). What to answer comes as a
-//! parameter, `handle`, from `main`.
+//! (lesson 07's) and `websocket` (lesson 03's). What to answer comes as a parameter,
+//! `handle`, from `main`.
 
 use std::net::SocketAddr;
 use std::pin::pin;

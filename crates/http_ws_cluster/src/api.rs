@@ -11,13 +11,13 @@ use hyper::header::{HeaderValue, LOCATION};
 use hyper::{Request, Response, StatusCode};
 use serde::Deserialize;
 
-use crate::json::{self, bad_request, error, response};
+use crate::json::{self, bad_request, error};
 use crate::room::{Chat, Room};
 
 /// `GET /api/messages`: the history, oldest first, with the history's id in the
 /// `server-instance` header (the same on every instance: see `cluster.rs`).
 pub(crate) async fn messages(room: &Room) -> Response<Full<Bytes>> {
-    let mut response = response(StatusCode::OK, room.history_json().await);
+    let mut response = json::response(StatusCode::OK, room.history_json().await);
     response.headers_mut().insert("server-instance", room.history_id());
     response
 }
@@ -52,7 +52,7 @@ pub(crate) async fn message(room: &Room, id: &str) -> Response<Full<Bytes>> {
     };
     match room.message(id).await {
         Some(chat) => {
-            response(StatusCode::OK, serde_json::to_string(&chat).expect("a chat serializes"))
+            json::response(StatusCode::OK, serde_json::to_string(&chat).expect("a chat serializes"))
         }
         None => error(StatusCode::NOT_FOUND, &format!("no message {id} among the last 100")),
     }
@@ -63,8 +63,8 @@ pub(crate) async fn message(room: &Room, id: &str) -> Response<Full<Bytes>> {
 /// nothing was created to point to, so the answer is 200.
 fn created(chat: &Chat) -> Response<Full<Bytes>> {
     let body = serde_json::to_string(chat).expect("a chat serializes");
-    let Some(id) = chat.id else { return response(StatusCode::OK, body) };
-    let mut response = response(StatusCode::CREATED, body);
+    let Some(id) = chat.id else { return json::response(StatusCode::OK, body) };
+    let mut response = json::response(StatusCode::CREATED, body);
     let location = HeaderValue::from_str(&format!("/api/messages/{id}"))
         .expect("a path of digits is a valid header");
     response.headers_mut().insert(LOCATION, location);

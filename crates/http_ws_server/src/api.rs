@@ -9,14 +9,14 @@ use hyper::header::{HeaderValue, LOCATION};
 use hyper::{Request, Response, StatusCode};
 use serde::Deserialize;
 
-use crate::json::{self, bad_request, error, response};
+use crate::json::{self, bad_request, error};
 use crate::room::{Chat, Room};
 
 /// `GET /api/messages`: the history, oldest first, with its id in the
 /// `server-instance` header. (Like every answer here, an `async fn`: lesson 09's
 /// room, which these same routes serve, asks Redis for the history.)
 pub(crate) async fn messages(room: &Room) -> Response<Full<Bytes>> {
-    let mut response = response(StatusCode::OK, room.history_json());
+    let mut response = json::response(StatusCode::OK, room.history_json());
     response.headers_mut().insert("server-instance", room.history_id());
     response
 }
@@ -51,7 +51,7 @@ pub(crate) async fn message(room: &Room, id: &str) -> Response<Full<Bytes>> {
     };
     match room.message(id) {
         Some(chat) => {
-            response(StatusCode::OK, serde_json::to_string(&chat).expect("a chat serializes"))
+            json::response(StatusCode::OK, serde_json::to_string(&chat).expect("a chat serializes"))
         }
         None => error(StatusCode::NOT_FOUND, &format!("no message {id} among the last 100")),
     }
@@ -59,8 +59,10 @@ pub(crate) async fn message(room: &Room, id: &str) -> Response<Full<Bytes>> {
 
 /// 201 Created, with `Location`: where the new message can be read again.
 fn created(chat: &Chat) -> Response<Full<Bytes>> {
-    let mut response =
-        response(StatusCode::CREATED, serde_json::to_string(chat).expect("a chat serializes"));
+    let mut response = json::response(
+        StatusCode::CREATED,
+        serde_json::to_string(chat).expect("a chat serializes"),
+    );
     let location = HeaderValue::from_str(&format!("/api/messages/{}", chat.id))
         .expect("a path of digits is a valid header");
     response.headers_mut().insert(LOCATION, location);

@@ -58,7 +58,7 @@ pub(crate) async fn message(room: &Room, id: &str) -> Response<Full<Bytes>> {
 }
 
 /// 201 Created, with `Location`: where the new message can be read again.
-fn created(chat: &Chat) -> Response<Full<Bytes>> {
+pub(crate) fn created(chat: &Chat) -> Response<Full<Bytes>> {
     let mut response = json::response(
         StatusCode::CREATED,
         serde_json::to_string(chat).expect("a chat serializes"),

@@ -122,10 +122,15 @@ impl Room {
         self.history_id.clone()
     }
 
-    /// Adds a connection to the room under a guest name, and tells everyone (the
-    /// newcomer too: its queue is in place first).
+    /// Adds a connection to the room under a guest name (`join_as`).
     pub(crate) async fn join(&self, conn: u64) -> Membership {
         let name = format!("guest-{}", self.guests.fetch_add(1, Ordering::Relaxed) + 1);
+        self.join_as(conn, name).await
+    }
+
+    /// Adds a connection to the room under `name`, and tells everyone (the newcomer
+    /// too: its queue is in place first).
+    pub(crate) async fn join_as(&self, conn: u64, name: String) -> Membership {
         let (member, lines, put_out) = Member::new(name.clone());
         let (text, waiting, online) = {
             let mut members = self.members.lock().expect("no task panics holding the lock");

@@ -114,11 +114,6 @@ impl Ticket {
             () = tokio::time::sleep_until(self.expires) => {}
         }
     }
-
-    /// Seconds until the session expires.
-    pub(crate) fn expires_in(&self) -> u64 {
-        self.expires.saturating_duration_since(Instant::now()).as_secs()
-    }
 }
 
 /// A new session id: `ID_BYTES` from the operating system's generator (getrandom),

@@ -1,6 +1,11 @@
 //! Lesson 11, black-box: the real binary on port 0; HTTP and WebSocket by hand, the
 //! cookie carried as a browser carries it (a `Cookie` header on every request).
 
+// One test program for the whole lesson: tests/defences.rs is its module, so that
+// its slow cases run beside the rest. `cargo test -p http_ws_login --test defences`
+// still runs it alone.
+mod defences;
+
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
@@ -249,4 +254,31 @@ fn under_tls_the_cookie_is_secure_and_host_prefixed() {
     assert!(cookie.starts_with("set-cookie: __host-session="), "{cookie}");
     assert!(cookie.contains("; secure") && cookie.contains("; path=/"), "{cookie}");
     assert!(!cookie.contains("domain="), "{cookie}");
+}
+
+const PAGE: &str = "11-http-ws-login.md";
+
+#[test]
+fn page_11_run_it_shows_what_the_server_prints() {
+    let mut server = Server::start(bin());
+    server.program.wait_for("curl -i");
+    let started = server.program.output();
+    testkit::page::assert_matches(&testkit::page::block(PAGE, "run"), &started);
+}
+
+/// Page 11's curl and websocat commands, in its order, in a folder of their own
+/// (curl keeps the cookie in a file there, `jar`).
+#[test]
+fn page_11_commands_work_as_shown() {
+    use testkit::tools::{self, CURL, WEBSOCAT};
+    if !tools::available("page 11's curl and websocat", &[&CURL, &WEBSOCAT]) {
+        return;
+    }
+    let server = Server::start(bin());
+    let dir = testkit::temp_folder("11-page");
+    for (id, stdout_only) in
+        [("login", true), ("say", true), ("nobody", true), ("taken", true), ("ws-nobody", false)]
+    {
+        tools::check_block_in(PAGE, id, common::LOGIN_ADDR, &server.addr, stdout_only, &dir);
+    }
 }

@@ -101,7 +101,7 @@ const RFC_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 /// Ports from here up differ on every run: the ones the tests pick for a server
 /// ([`crate::free_addr`], from 10,000), and the ones the system picks for a
 /// connection's client side and for port 0 (Linux: 32768-60999). The lessons' own
-/// ports (5000-5005) and any port a page names are below.
+/// ports (5000-5006) and any port a page names are below.
 const FIRST_VARYING_PORT: u32 = crate::server::FIRST_TEST_PORT as u32;
 
 /// Makes a line comparable across runs, changing only what truly varies: the value
@@ -125,7 +125,7 @@ pub fn normalise(line: &str) -> String {
             }
         }
     }
-    let line = reconnect_wait(&line);
+    let line = reconnect_wait(&session_id(&line));
     let mut out = String::with_capacity(line.len());
     let mut rest = line.as_str();
     // 127.0.0.2 is lesson 10's proxy, which connects from ports the system picks.
@@ -154,6 +154,26 @@ pub fn normalise(line: &str) -> String {
     }
     out.push_str(rest);
     out.trim_end().to_string()
+}
+
+/// A line with lesson 11's session id, 32 random hex digits after `session=`, as
+/// `session=ID`.
+fn session_id(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("session=") {
+        let (before, after) = rest.split_at(at + "session=".len());
+        out.push_str(before);
+        let hex = after.len() - after.trim_start_matches(|c: char| c.is_ascii_hexdigit()).len();
+        if hex == 32 {
+            out.push_str("ID");
+            rest = &after[hex..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A line of redis-server's log without what differs at every start: its process
@@ -290,6 +310,12 @@ mod tests {
             "8096:M 04 Dec 2026 05:51:46.815 * Ready",
             "8096:C 04 Dec 2026 05:51:46.815 * Ready"
         ));
+        // A session id is random; what surrounds it is not.
+        assert!(same(
+            "set-cookie: session=5f0c1e2a9b3d4c6e8f7a1b2c3d4e5f60; Path=/",
+            "set-cookie: session=0123456789abcdef0123456789abcdef; Path=/"
+        ));
+        assert!(!same("session=5f0c1e2a9b3d4c6e8f7a1b2c3d4e5f60; Path=/", "session=ab; Path=/"));
         // Client-side ports vary; the lessons' ports do not.
         assert!(same("conn #1 127.0.0.1:54236 GET /", "conn #1 127.0.0.1:38411 GET /"));
         assert!(same("Listening on ws://127.0.0.1:5001", "Listening on ws://127.0.0.1:5001"));

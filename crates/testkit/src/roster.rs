@@ -96,6 +96,7 @@ mod tests {
             common::WS_CHAT_ADDR,
             common::HTTP_WS_ADDR,
             common::CLUSTER_ADDR,
+            common::LOGIN_ADDR,
         ];
         for lesson in super::lessons() {
             if let Some(address) = &lesson.address {

@@ -132,7 +132,7 @@ pub fn free_addr() -> String {
 }
 
 /// The lowest port [`free_addr`] hands out: above the ports lessons and tools use by
-/// default (5000-5005, 6379, 8080).
+/// default (5000-5006, 6379, 8080).
 pub(crate) const FIRST_TEST_PORT: u16 = 10_000;
 
 /// The ports the system hands out for port 0 and for a connection's own end

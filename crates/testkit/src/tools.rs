@@ -97,6 +97,11 @@ pub const PY_REQUESTS: Tool = Tool {
     probe: &["python3", "-c", "import requests"],
     install: "pip install {requests}",
 };
+pub const PY_AIOHTTP: Tool = Tool {
+    name: "python3 aiohttp",
+    probe: &["python3", "-c", "import aiohttp"],
+    install: "pip install {aiohttp}",
+};
 pub const PY_REDIS: Tool = Tool {
     name: "python3 redis",
     probe: &["python3", "-c", "import redis"],
@@ -369,6 +374,7 @@ mod tests {
             super::PY_FLASK,
             super::PY_REQUESTS,
             super::PY_REDIS,
+            super::PY_AIOHTTP,
         ] {
             let line = tool.install();
             assert!(line.starts_with("pip install ") && line.contains("=="), "{line}");

@@ -1,0 +1,205 @@
+//! Lesson 11, exercise 2: the first version, whose logout is yours to write. Fill
+//! in the `todo!()` in `logout`: after it, the cookie of a session that logged out
+//! opens no WebSocket.
+//!
+//!     cargo run -p http_ws_login_first --example http_ws_login_exercise_logout
+//!     scripts/exercise http_ws_login 2
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONNECTION, CONTENT_TYPE, COOKIE, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY};
+use hyper::header::{SET_COOKIE, UPGRADE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::upgrade::Upgraded;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+/// The browser client (`page.html`, 19 lines): lesson 07's, with a login form that
+/// posts the name and only then opens the WebSocket.
+const PAGE: &str = include_str!("../page.html");
+
+/// A login, in JSON: `{"name":"Ada"}`.
+#[derive(Deserialize)]
+struct Login {
+    name: String,
+}
+
+/// What a client says, in JSON: `{"type":"chat","text":"hello"}`.
+#[derive(Deserialize)]
+struct Said {
+    text: String,
+}
+
+/// A line said, as everyone gets it and `GET /api/messages` keeps it:
+/// `{"type":"chat","id":1,"from":"Ada","text":"hello"}`. Each has the next id.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "chat")]
+struct Chat {
+    id: usize,
+    from: String,
+    text: String,
+}
+
+/// Lesson 07's room, and now who is logged in: each session id and its name.
+#[derive(Default)]
+struct Room {
+    queues: HashMap<u64, mpsc::UnboundedSender<Message>>,
+    said: Vec<Chat>,
+    sessions: HashMap<String, String>,
+}
+
+type Shared = Arc<Mutex<Room>>;
+type Body = Full<Bytes>;
+
+/// One HTTP request in, one response out; `/ws` answers 101 and goes on as a chat.
+async fn handle(
+    mut req: Request<Incoming>,
+    conn: u64,
+    room: Shared,
+) -> Result<Response<Body>, Infallible> {
+    let mut response = Response::new(Body::default());
+    match req.uri().path() {
+        "/" => *response.body_mut() = Body::from(PAGE),
+        "/api/messages" => {
+            let json = serde_json::to_string(&room.lock().unwrap().said).unwrap();
+            response.headers_mut().insert(CONTENT_TYPE, "application/json".parse().unwrap());
+            *response.body_mut() = Body::from(json);
+        }
+        "/api/login" => return Ok(login(req, &room).await),
+        "/api/logout" => logout(&req, &room),
+        "/ws" => {
+            // Who is it? The session its cookie names; no session, no chat.
+            let Some(name) = session(&req, &room) else {
+                *response.status_mut() = StatusCode::UNAUTHORIZED;
+                return Ok(response);
+            };
+            // The upgrade: prove we read the key (RFC 6455), answer 101, and hyper
+            // hands the connection over once the 101 is sent.
+            let key = req.headers().get(SEC_WEBSOCKET_KEY).unwrap().as_bytes();
+            let accept = derive_accept_key(key).parse().unwrap();
+            let upgrading = hyper::upgrade::on(&mut req);
+            tokio::spawn(async move {
+                let connection = TokioIo::new(upgrading.await.unwrap());
+                let ws = WebSocketStream::from_raw_socket(connection, Role::Server, None).await;
+                chat(ws, conn, name, room).await;
+            });
+            *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+            let headers = response.headers_mut();
+            headers.insert(UPGRADE, "websocket".parse().unwrap());
+            headers.insert(CONNECTION, "Upgrade".parse().unwrap());
+            headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+        }
+        _ => *response.status_mut() = StatusCode::NOT_FOUND,
+    }
+    Ok(response)
+}
+
+/// `POST /api/login`: a new session. Its id is 128 random bits from the operating
+/// system, in hex, kept here with the name, and given to the browser in a cookie
+/// that no script may read (HttpOnly) and no other site's page gets (SameSite).
+async fn login(req: Request<Incoming>, room: &Shared) -> Response<Body> {
+    let mut response = Response::new(Body::default());
+    let body = req.into_body().collect().await.unwrap().to_bytes();
+    let login: Login = serde_json::from_slice(&body).unwrap();
+    let id = format!("{:016x}{:016x}", getrandom::u64().unwrap(), getrandom::u64().unwrap());
+    let cookie = format!("session={id}; Path=/; HttpOnly; SameSite=Strict");
+    room.lock().unwrap().sessions.insert(id, login.name);
+    response.headers_mut().insert(SET_COOKIE, cookie.parse().unwrap());
+    response
+}
+
+/// `POST /api/logout`: ends the session the request's cookie names, if it has one,
+/// so that the cookie is no session any more: `/ws` with it gets 401. (`session_id`
+/// reads the cookie.)
+#[allow(clippy::todo, unused_variables)] // the exercise: replace `todo!()` with your code
+fn logout(req: &Request<Incoming>, room: &Shared) {
+    todo!("forget the session")
+}
+
+/// The name of the session the request's cookie names, if there is one.
+fn session(req: &Request<Incoming>, room: &Shared) -> Option<String> {
+    let id = session_id(req)?;
+    room.lock().unwrap().sessions.get(&id).cloned()
+}
+
+/// The session id in the request's `Cookie` header: `Cookie: session=3f9a...`.
+fn session_id(req: &Request<Incoming>) -> Option<String> {
+    let cookies = req.headers().get(COOKIE)?.to_str().ok()?;
+    let mut pairs = cookies.split(';').filter_map(|pair| pair.trim().split_once('='));
+    pairs.find(|(name, _)| *name == "session").map(|(_, id)| id.to_string())
+}
+
+/// Lesson 07's chat, as the session's name: what a client says is kept and goes to
+/// everyone's queue; what is in its queue goes to it.
+async fn chat(ws: WebSocketStream<TokioIo<Upgraded>>, conn: u64, name: String, room: Shared) {
+    let (mut to_client, mut from_client) = ws.split();
+    let (queue, mut lines) = mpsc::unbounded_channel();
+    room.lock().unwrap().queues.insert(conn, queue);
+    loop {
+        tokio::select! {
+            message = from_client.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    let said: Said = serde_json::from_str(&text).unwrap();
+                    say(&room, &name, said.text);
+                }
+                Some(Ok(_)) => {}
+                // Closed, or the connection broke: leave the room.
+                Some(Err(_)) | None => break,
+            },
+            Some(line) = lines.recv() => {
+                if to_client.send(line).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    room.lock().unwrap().queues.remove(&conn);
+}
+
+/// A line said: kept, with the next id, and passed to everyone's queue.
+fn say(room: &Shared, from: &str, text: String) {
+    let mut room = room.lock().unwrap();
+    let chat = Chat { id: room.said.len() + 1, from: from.to_string(), text };
+    let line = Message::text(serde_json::to_string(&chat).unwrap());
+    for queue in room.queues.values() {
+        let _ = queue.send(line.clone());
+    }
+    room.said.push(chat);
+}
+
+#[tokio::main]
+async fn main() {
+    // The address: --addr HOST:PORT, or LESSON_ADDR, or 127.0.0.1:5006, as Python's
+    // os.environ.get("LESSON_ADDR", "127.0.0.1:5006") reads it.
+    let addr = std::env::args()
+        .skip_while(|arg| arg != "--addr")
+        .nth(1)
+        .or(std::env::var("LESSON_ADDR").ok())
+        .unwrap_or("127.0.0.1:5006".to_string());
+    let listener = TcpListener::bind(&addr).await.unwrap();
+    println!("Listening on http://{}", listener.local_addr().unwrap());
+    let room = Shared::default();
+    for conn in 1.. {
+        // Wait for the next connection, then serve it in a task of its own; hyper
+        // calls `handle` for each request on it, and lets `/ws` take it over.
+        let (stream, _peer) = listener.accept().await.unwrap();
+        let room = Arc::clone(&room);
+        let service = service_fn(move |req| handle(req, conn, Arc::clone(&room)));
+        tokio::spawn(
+            http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades(),
+        );
+    }
+}

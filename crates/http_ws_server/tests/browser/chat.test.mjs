@@ -620,3 +620,83 @@ test("the page backs off from a server that accepts and closes at once", async (
     server.close();
   }
 });
+
+// Lesson 11: the chat behind a login. Two tabs of one browser share the session
+// cookie; a second browser (its own cookies) is Bob. A name a live session holds is
+// refused beside the form; a logout in one tab closes the other tab's socket with
+// 4401, and both show the login form again, while Bob chats on. Then the first
+// version: log in, and two tabs chat.
+test("lesson 11: log in, chat in two tabs, log out in one and both ask for a login", async () => {
+  const server = await startProgram("http_ws_login", "Listening on http://");
+  const first = await startProgram("http_ws_login_first", "Listening on http://");
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  const ada = await browser.newContext();
+  const bob = await browser.newContext();
+  const loggedOut = (page) => page.locator("#state", { hasText: "logged out" }).waitFor();
+  const open = (page) => page.locator("#state", { hasText: "open" }).waitFor();
+  const logIn = async (page, name) => {
+    await page.fill("#name", name);
+    await page.click("#login");
+  };
+  const newTab = async (context) => {
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(`http://${server.addr}/`);
+    return page;
+  };
+  try {
+    const a1 = await newTab(ada);
+    await loggedOut(a1);
+    assert.deepEqual(await accessibilityProblems(a1), []);
+    await logIn(a1, "Ada");
+    await open(a1);
+    assert.equal(await a1.locator("#me").textContent(), "Ada");
+    // The second tab has the cookie already: /api/me says who it is, no form.
+    const a2 = await newTab(ada);
+    await open(a2);
+    assert.equal(await a2.locator("#me").textContent(), "Ada");
+    assert.equal(await a2.locator("#login-form").isHidden(), true);
+    // No script can read the session cookie.
+    assert.equal(await a2.evaluate(() => document.cookie), "");
+
+    const b = await newTab(bob);
+    await loggedOut(b);
+    await logIn(b, "Ada");
+    await b.locator("#login-error", { hasText: "Ada is logged in already" }).waitFor();
+    await logIn(b, "Bob");
+    await open(b);
+
+    await say(a1, "hello from tab one");
+    await a2.locator("#messages li", { hasText: "Ada: hello from tab one" }).waitFor();
+    await b.locator("#messages li", { hasText: "Ada: hello from tab one" }).waitFor();
+
+    await a2.click("#logout");
+    await a1.locator("#login-error", { hasText: "Your session ended: log in again." }).waitFor();
+    await loggedOut(a1);
+    await loggedOut(a2);
+    await server.waitFor("Ada's session ended");
+    await say(b, "Bob is still here");
+    await b.locator("#messages li", { hasText: "Bob: Bob is still here" }).waitFor();
+    mkdirSync(SHOTS, { recursive: true });
+    await a1.screenshot({ path: path.join(SHOTS, "11-logged-out.png") });
+    assert.deepEqual(await accessibilityProblems(a1), []);
+
+    // The first version: a login, then two tabs of that browser chat.
+    const f1 = await ada.newPage();
+    const f2 = await ada.newPage();
+    for (const page of [f1, f2]) {
+      page.setDefaultTimeout(WAIT);
+      await page.goto(`http://${first.addr}/`);
+      await page.fill("#user", "Ada");
+      await page.press("#user", "Enter");
+      await page.waitForFunction(() => ws && ws.readyState === WebSocket.OPEN);
+    }
+    await f1.fill("#say", "hello from the first version");
+    await f1.press("#say", "Enter");
+    await f2.locator("#lines li", { hasText: "Ada: hello from the first version" }).waitFor();
+  } finally {
+    await browser.close();
+    await stop(server);
+    await stop(first);
+  }
+});

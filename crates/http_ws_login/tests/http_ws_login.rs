@@ -46,9 +46,14 @@ fn get_with(addr: &str, path: &str, headers: &str) -> Response {
 
 /// A WebSocket handshake to `/ws` with `headers`: the stream, and the answer.
 fn handshake(addr: &str, headers: &str) -> (TcpStream, Response) {
+    handshake_at(addr, "/ws", headers)
+}
+
+/// A WebSocket handshake to `target` (`/ws`, or with a query) with `headers`.
+fn handshake_at(addr: &str, target: &str, headers: &str) -> (TcpStream, Response) {
     let mut stream = connect(addr);
     let raw = format!(
-        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n{headers}\r\n",
         ws::KEY
     );
@@ -281,4 +286,32 @@ fn page_11_commands_work_as_shown() {
     {
         tools::check_block_in(PAGE, id, common::LOGIN_ADDR, &server.addr, stdout_only, &dir);
     }
+}
+
+/// Page 11's "Break it": a session id in the URL (as `?session=...` instead of a
+/// cookie) is written into the proxy's access log, where a cookie is not: lesson
+/// 10's nginx, its two `server` lines pointed at this lesson's one server.
+#[test]
+fn page_11_an_id_in_the_url_lands_in_nginxs_log_and_a_cookie_does_not() {
+    let server = Server::start(bin());
+    let Some(mut nginx) =
+        testkit::nginx::Nginx::start("page 11's access log", [&server.addr, &server.addr], |c| c)
+    else {
+        return;
+    };
+    let cookie = login(&nginx.addr, "Ada");
+    nginx.wait_for("POST /api/login");
+    // A socket with the cookie, closed, so that nginx writes its line (at the end).
+    let (mut socket, answer) = handshake(&nginx.addr, &cookie);
+    assert_eq!(answer.status, 101, "{answer:?}");
+    ws::send(&mut socket, ws::CLOSE, &ws::close_payload(1000, ""), true);
+    ws::read_close(&mut socket);
+    nginx.wait_for("101 ->");
+    // The id in the URL: the server refuses it (no cookie), and the log keeps it.
+    let id = cookie.trim_end().trim_start_matches("Cookie: session=");
+    let (_, answer) = handshake_at(&nginx.addr, &format!("/ws?session={id}"), "");
+    assert_eq!(answer.status, 401);
+    let line = nginx.wait_for("GET /ws?session=");
+    assert!(line.contains(id), "{line}");
+    testkit::page::assert_matches(&testkit::page::block(PAGE, "token-log"), &nginx.output());
 }

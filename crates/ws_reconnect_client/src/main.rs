@@ -37,7 +37,7 @@ mod keyboard;
 use backoff::Backoff;
 use handler::Printer;
 use http::{FetchError, fetch_history};
-use session::{Keyboard, Session, connect, wait_offline};
+use session::{Keyboard, Session, closed_by_the_server, connect, wait_offline};
 
 #[derive(Parser)]
 #[command(about = "Lesson 08: a client that survives")]
@@ -109,6 +109,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 match session::session(ws, &mut handler, keys, &mut outbox, args.heartbeat).await {
                     Session::Quit => return Ok(()),
                     Session::Lost(why) => handler.on_close(&why),
+                    Session::Closed(frame) => handler.on_close(&closed_by_the_server(&frame)),
                 }
                 backoff.connected_for(opened.elapsed());
             }

@@ -8,6 +8,7 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -47,6 +48,9 @@ pub(crate) enum Session {
     Quit,
     /// The connection was lost, for this reason: try again.
     Lost(String),
+    /// The server closed it, with this Close frame: its code (1001: it is going
+    /// away; 1008: we broke its rules) and reason (`closed_by_the_server` says both).
+    Closed(CloseFrame),
 }
 
 /// One connection: sends what was typed (and what waited in `outbox`), hands what
@@ -124,11 +128,10 @@ async fn received(
         Some(Ok(Message::Close(frame))) => {
             // tungstenite has queued our answering Close; send it on its way.
             let _ = ws.flush().await;
-            let why = frame.map_or_else(
-                || "no code".to_string(),
-                |f| format!("{} {:?}", f.code, f.reason.as_str()),
-            );
-            format!("the server closed the connection: {why}")
+            return Err(match frame {
+                Some(frame) => Session::Closed(frame),
+                None => Session::Lost("the server closed the connection: no code".to_string()),
+            });
         }
         // tungstenite answers Pings for us; a Pong is the answer to ours.
         Some(Ok(_)) => return Ok(()),
@@ -136,6 +139,11 @@ async fn received(
         None => "the connection ended without a close frame".to_string(),
     };
     Err(Session::Lost(lost))
+}
+
+/// A Close from the server, in words: its code and its reason.
+pub(crate) fn closed_by_the_server(frame: &CloseFrame) -> String {
+    format!("the server closed the connection: {} {:?}", frame.code, frame.reason.as_str())
 }
 
 /// The heartbeat's tick: a Ping, unless the server has been silent for two
@@ -209,15 +217,18 @@ pub(crate) async fn wait_offline(
 }
 
 /// Opens the WebSocket (TCP, TLS for wss://, then the handshake: `wss.rs`), with a
-/// deadline. Every failure here is worth retrying.
+/// deadline. Every failure here is worth retrying. `request` is the handshake: its
+/// URL, or a request built from it with more headers (lesson 12 adds a cookie).
 pub(crate) async fn connect(
-    url: &str,
+    request: impl IntoClientRequest + Unpin,
     addr: &common::Address,
     ca: Option<&Path>,
 ) -> Result<Socket, String> {
+    let request = request.into_client_request().map_err(|err| err.to_string())?;
+    let url = request.uri().to_string();
     let opening = async {
         let stream = wss::dial(addr, ca).await.map_err(WsError::Io)?;
-        tokio_tungstenite::client_async(url, stream).await
+        tokio_tungstenite::client_async(request, stream).await
     };
     let opened = tokio::time::timeout(CONNECT_TIMEOUT, opening).await;
     // Not the 101 we asked for: is it a TLS port that we spoke plain HTTP to?

@@ -39,7 +39,7 @@ mod wss;
 use backoff::Backoff;
 use handler::Printer;
 use http::{FetchError, fetch_history};
-use session::{Keyboard, Session, connect, wait_offline};
+use session::{Keyboard, Session, closed_by_the_server, connect, wait_offline};
 
 #[derive(Parser)]
 #[command(about = "Lesson 09's client: lesson 08's, for several servers of one room")]
@@ -127,6 +127,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 match session::session(ws, &mut handler, keys, &mut outbox, args.heartbeat).await {
                     Session::Quit => return Ok(()),
                     Session::Lost(why) => handler.on_close(&why),
+                    Session::Closed(frame) => handler.on_close(&closed_by_the_server(&frame)),
                 }
                 backoff.connected_for(opened.elapsed());
             }

@@ -681,6 +681,40 @@ test("lesson 11: log in, chat in two tabs, log out in one and both ask for a log
     await a1.screenshot({ path: path.join(SHOTS, "11-logged-out.png") });
     assert.deepEqual(await accessibilityProblems(a1), []);
 
+    // A page on another port of this machine is the same site: the browser sends it
+    // the SameSite=Strict cookie with its WebSocket. Only the Origin check stops it.
+    // With --allow-origin for that port, the server lets it in: as Ada, which shows
+    // the cookie went with it; without, 403.
+    const other = http.createServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end(`<!doctype html><title>Another port</title><p id="said">...</p><script>
+        const ws = new WebSocket("ws://" + new URLSearchParams(location.search).get("server") + "/ws");
+        ws.onmessage = (event) => { said.textContent = event.data; };
+        ws.onclose = (event) => { if (said.textContent === "...") said.textContent = "closed " + event.code; };
+      </script>`);
+    });
+    await new Promise((resolve) => other.listen(0, "127.0.0.1", resolve));
+    const otherOrigin = `http://127.0.0.1:${other.address().port}`;
+    const allowing = start("http_ws_login", ["--addr", "127.0.0.1:0", "--allow-origin", otherOrigin]);
+    allowing.addr = (await allowing.waitFor("Listening on http://")).split("http://")[1];
+    try {
+      const mine = await ada.newPage();
+      mine.setDefaultTimeout(WAIT);
+      await mine.goto(`http://${allowing.addr}/`);
+      await logIn(mine, "Carol");
+      await open(mine);
+      const evil = await ada.newPage();
+      evil.setDefaultTimeout(WAIT);
+      await evil.goto(`${otherOrigin}/?server=${allowing.addr}`);
+      await evil.locator("#said", { hasText: '"name":"Carol"' }).waitFor();
+      await evil.goto(`${otherOrigin}/?server=${server.addr}`);
+      await evil.locator("#said", { hasText: "closed" }).waitFor();
+      await server.waitFor("GET /ws -> 403 Forbidden");
+    } finally {
+      await stop(allowing);
+      other.close();
+    }
+
     // The first version: a login, then two tabs of that browser chat.
     const f1 = await ada.newPage();
     const f2 = await ada.newPage();

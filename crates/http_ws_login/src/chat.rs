@@ -70,7 +70,7 @@ pub(crate) async fn join(
     })
 }
 
-/// A connection that has joined the room (`Room::join`, before its 101): passes
+/// A connection that has joined the room (`Room::join_as`, before its 101): passes
 /// lines both ways until it ends, and takes it out of the room again.
 async fn chat(
     ws: &mut Socket,

@@ -2,8 +2,8 @@
 //! cookie carried as a browser carries it (a `Cookie` header on every request).
 
 // One test program for the whole lesson: tests/defences.rs is its module, so that
-// its slow cases run beside the rest. `cargo test -p http_ws_login --test defences`
-// still runs it alone.
+// its slow cases run beside the rest. Alone: `cargo test -p http_ws_login
+// page_11_defence`.
 mod defences;
 
 use std::io::Write;

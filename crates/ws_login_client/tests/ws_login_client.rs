@@ -2,8 +2,8 @@
 //! 11's real server (and, for what that server never does, a small server here).
 
 // One test program for the whole lesson: tests/defences.rs is its module, so that
-// its slow cases run beside the rest. `cargo test -p ws_login_client --test
-// defences` still runs it alone.
+// its slow cases run beside the rest. Alone: `cargo test -p ws_login_client
+// page_12_defence`.
 mod defences;
 
 use std::io::{BufRead, BufReader, Write};

@@ -125,3 +125,62 @@ fn page_11_defence_table_is_what_the_programs_do() {
     );
     assert_matches(&block("11-http-ws-login.md", "defences"), &table_with_steps(&rows));
 }
+
+/// A guessed session id on `/ws`: 32 hex digits that no login gave.
+fn guessed_id(server: &mut Server) -> String {
+    let (_, answer) =
+        handshake(&server.addr, "Cookie: session=00112233445566778899aabbccddeeff\r\n");
+    format!("`{} {}`", answer.status, answer.reason)
+}
+
+/// The cookie of a session that logged out, on `/ws`.
+fn logged_out_cookie(server: &mut Server) -> String {
+    let cookie = login(&server.addr, "Ada");
+    let out = post_with(&server.addr, "/api/logout", &cookie, "");
+    assert!(out.status < 300, "{out:?}");
+    let (_, answer) = handshake(&server.addr, &cookie);
+    format!("`{} {}`", answer.status, answer.reason)
+}
+
+/// `POST /api/messages` as Ada, with a `name` field that says Bob.
+fn forged_name(server: &mut Server) -> String {
+    let cookie = login(&server.addr, "Ada");
+    let body = r#"{"name": "Bob", "text": "hi"}"#;
+    let answer = post_with(&server.addr, "/api/messages", &format!("{JSON}{cookie}"), body);
+    let history = testkit::http::get(&server.addr, "/api/messages").body;
+    let said = if history.contains(r#""from":"Bob""#) { "said as Bob" } else { "nothing said" };
+    format!("`{} {}`, {said}", answer.status, answer.reason)
+}
+
+/// Page 11's second table: what the first version already gets right, or gets
+/// wrong in a way no step is for (it has no `POST /api/messages` at all), beside
+/// the full lesson, both found by running them.
+#[test]
+fn page_11_what_the_first_version_already_does_is_what_the_programs_do() {
+    let (first, lesson) =
+        (testkit::bin_path("http_ws_login_first"), testkit::bin_path("http_ws_login"));
+    let cases: [(&'static str, fn(&mut Server) -> String); 3] = [
+        ("A guessed session id on `/ws`", guessed_id),
+        ("The cookie of a session that logged out, on `/ws`", logged_out_cookie),
+        ("A forged name in `POST /api/messages`", forged_name),
+    ];
+    let on = |bin: std::path::PathBuf, run: fn(&mut Server) -> String| {
+        move || testkit::page::as_on_the_page(&run(&mut Server::start(&bin)))
+    };
+    let found = testkit::defence::rows_at_once(
+        cases
+            .iter()
+            .map(|&(case, run)| {
+                testkit::defence::case(case, on(first.clone(), run), on(lesson.clone(), run))
+            })
+            .collect(),
+    );
+    let mut table = vec![
+        "| Break it | The first version | The full lesson |".to_string(),
+        "|---|---|---|".to_string(),
+    ];
+    table.extend(
+        found.iter().map(|row| format!("| {} | {} | {} |", row.case, row.first, row.lesson)),
+    );
+    assert_matches(&block("11-http-ws-login.md", "already"), &table);
+}

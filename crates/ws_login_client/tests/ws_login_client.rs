@@ -122,3 +122,15 @@ fn page_12_run_it_is_what_the_programs_print() {
     let lines: Vec<String> = finished.stderr.lines().map(str::to_string).collect();
     assert_matches(&taken_block, &lines);
 }
+
+/// The handshake a student can print: `RUST_LOG=ws_login_client=debug` shows the
+/// request, its cookie included, as page 12 says.
+#[test]
+fn the_handshake_with_its_cookie_can_be_printed() {
+    let server = Server::start(&bin_path("http_ws_login"));
+    let env = [("RUST_LOG", "ws_login_client=debug")];
+    let mut client = Program::start_with(bin(), &["--addr", &server.addr, "--name", "Ada"], &env);
+    let shown = client.wait_for("handshake: GET ws://");
+    assert!(shown.contains(r#""cookie": "session="#), "{shown}");
+    client.kill();
+}

@@ -624,10 +624,12 @@ test("the page backs off from a server that accepts and closes at once", async (
 // Lesson 11: the chat behind a login. Two tabs of one browser share the session
 // cookie; a second browser (its own cookies) is Bob. A name a live session holds is
 // refused beside the form; a logout in one tab closes the other tab's socket with
-// 4401, and both show the login form again, while Bob chats on. Then the first
+// 4401, and both show the login form again, while Bob chats on; a page on another
+// port has the cookie sent with its WebSocket, and only the Origin check stops it; a
+// restart forgets Bob's session, and his page asks for a login. Then the first
 // version: log in, and two tabs chat.
 test("lesson 11: log in, chat in two tabs, log out in one and both ask for a login", async () => {
-  const server = await startProgram("http_ws_login", "Listening on http://");
+  let server = await startProgram("http_ws_login", "Listening on http://");
   const first = await startProgram("http_ws_login_first", "Listening on http://");
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
   const ada = await browser.newContext();
@@ -714,6 +716,18 @@ test("lesson 11: log in, chat in two tabs, log out in one and both ask for a log
       await stop(allowing);
       other.close();
     }
+
+    // A restart forgets every session: Bob's page reconnects, its handshake is
+    // refused (401, which a script never sees), /api/me says 401, and the page asks
+    // for a login instead of reconnecting for ever.
+    const addr = server.addr;
+    await stop(server);
+    server = start("http_ws_login", ["--addr", addr]);
+    server.addr = addr;
+    await server.waitFor("Listening on http://");
+    await server.waitFor("GET /ws -> 401 Unauthorized");
+    await loggedOut(b);
+    await server.waitFor("GET /api/me -> 401 Unauthorized");
 
     // The first version: a login, then two tabs of that browser chat.
     const f1 = await ada.newPage();

@@ -152,6 +152,9 @@ fn forged_name(server: &mut Server) -> String {
     format!("`{} {}`, {said}", answer.status, answer.reason)
 }
 
+/// What a case of the second table does to a server: its answer, in a few words.
+type ServerCase = fn(&mut Server) -> String;
+
 /// Page 11's second table: what the first version already gets right, or gets
 /// wrong in a way no step is for (it has no `POST /api/messages` at all), beside
 /// the full lesson, both found by running them.
@@ -159,12 +162,12 @@ fn forged_name(server: &mut Server) -> String {
 fn page_11_what_the_first_version_already_does_is_what_the_programs_do() {
     let (first, lesson) =
         (testkit::bin_path("http_ws_login_first"), testkit::bin_path("http_ws_login"));
-    let cases: [(&'static str, fn(&mut Server) -> String); 3] = [
+    let cases: [(&'static str, ServerCase); 3] = [
         ("A guessed session id on `/ws`", guessed_id),
         ("The cookie of a session that logged out, on `/ws`", logged_out_cookie),
         ("A forged name in `POST /api/messages`", forged_name),
     ];
-    let on = |bin: std::path::PathBuf, run: fn(&mut Server) -> String| {
+    let on = |bin: std::path::PathBuf, run: ServerCase| {
         move || testkit::page::as_on_the_page(&run(&mut Server::start(&bin)))
     };
     let found = testkit::defence::rows_at_once(

@@ -149,7 +149,8 @@ fn from_another_page(req: &Request<Incoming>) -> bool {
 async fn login(req: Request<Incoming>, room: &Shared) -> Response<Body> {
     let mut response = Response::new(Body::default());
     // Another site's page may post a form here: without this, it logs the visitor
-    // in under a name of its choosing (login CSRF), and reads what they say.
+    // in under a name of its choosing (login CSRF), and what they type goes out
+    // under that name.
     if from_another_page(&req) {
         *response.status_mut() = StatusCode::FORBIDDEN;
         return response;

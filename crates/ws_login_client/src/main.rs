@@ -15,7 +15,7 @@
 //! lesson 08 reconnects.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -37,15 +37,17 @@ mod handler;
 mod http;
 #[path = "../../ws_chat_client/src/keyboard.rs"] // lesson 06
 mod keyboard;
+#[path = "../../ws_reconnect_client/src/reconnect.rs"] // lesson 08
+mod reconnect;
 #[path = "../../ws_reconnect_client/src/session.rs"] // lesson 08
 mod session;
 #[path = "../../ws_reconnect_client/src/wss.rs"] // lesson 08
 mod wss;
 use backoff::Backoff;
 use handler::Printer;
-use http::{FetchError, fetch_history};
 use login::{Cookie, Refused};
-use session::{Keyboard, Session, closed_by_the_server, connect, wait_offline};
+use reconnect::{catch_up, reconnect};
+use session::{Keyboard, Session, closed_by_the_server, connect};
 
 #[derive(Parser)]
 #[command(about = "Lesson 12: a client that logs in")]
@@ -178,42 +180,4 @@ async fn log_in_again(args: &Args, fresh: &mut bool) -> anyhow::Result<Cookie> {
     *fresh = true;
     info!("The session ended: logging in again");
     log_in(args).await
-}
-
-/// The history again, right after the WebSocket opened, showing only what the
-/// last one lacked. If it cannot be had, the session goes on: it said so.
-async fn catch_up(addr: &common::Address, ca: Option<&Path>, handler: &mut Printer) {
-    match fetch_history(addr, ca).await {
-        Ok(history) => handler.on_history(history),
-        Err(FetchError::Refused) => handler.on_error(&format!("{addr} is not answering")),
-        Err(FetchError::Other(err)) => handler.on_error(&err),
-    }
-}
-
-/// Waits, then asks for the history over HTTP (what did we miss? is the server back
-/// at all?), again and again until the server answers. Returns false if the user
-/// leaves meanwhile.
-async fn reconnect(
-    addr: &common::Address,
-    ca: Option<&Path>,
-    backoff: &mut Backoff,
-    handler: &mut Printer,
-    keyboard: &mut Keyboard,
-    outbox: &mut VecDeque<String>,
-) -> bool {
-    loop {
-        let wait = backoff.next_wait(fastrand::f64());
-        info!("Reconnecting in {:.1} s (attempt {})", wait.as_secs_f64(), backoff.attempt);
-        if wait_offline(wait, keyboard, outbox).await {
-            return false;
-        }
-        match fetch_history(addr, ca).await {
-            Ok(history) => {
-                handler.on_history(history);
-                return true;
-            }
-            Err(FetchError::Refused) => handler.on_error(&format!("{addr} is not answering yet")),
-            Err(FetchError::Other(err)) => handler.on_error(&err),
-        }
-    }
 }

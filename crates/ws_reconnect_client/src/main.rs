@@ -15,17 +15,18 @@
 //! exponential backoff and jitter.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use clap::Parser;
-use tracing::{info, warn};
+use tracing::warn;
 
 mod backoff;
 mod handler;
 mod http;
+mod reconnect;
 mod session;
 mod wss;
 
@@ -37,7 +38,8 @@ mod keyboard;
 use backoff::Backoff;
 use handler::Printer;
 use http::{FetchError, fetch_history};
-use session::{Keyboard, Session, closed_by_the_server, connect, wait_offline};
+use reconnect::{catch_up, reconnect};
+use session::{Keyboard, Session, closed_by_the_server, connect};
 
 #[derive(Parser)]
 #[command(about = "Lesson 08: a client that survives")]
@@ -121,44 +123,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 warn!("Leaving with {} unsent lines", outbox.len());
             }
             return Ok(());
-        }
-    }
-}
-
-/// The history again, right after the WebSocket opened, showing only what the
-/// last one lacked. If it cannot be had, the session goes on: it said so.
-async fn catch_up(addr: &common::Address, ca: Option<&Path>, handler: &mut Printer) {
-    match fetch_history(addr, ca).await {
-        Ok(history) => handler.on_history(history),
-        Err(FetchError::Refused) => handler.on_error(&format!("{addr} is not answering")),
-        Err(FetchError::Other(err)) => handler.on_error(&err),
-    }
-}
-
-/// Waits, then asks for the history over HTTP (what did we miss? is the server back
-/// at all?), again and again until the server answers. Returns false if the user
-/// leaves meanwhile.
-async fn reconnect(
-    addr: &common::Address,
-    ca: Option<&Path>,
-    backoff: &mut Backoff,
-    handler: &mut Printer,
-    keyboard: &mut Keyboard,
-    outbox: &mut VecDeque<String>,
-) -> bool {
-    loop {
-        let wait = backoff.next_wait(fastrand::f64());
-        info!("Reconnecting in {:.1} s (attempt {})", wait.as_secs_f64(), backoff.attempt);
-        if wait_offline(wait, keyboard, outbox).await {
-            return false;
-        }
-        match fetch_history(addr, ca).await {
-            Ok(history) => {
-                handler.on_history(history);
-                return true;
-            }
-            Err(FetchError::Refused) => handler.on_error(&format!("{addr} is not answering yet")),
-            Err(FetchError::Other(err)) => handler.on_error(&err),
         }
     }
 }

@@ -4,8 +4,9 @@
 //!
 //!     cargo run -p http_ws_login
 //!
-//! then this client in another, and type. Log out in the browser as the same name,
-//! or restart the server: the client logs in again, once, and carries on.
+//! then this client in another, and type. Restart the server (it forgets every
+//! session), or start it with `--session 10` and wait: the client logs in again and
+//! carries on.
 //!
 //!     cargo run -p ws_login_client -- --name Ada
 //!

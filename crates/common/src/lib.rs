@@ -25,6 +25,8 @@ pub const HTTP_WS_ADDR: &str = "127.0.0.1:5003";
 pub const CLUSTER_ADDR: &str = "127.0.0.1:5004";
 /// Lesson 11: the chat with a login.
 pub const LOGIN_ADDR: &str = "127.0.0.1:5006";
+/// Lesson 13: the chat heard without WebSocket too.
+pub const PUSH_ADDR: &str = "127.0.0.1:5007";
 /// Lesson 09: where Redis listens, as `redis-server --port 6379` starts it.
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// Lesson 09 takes `--redis URL`, or the same through this variable.

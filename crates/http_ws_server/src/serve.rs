@@ -14,8 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body, Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -35,6 +34,15 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// How long Ctrl-C waits for requests in flight and for WebSocket goodbyes.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// What an answer's body may be: all of it at once (`Full<Bytes>`, every answer
+/// here), or a body that goes on sending for as long as it has something to say.
+pub(crate) trait Answered:
+    Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static
+{
+}
+impl<B: Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static> Answered for B {}
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Which request this is: its connection's number, its number on that connection
 /// and who sent it.
 #[derive(Clone, Copy)]
@@ -49,7 +57,7 @@ pub(crate) struct Asked {
 /// accepting, tells every connection through `shutdown` (HTTP ones finish their
 /// request, WebSocket ones say 1001, going away) and waits until they have, or until
 /// we tire. Whoever holds a receiver of `shutdown` is waited for.
-pub(crate) async fn run<H, Answer>(
+pub(crate) async fn run<H, Answer, B>(
     listener: TcpListener,
     ctrl_c: impl Future<Output = ()>,
     tls: Option<tls::Tls>,
@@ -57,7 +65,8 @@ pub(crate) async fn run<H, Answer>(
     handle: H,
 ) where
     H: Fn(Request<Incoming>, Asked) -> Answer + Clone + Send + Sync + 'static,
-    Answer: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    Answer: Future<Output = Response<B>> + Send + 'static,
+    B: Answered,
 {
     let mut ctrl_c = pin!(ctrl_c);
     let http = http_settings();
@@ -104,7 +113,7 @@ fn http_settings() -> http1::Builder {
 
 /// Serves one connection in a task of its own, so a slow client never holds up the
 /// others: tokio runs thousands of these on a few threads.
-fn serve<H, Answer>(
+fn serve<H, Answer, B>(
     http: &http1::Builder,
     tls: Option<Arc<tls::Tls>>,
     mut stop: watch::Receiver<bool>,
@@ -114,7 +123,8 @@ fn serve<H, Answer>(
     handle: H,
 ) where
     H: Fn(Request<Incoming>, Asked) -> Answer + Send + Sync + 'static,
-    Answer: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    Answer: Future<Output = Response<B>> + Send + 'static,
+    B: Answered,
 {
     // One TCP connection can carry many requests, one after another (HTTP/1.1
     // keep-alive): hyper calls our service once for each of them.

@@ -12,6 +12,11 @@ use testkit::Server;
 use testkit::http::{Response, connect, get, post, read_response};
 use testkit::ws;
 
+// One test program for the whole lesson: tests/defences.rs is its module, so that
+// its slow cases run beside the rest. Alone: `cargo test -p http_push
+// page_13_defence`.
+mod defences;
+
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_http_push"))
 }
@@ -32,6 +37,8 @@ struct Stream {
     text: String,
     /// Bytes read, not yet out of their chunks.
     raw: Vec<u8>,
+    /// The last `id:` it got, which a browser sends back when it connects again.
+    last_id: Option<String>,
 }
 
 impl Stream {
@@ -40,7 +47,7 @@ impl Stream {
         let raw = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n");
         stream.write_all(raw.as_bytes()).expect("send");
         let head = read_response(&mut stream, true).expect("a head");
-        Stream { stream, head, text: String::new(), raw: Vec::new() }
+        Stream { stream, head, text: String::new(), raw: Vec::new(), last_id: None }
     }
 
     /// The next event, as its lines (`id: ...`, `data: ...`); `None` at the end.
@@ -48,7 +55,11 @@ impl Stream {
         loop {
             if let Some(end) = self.text.find("\n\n") {
                 let event: String = self.text.drain(..end + 2).collect();
-                return Some(event.trim_end().lines().map(str::to_string).collect());
+                let event: Vec<String> = event.trim_end().lines().map(str::to_string).collect();
+                if let Some(id) = field(&event, "id") {
+                    self.last_id = Some(id.to_string());
+                }
+                return Some(event);
             }
             // Out of its chunks: `SIZE\r\nBYTES\r\n`.
             if let Some(line_end) = self.raw.windows(2).position(|pair| pair == b"\r\n") {

@@ -79,6 +79,29 @@ impl Nginx {
         self.program.as_mut().expect("nginx is running").output()
     }
 
+    /// True if a worker holds a response in a temporary file of its own: nginx,
+    /// buffering (`proxy_buffering on`, its default), reads on for a client that
+    /// reads slower, and what does not fit its buffers in memory goes to a file in
+    /// its `proxy/` folder, deleted at once but kept open (`/proc/PID/fd` shows it).
+    pub fn buffers_to_a_file(&self) -> bool {
+        let master = self.program.as_ref().expect("nginx is running").pid();
+        let temp = self.folder.join("proxy");
+        let Ok(processes) = std::fs::read_dir("/proc") else { return false };
+        processes.flatten().any(|process| {
+            let stat = std::fs::read_to_string(process.path().join("stat")).unwrap_or_default();
+            // `PID (name) STATE PPID ...`: the worker is the master's child.
+            let after_name = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+            let parent = after_name.split_whitespace().nth(1);
+            if parent != Some(master.to_string().as_str()) {
+                return false;
+            }
+            let Ok(files) = std::fs::read_dir(process.path().join("fd")) else { return false };
+            files.flatten().any(|file| {
+                std::fs::read_link(file.path()).is_ok_and(|target| target.starts_with(&temp))
+            })
+        })
+    }
+
     /// Waits for a line it prints (an access-log line, say) that contains `needle`.
     pub fn wait_for(&mut self, needle: &str) -> String {
         self.program.as_mut().expect("nginx is running").wait_for(needle)

@@ -13,7 +13,8 @@
 //!
 //! Builds on: lesson 07 (the room, the page's API and `/ws`, carried). Adds: the
 //! same room heard three more ways: polling and long polling (`poll.rs`), and
-//! Server-Sent Events (`events.rs`), a response that never ends.
+//! Server-Sent Events (`events.rs`), a response that never ends; `push.rs` routes
+//! them.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -22,8 +23,11 @@ use clap::Parser;
 
 mod events;
 mod poll;
+mod push;
+// This lesson's room (lesson 07's, with a signal for long polls), under the name
+// the files carried from lesson 07 know it by.
+#[path = "waiters.rs"]
 mod room;
-mod routes;
 
 // Carried unchanged from the lessons that teach them: each file lives once,
 // there (`scripts/diff-lessons` names them). To change one for this lesson only,
@@ -32,9 +36,11 @@ mod routes;
 mod api;
 #[path = "../../http_ws_server/src/chat.rs"] // lesson 07
 mod chat;
-#[path = "../../http_ws_server/src/room.rs"] // lesson 07, inside this lesson's room.rs
+// Lesson 07's room and routes, under other names: this lesson's `waiters.rs` wraps
+// the one, and its `push.rs` sends what it does not answer to the other.
+#[path = "../../http_ws_server/src/room.rs"] // lesson 07
 mod chat_room;
-#[path = "../../http_ws_server/src/routes.rs"] // lesson 07, behind this lesson's routes.rs
+#[path = "../../http_ws_server/src/routes.rs"] // lesson 07
 mod chat_routes;
 #[path = "../../ws_chat_server/src/deliver.rs"] // lesson 05
 mod deliver;
@@ -94,7 +100,7 @@ async fn main() -> ExitCode {
 
     let shared = Shared::new(Room::new(), args.chat);
     let answering = Arc::clone(&shared);
-    let handler = move |req, asked| routes::handle(req, asked, Arc::clone(&answering));
+    let handler = move |req, asked| push::handle(req, asked, Arc::clone(&answering));
     serve::run(listener, ctrl_c, tls, &shared.shutdown, handler).await;
     ExitCode::SUCCESS
 }

@@ -32,7 +32,8 @@ fn say(addr: &str, name: &str, text: &str) -> Response {
 /// events at each empty line.
 struct Stream {
     stream: TcpStream,
-    head: Response,
+    /// The answer's head, once read.
+    head: Option<Response>,
     /// Bytes of the body, out of their chunks, not yet an event.
     text: String,
     /// Bytes read, not yet out of their chunks.
@@ -47,11 +48,32 @@ impl Stream {
         let raw = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n");
         stream.write_all(raw.as_bytes()).expect("send");
         let head = read_response(&mut stream, true).expect("a head");
-        Stream { stream, head, text: String::new(), raw: Vec::new(), last_id: None }
+        Stream { stream, head: Some(head), text: String::new(), raw: Vec::new(), last_id: None }
+    }
+
+    /// [`Stream::open`] through nginx, which may send the head only with the first
+    /// event: the request is sent, and the server has it in the room (it says so,
+    /// the first version as it joins, the lesson as it answers).
+    fn open_after(front: &str, server: &mut Server) -> Stream {
+        let mut stream = connect(front);
+        stream.write_all(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+        let mark = server.program.output().len();
+        let deadline = Instant::now() + testkit::TIMEOUT;
+        let joined = |line: &String| {
+            line.contains("hears the room as events") || line.contains("/api/events -> 200")
+        };
+        while !server.program.output()[mark..].iter().any(joined) {
+            assert!(Instant::now() < deadline, "the stream never reached the room");
+            server.program.next_line(Duration::from_millis(50));
+        }
+        Stream { stream, head: None, text: String::new(), raw: Vec::new(), last_id: None }
     }
 
     /// The next event, as its lines (`id: ...`, `data: ...`); `None` at the end.
     fn next(&mut self) -> Option<Vec<String>> {
+        if self.head.is_none() {
+            self.head = Some(read_response(&mut self.stream, true)?);
+        }
         loop {
             if let Some(end) = self.text.find("\n\n") {
                 let event: String = self.text.drain(..end + 2).collect();
@@ -83,6 +105,10 @@ impl Stream {
         }
     }
 
+    fn head(&self) -> &Response {
+        self.head.as_ref().expect("the head, read")
+    }
+
     /// The next event whose data is a message of `kind` (`chat`, `welcome`).
     fn next_of(&mut self, kind: &str) -> Vec<String> {
         loop {
@@ -110,10 +136,10 @@ fn history_id(addr: &str) -> String {
 fn an_event_stream_is_a_response_that_goes_on() {
     let server = Server::start(bin());
     let mut events = Stream::open(&server.addr, "/api/events", "");
-    assert_eq!(events.head.status, 200);
-    assert_eq!(events.head.header("content-type"), Some("text/event-stream"));
-    assert_eq!(events.head.header("cache-control"), Some("no-cache"));
-    assert_eq!(events.head.header("x-accel-buffering"), Some("no"));
+    assert_eq!(events.head().status, 200);
+    assert_eq!(events.head().header("content-type"), Some("text/event-stream"));
+    assert_eq!(events.head().header("cache-control"), Some("no-cache"));
+    assert_eq!(events.head().header("x-accel-buffering"), Some("no"));
     assert_eq!(events.next(), Some(vec!["retry: 2000".to_string()]));
     let welcome = events.next_of("welcome");
     assert_eq!(field(&welcome, "id"), None, "only a chat line has a place: {welcome:?}");
@@ -159,7 +185,7 @@ fn an_id_from_another_history_is_told_the_server_restarted() {
     assert_eq!(field(&restarted, "event"), Some("restarted"), "{restarted:?}");
     assert!(data(&events.next_of("chat")).contains("the only line"));
     let bad = Stream::open(&server.addr, "/api/events", "Last-Event-ID: x\r\n");
-    assert_eq!(bad.head.status, 400);
+    assert_eq!(bad.head().status, 400);
 }
 
 #[test]
@@ -280,4 +306,78 @@ fn a_stream_that_stops_reading_is_put_out_and_the_others_hear_everything() {
     while stuck.next().is_some() {}
     drop(writer);
     let _ = echoing;
+}
+
+const PAGE: &str = "13-http-push.md";
+
+#[test]
+fn page_13_run_it_shows_what_the_server_prints() {
+    let mut server = Server::start(bin());
+    server.program.wait_for("curl -i");
+    let started = server.program.output();
+    testkit::page::assert_matches(&testkit::page::block(PAGE, "run"), &started);
+}
+
+/// Page 13's curl commands, in its order: the raw event stream in one terminal
+/// while a line is said from another, then a long poll answered by a second line.
+#[test]
+fn page_13_commands_work_as_shown() {
+    use testkit::tools::{self, CURL};
+    if !tools::available("page 13's curl", &[&CURL]) {
+        return;
+    }
+    // At debug level the server says when a long poll starts waiting.
+    let args = ["--addr", "127.0.0.1:0"];
+    let mut server = Server::start_with(bin(), &args, &[("RUST_LOG", "info,http_push=debug")]);
+    let addr = server.addr.clone();
+    let default = common::PUSH_ADDR;
+    let events = testkit::page::block(PAGE, "events");
+    let mut curl = tools::terminal(&tools::at(events.command(), default, &addr), false);
+    let mut heard = Vec::new();
+    let mut next = |heard: &mut Vec<String>| {
+        let line = curl.next_line(testkit::TIMEOUT).expect("curl prints the stream");
+        heard.push(tools::back(&tools::plain(&line), default, &addr));
+    };
+    // The stream's start (its retry, the welcome, the join), then the line said.
+    while heard.len() < 6 {
+        next(&mut heard);
+    }
+    tools::check_block(PAGE, "say", default, &addr, true);
+    while heard.len() < events.output.len() {
+        next(&mut heard);
+    }
+    testkit::page::assert_matches(&events, &heard);
+    // The long poll waits for a line after line 1: say one once it waits.
+    let poll = testkit::page::block(PAGE, "long-poll");
+    let mut polling =
+        tools::shell_stdout(&tools::at(poll.command(), default, &addr), Path::new("."));
+    server.program.wait_for("long poll waits");
+    say(&addr, "Bob", "yo");
+    let (status, printed) = polling.wait_exit(testkit::TIMEOUT);
+    assert!(status.success(), "{printed:?}");
+    let printed: Vec<String> = printed.iter().map(|l| tools::back(l, default, &addr)).collect();
+    testkit::page::assert_matches(&poll, &printed);
+}
+
+/// Page 13's "Break it" says nginx 1.22 passes each event on at once, with
+/// `X-Accel-Buffering: no` and without it: the first version sends no such
+/// header, the full lesson does; both behind lesson 10's nginx, as it is.
+#[test]
+fn page_13_behind_nginx_each_event_passes_at_once_either_way() {
+    for bin in [testkit::bin_path("http_push_first"), bin().to_path_buf()] {
+        let mut server = Server::start(&bin);
+        let addr = server.addr.clone();
+        let test = format!("page 13 at once {}", addr.replace([':', '.'], "-"));
+        let Some(nginx) = testkit::nginx::Nginx::start(&test, [&addr, &addr], |c| c) else {
+            return;
+        };
+        let mut events = Stream::open_after(&nginx.addr, &mut server);
+        let started = Instant::now();
+        say(&addr, "Ann", "through nginx");
+        let chat = events.next_of("chat");
+        assert!(data(&chat).contains("through nginx"));
+        // On loopback an event takes a millisecond; a buffer held back would be
+        // let go only when full (4 KiB and more) or at the end.
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    }
 }

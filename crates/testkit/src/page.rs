@@ -125,7 +125,7 @@ pub fn normalise(line: &str) -> String {
             }
         }
     }
-    let line = reconnect_wait(&session_id(&line));
+    let line = reconnect_wait(&session_id(&history_id(&line)));
     let mut out = String::with_capacity(line.len());
     let mut rest = line.as_str();
     // 127.0.0.2 is lesson 10's proxy, which connects from ports the system picks.
@@ -154,6 +154,22 @@ pub fn normalise(line: &str) -> String {
     }
     out.push_str(rest);
     out.trim_end().to_string()
+}
+
+/// A history's id, new at every start of lesson 07's room (hex, the time it
+/// started): in the `server-instance` header, and in lesson 13's event ids,
+/// `id: HISTORY.N`.
+fn history_id(line: &str) -> String {
+    for prefix in ["id: ", "server-instance: "] {
+        if let Some(rest) = line.strip_prefix(prefix) {
+            let hex = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_hexdigit()).len();
+            let ends = rest[hex..].is_empty() || rest[hex..].starts_with('.');
+            if hex >= 8 && ends {
+                return format!("{prefix}HISTORY{}", &rest[hex..]);
+            }
+        }
+    }
+    line.to_string()
 }
 
 /// A line with lesson 11's session id, 32 random hex digits after `session=`, as

@@ -97,6 +97,7 @@ mod tests {
             common::HTTP_WS_ADDR,
             common::CLUSTER_ADDR,
             common::LOGIN_ADDR,
+            common::PUSH_ADDR,
         ];
         for lesson in super::lessons() {
             if let Some(address) = &lesson.address {

@@ -1,4 +1,4 @@
-//! Lesson 07's routes (`chat_routes`), with this lesson's in front: its page, the
+//! This lesson's routes, in front of lesson 07's (`chat_routes`): its page, the
 //! event stream, and `since` on `GET /api/messages`.
 
 use std::sync::Arc;

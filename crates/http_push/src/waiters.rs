@@ -5,7 +5,8 @@
 //! queue. A poll is a question and an answer, not a member: it asks the history
 //! for what is new, and a long poll waits on `said` until there is something.
 //! Everything else is lesson 07's `Room`, which this one derefs to, so that the
-//! files carried from lesson 07 (`api.rs`, `chat.rs`, `routes.rs`) use it as theirs.
+//! files carried from lesson 07 (`api.rs`, `chat.rs`, `routes.rs`) use it as theirs:
+//! `main.rs` names this file `room`.
 
 use std::ops::Deref;
 

@@ -27,6 +27,7 @@ mod cluster;
 mod crowd;
 mod first_build;
 mod load;
+mod push;
 mod stats;
 mod token;
 mod wrk;
@@ -49,7 +50,7 @@ enum Commands {
         #[arg(long, default_value = "target/bench")]
         out: PathBuf,
         /// Only these groups (repeat it): http, defences, tls, echo, fanout, flood, idle,
-        /// storm, cluster, proxy, build.
+        /// storm, cluster, proxy, push, build.
         #[arg(long, value_name = "GROUP")]
         only: Vec<String>,
     },
@@ -115,6 +116,24 @@ enum Commands {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// Lesson 13's ways to hear a room: clients that listen, lines said, what it cost.
+    Push {
+        #[arg(long)]
+        addr: String,
+        #[arg(long, value_enum)]
+        way: push::Way,
+        #[arg(long, default_value = "100")]
+        clients: usize,
+        /// Lines to say once every client is in (0: none, the room stays idle).
+        #[arg(long, default_value = "100")]
+        lines: u64,
+        /// Lines a second.
+        #[arg(long, default_value = "10")]
+        rate: f64,
+        /// Seconds to hold an idle room (with --lines 0).
+        #[arg(long, default_value = "60")]
+        hold: f64,
+    },
     /// Runs a baseline server: the least the same stack can do.
     Baseline {
         #[arg(value_enum)]
@@ -168,6 +187,19 @@ async fn main() {
             }
             Err(err) => Err(err),
         },
+        Commands::Push { addr, way, clients, lines, rate, hold } => {
+            let plan = push::Plan {
+                way,
+                clients,
+                count: lines,
+                rate,
+                hold: Duration::from_secs_f64(hold),
+            };
+            // One line, which `bench push` reads after the `ready` and `done` lines.
+            push::run(&addr, plan).await.map(|report| {
+                println!("report {}", serde_json::to_string(&report).expect("a report serializes"));
+            })
+        }
         Commands::Baseline { kind, addr } => baseline::serve(kind, &addr).await.map_err(Into::into),
     };
     if let Err(err) = outcome {

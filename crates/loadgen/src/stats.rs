@@ -1,9 +1,9 @@
 //! Latency percentiles, medians of repeated runs, and loss counting.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Latencies in microseconds, summarised.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 pub(crate) struct Latency {
     pub p50_us: u64,
     pub p99_us: u64,

@@ -13,7 +13,13 @@ use crate::stats::Latency;
 
 /// The core the server runs on, and the one wrk runs on.
 pub(crate) const SERVER_CPU: &str = "0";
-const LOAD_CPU: &str = "1";
+pub(crate) const LOAD_CPU: &str = "1";
+
+/// Whether taskset is here, and there are two cores to pin to.
+pub(crate) fn can_pin() -> bool {
+    let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    two_cores && Command::new("taskset").arg("--version").output().is_ok()
+}
 
 /// Whether wrk and taskset are here, and there are two cores to pin to.
 pub(crate) fn available() -> bool {

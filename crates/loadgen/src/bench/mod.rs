@@ -24,6 +24,7 @@ mod echo;
 mod fanout;
 mod http;
 mod proxy;
+mod push;
 
 /// One line of the results table.
 #[derive(Debug, Clone, Serialize)]
@@ -143,7 +144,7 @@ impl Spec {
 
     /// The same, on one core (`taskset -c 0`), for a load pinned to the other one.
     /// taskset runs the server in its own process, so the pid is the server's.
-    fn start_pinned(&self) -> Server {
+    pub(crate) fn start_pinned(&self) -> Server {
         let program = self.program.to_string_lossy();
         let mut args = vec!["-c", crate::wrk::SERVER_CPU, &program];
         args.extend(self.args.iter().map(String::as_str));
@@ -221,6 +222,9 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<Vec<Row>> {
     }
     if wants("proxy") {
         bench.proxy().await?;
+    }
+    if wants("push") {
+        bench.http_push().await?;
     }
     if wants("build") {
         bench.first_build()?;

@@ -381,3 +381,24 @@ fn page_13_behind_nginx_each_event_passes_at_once_either_way() {
         assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
     }
 }
+
+/// Page 13's "Break it": a long poll that waits longer than the proxy's
+/// `proxy_read_timeout` gets nginx's 504, not its answer, and takes the instances
+/// out for a while. Lesson 10's nginx, its timeout cut to 2 s, in front.
+#[test]
+fn page_13_a_long_poll_past_the_proxys_timeout_is_504() {
+    let server = Server::start(bin());
+    let addr = server.addr.clone();
+    let shorter =
+        |config: String| config.replace("proxy_read_timeout 60s;", "proxy_read_timeout 2s;");
+    let Some(nginx) = testkit::nginx::Nginx::start("page 13 504", [&addr, &addr], shorter) else {
+        return;
+    };
+    let front = testkit::nginx::FRONT;
+    let started = Instant::now();
+    testkit::tools::check_block(PAGE, "gateway-timeout", front, &nginx.addr, true);
+    // nginx asked the other instance too (`proxy_next_upstream`): 2 s each.
+    assert!(started.elapsed() >= Duration::from_millis(3900), "{:?}", started.elapsed());
+    // And took the timeouts for failed instances: for `fail_timeout` (2 s), none.
+    testkit::tools::check_block(PAGE, "no-live-upstreams", front, &nginx.addr, true);
+}

@@ -152,12 +152,7 @@ async fn main() {
                 println!("{}", bench::markdown(&rows));
             })
         }
-        Commands::Claims { out } => claims().await.and_then(|tables| {
-            println!("{tables}");
-            std::fs::create_dir_all(&out)?;
-            std::fs::write(out.join("claims.md"), format!("# Claims, measured\n\n{tables}"))?;
-            Ok(())
-        }),
+        Commands::Claims { out } => claims(&out).await,
         Commands::Http { addr, target, connections, seconds, new_connection } => {
             let result = load::http(
                 &addr,
@@ -188,17 +183,7 @@ async fn main() {
             Err(err) => Err(err),
         },
         Commands::Push { addr, way, clients, lines, rate, hold } => {
-            let plan = push::Plan {
-                way,
-                clients,
-                count: lines,
-                rate,
-                hold: Duration::from_secs_f64(hold),
-            };
-            // One line, which `bench push` reads after the `ready` and `done` lines.
-            push::run(&addr, plan).await.map(|report| {
-                println!("report {}", serde_json::to_string(&report).expect("a report serializes"));
-            })
+            push_load(&addr, push::Plan { way, clients, count: lines, rate, hold }).await
         }
         Commands::Baseline { kind, addr } => baseline::serve(kind, &addr).await.map_err(Into::into),
     };
@@ -209,10 +194,25 @@ async fn main() {
     }
 }
 
-async fn claims() -> anyhow::Result<String> {
+/// `loadgen claims`: the tables, printed and written to `out/claims.md`.
+async fn claims(out: &std::path::Path) -> anyhow::Result<()> {
     let me = std::env::current_exe()?;
     let bin_dir = me.parent().context("no folder")?.to_path_buf();
-    claims::run(&bin_dir, &me).await
+    let tables = claims::run(&bin_dir, &me).await?;
+    println!("{tables}");
+    std::fs::create_dir_all(out)?;
+    std::fs::write(out.join("claims.md"), format!("# Claims, measured\n\n{tables}"))?;
+    Ok(())
+}
+
+/// `loadgen push`: its report on one line, which `bench push` reads after the
+/// `ready` and `done` lines.
+async fn push_load(addr: &str, plan: push::Plan<f64>) -> anyhow::Result<()> {
+    let push::Plan { way, clients, count, rate, hold } = plan;
+    let plan = push::Plan { way, clients, count, rate, hold: Duration::from_secs_f64(hold) };
+    let report = push::run(addr, plan).await?;
+    println!("report {}", serde_json::to_string(&report).expect("a report serializes"));
+    Ok(())
 }
 
 fn print_json(value: &impl serde::Serialize) {

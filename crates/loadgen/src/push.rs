@@ -324,12 +324,12 @@ async fn say(addr: &str, count: u64, rate: f64) -> anyhow::Result<()> {
 /// once all are in, `count` lines are said at `rate` a second (none: the room
 /// stays empty for `hold`); then each client is given time to hear them all.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Plan {
+pub(crate) struct Plan<Hold = Duration> {
     pub way: Way,
     pub clients: usize,
     pub count: u64,
     pub rate: f64,
-    pub hold: Duration,
+    pub hold: Hold,
 }
 
 /// Runs `plan` against the server at `addr`. It prints `ready` when every client is
@@ -347,13 +347,7 @@ pub(crate) async fn run(addr: &str, plan: Plan) -> anyhow::Result<Report> {
         stop,
     };
     let tasks: Vec<_> = (0..clients).map(|_| tokio::spawn(listen(way, shared.clone()))).collect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while shared.ready.load(Ordering::Relaxed) < clients {
-        if Instant::now() > deadline {
-            bail!("{clients} {} clients did not all get in within 60 s", way.name());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    all_in(&shared, clients, way).await?;
     // Every client's arrival is told to the others (below 100 online): let those
     // notices pass before the measure starts.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -375,6 +369,38 @@ pub(crate) async fn run(addr: &str, plan: Plan) -> anyhow::Result<Report> {
     let seconds = began.elapsed().as_secs_f64();
     println!("done");
     let _ = stop_tx.send(true);
+    let (samples, heard, disordered) = gather(tasks, way).await?;
+    Ok(Report {
+        clients,
+        said: count,
+        heard,
+        lost: stats::lost(count, clients as u64, heard),
+        disordered,
+        latency: stats::latency(samples),
+        bytes,
+        requests,
+        seconds,
+    })
+}
+
+/// Waits until every one of `clients` is in the room.
+async fn all_in(shared: &Shared, clients: usize, way: Way) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while shared.ready.load(Ordering::Relaxed) < clients {
+        if Instant::now() > deadline {
+            bail!("{clients} {} clients did not all get in within 60 s", way.name());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// What the clients heard: every latency, how many lines, how many came again or
+/// out of order.
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Heard>>>,
+    way: Way,
+) -> anyhow::Result<(Vec<u64>, u64, u64)> {
     let (mut samples, mut heard, mut disordered) = (Vec::new(), 0, 0);
     for task in tasks {
         let lines = task.await?.with_context(|| format!("a {} client", way.name()))?;
@@ -388,15 +414,5 @@ pub(crate) async fn run(addr: &str, plan: Plan) -> anyhow::Result<Report> {
             samples.push(latency);
         }
     }
-    Ok(Report {
-        clients,
-        said: count,
-        heard,
-        lost: stats::lost(count, clients as u64, heard),
-        disordered,
-        latency: stats::latency(samples),
-        bytes,
-        requests,
-        seconds,
-    })
+    Ok((samples, heard, disordered))
 }

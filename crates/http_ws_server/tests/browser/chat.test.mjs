@@ -748,3 +748,88 @@ test("lesson 11: log in, chat in two tabs, log out in one and both ask for a log
     await stop(first);
   }
 });
+
+test("lesson 13: one room heard four ways, each line once and in order; a seventh stream waits", async () => {
+  const server = await startProgram("http_push", "Listening on http://");
+  const first = await startProgram("http_push_first", "Listening on http://");
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  // The chat lines a page shows (not its notices), in order.
+  const chats = async (page) =>
+    (await page.locator("#messages li:not(.event)").allTextContents()).filter((line) => line.includes(": "));
+  const tab = async (context, via) => {
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT);
+    await page.goto(`http://${server.addr}/?via=${via}`);
+    await page.locator("#state", { hasText: "open" }).waitFor();
+    return page;
+  };
+  try {
+    // One context (one profile) for each way: the six-connection limit below is
+    // a profile's, and each of these holds a connection or two.
+    const ways = ["ws", "sse", "long-poll", "poll"];
+    const pages = [];
+    for (const via of ways) pages.push(await tab(await browser.newContext(), via));
+    assert.deepEqual(await accessibilityProblems(pages[1]), []);
+    await say(pages[0], "one, by WebSocket");
+    await say(pages[1], "two, by POST from the event stream's page");
+    await say(pages[3], "three, by POST from the polling page");
+    for (const page of pages) {
+      await page.locator("#messages li", { hasText: "three, by POST" }).waitFor();
+      const lines = await chats(page);
+      assert.equal(lines.length, 3, `${page.url()}: ${lines}`);
+      assert.match(lines[0], /one, by WebSocket$/);
+      assert.match(lines[1], /two, by POST/);
+      assert.match(lines[2], /three, by POST/);
+    }
+    // Switching ways on one page: the lines it has are not shown again, and the
+    // next one comes the new way.
+    await pages[1].check('input[value="poll"]');
+    await pages[1].check('input[value="ws"]');
+    await pages[1].locator("#state", { hasText: "open" }).waitFor();
+    await say(pages[2], "four, after the switch");
+    for (const page of pages) await page.locator("#messages li", { hasText: "four, after the switch" }).waitFor();
+    assert.equal((await chats(pages[1])).length, 4);
+    mkdirSync(SHOTS, { recursive: true });
+    await pages[1].screenshot({ path: path.join(SHOTS, "13-four-ways.png") });
+
+    // HTTP/1.1 in one browser profile: at most six connections to a host. Six tabs
+    // hold an event stream each; a seventh tab's stream waits for a free one, and
+    // gets one when a tab closes.
+    const profile = await browser.newContext();
+    const streams = [];
+    for (let n = 0; n < 7; n++) {
+      const page = await profile.newPage();
+      page.setDefaultTimeout(WAIT);
+      // Polling first (its page and questions need a connection only for a moment),
+      // then the switch to a stream that holds one.
+      await page.goto(`http://${server.addr}/?via=poll`);
+      await page.locator("#state", { hasText: "open" }).waitFor();
+      streams.push(page);
+    }
+    for (const page of streams.slice(0, 6)) {
+      await page.check('input[value="sse"]');
+      await page.locator("#state", { hasText: "open" }).waitFor();
+    }
+    await streams[6].check('input[value="sse"]');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.equal(await streams[6].locator("#state").textContent(), "connecting");
+    await streams[0].close();
+    await streams[6].locator("#state", { hasText: "open" }).waitFor();
+
+    // The first version's page: an EventSource, and lines said by POST.
+    const f1 = await (await browser.newContext()).newPage();
+    const f2 = await (await browser.newContext()).newPage();
+    for (const page of [f1, f2]) {
+      page.setDefaultTimeout(WAIT);
+      await page.goto(`http://${first.addr}/`);
+      await first.waitFor("hears the room as events");
+    }
+    await f1.fill("#say", "hello from the first version");
+    await f1.press("#say", "Enter");
+    await f2.locator("#lines li", { hasText: "web: hello from the first version" }).waitFor();
+  } finally {
+    await browser.close();
+    await stop(server);
+    await stop(first);
+  }
+});

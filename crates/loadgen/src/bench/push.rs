@@ -75,7 +75,7 @@ fn cpu_seconds(pid: u32) -> f64 {
 }
 
 impl Bench {
-    pub(super) async fn http_push(&mut self) -> anyhow::Result<()> {
+    pub(super) fn http_push(&mut self) -> anyhow::Result<()> {
         if !crate::wrk::can_pin() {
             eprintln!("note: the push group needs taskset and two cores; left out");
             return Ok(());

@@ -402,3 +402,23 @@ fn page_13_a_long_poll_past_the_proxys_timeout_is_504() {
     // And took the timeouts for failed instances: for `fail_timeout` (2 s), none.
     testkit::tools::check_block(PAGE, "no-live-upstreams", front, &nginx.addr, true);
 }
+
+/// An idle stream gets a comment every 15 s: a proxy sees bytes, and the server
+/// sees whether the client is still there. The test waits for it.
+#[test]
+fn an_idle_stream_gets_a_comment_every_15_s() {
+    let server = Server::start(bin());
+    let mut events = Stream::open(&server.addr, "/api/events", "");
+    events.next_of("welcome");
+    events.stream.set_read_timeout(Some(Duration::from_secs(20))).expect("a timeout");
+    let started = Instant::now();
+    let comment = loop {
+        let event = events.next().expect("an event within 20 s");
+        if event.iter().all(|line| line.starts_with(':')) {
+            break event;
+        }
+    };
+    assert_eq!(comment, vec![": still here".to_string()]);
+    // Not at once: after the interval (the read above gives up at 20 s).
+    assert!(started.elapsed() > Duration::from_secs(10), "{:?}", started.elapsed());
+}

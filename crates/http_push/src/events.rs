@@ -79,8 +79,9 @@ pub(crate) async fn stream(
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     // Nobody may keep a copy: every reader wants the live stream.
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    // nginx (lesson 10) holds a response back until it has a buffer full, unless
-    // the response says not to: an event would then wait for the next thousand.
+    // nginx (lesson 10), buffering, reads on for a client that stops reading, into
+    // a file, so the room never sees it stop; this tells it to pass each event on
+    // as the client takes it (page 13, "Break it").
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
 }

@@ -1,8 +1,9 @@
-//! Lesson 13, step 4 of 4: ready for a proxy. nginx (lesson 10) holds a response
-//! back until it has a buffer full, unless the response says `X-Accel-Buffering:
-//! no`; a cache may keep a copy, unless `Cache-Control: no-cache`; and a proxy cuts
-//! a connection that is silent for a minute, unless a comment (`: ...`) comes every
-//! 15 s. The comments also tell us when a silent client has gone.
+//! Lesson 13, step 4 of 4: ready for a proxy. nginx (lesson 10), buffering, reads
+//! on for a client that stops reading, into a file, so the server never puts it
+//! out, unless the response says `X-Accel-Buffering: no`; a cache may keep a copy,
+//! unless `Cache-Control: no-cache`; and a proxy cuts a connection that is silent
+//! for a minute, unless a comment (`: ...`) comes every 15 s. The comments also
+//! tell us when a silent client has gone.
 //!
 //!     cargo run -p http_push_first --example http_push_step4
 //!
